@@ -1,0 +1,168 @@
+import { z } from 'zod';
+import { END_REASONS, ERROR_CODES } from './errors';
+import { MAX_BODY_BYTES, NAME_PATTERN } from './limits';
+
+/**
+ * Signaling wire format v1: one JSON object per line. One schema a message; the
+ * TypeScript types are inferred from them. docs/protocol.md is the prose contract.
+ */
+
+const req = z.union([z.string().max(64), z.number().int()]).optional();
+const callId = z.string().min(1).max(64);
+/** Names are checked for shape by the server (to answer `bad_name`), so any string is accepted here. */
+const name = z.string().max(256);
+/** Offer/answer/candidate bodies: any JSON object, opaque to the server beyond its size. */
+const body = z
+  .record(z.string(), z.unknown())
+  .refine((v) => JSON.stringify(v).length <= MAX_BODY_BYTES, { message: `larger than ${MAX_BODY_BYTES} bytes` });
+const endReason = z.enum(END_REASONS);
+export const userStatus = z.enum(['idle', 'ringing', 'in-call']);
+
+// ---- client → server -------------------------------------------------------
+export const helloSchema = z.object({ type: z.literal('hello'), req, version: z.number().int(), name });
+export const listSchema = z.object({ type: z.literal('list'), req });
+export const lookupSchema = z.object({ type: z.literal('lookup'), req, name });
+export const callSchema = z.object({ type: z.literal('call'), req, to: name, offer: body });
+export const answerSchema = z.object({
+  type: z.literal('answer'),
+  req,
+  call: callId,
+  accept: z.boolean(),
+  answer: body.optional(),
+  reason: z.enum(['declined', 'busy', 'incompatible']).optional(),
+});
+export const cancelSchema = z.object({ type: z.literal('cancel'), req, call: callId });
+export const candidateSchema = z.object({ type: z.literal('candidate'), req, call: callId, candidate: body });
+export const hangupSchema = z.object({ type: z.literal('hangup'), req, call: callId });
+export const pingSchema = z.object({ type: z.literal('ping'), req });
+
+export const clientMessageSchemas = {
+  hello: helloSchema,
+  list: listSchema,
+  lookup: lookupSchema,
+  call: callSchema,
+  answer: answerSchema,
+  cancel: cancelSchema,
+  candidate: candidateSchema,
+  hangup: hangupSchema,
+  ping: pingSchema,
+} as const;
+export const clientMessageSchema = z.discriminatedUnion('type', [
+  helloSchema,
+  listSchema,
+  lookupSchema,
+  callSchema,
+  answerSchema,
+  cancelSchema,
+  candidateSchema,
+  hangupSchema,
+  pingSchema,
+]);
+export type ClientMessage = z.infer<typeof clientMessageSchema>;
+export type ClientMessageType = ClientMessage['type'];
+export type ClientMessageOf<T extends ClientMessageType> = Extract<ClientMessage, { type: T }>;
+
+// ---- server → client -------------------------------------------------------
+const userInfo = z.object({ name: z.string(), status: userStatus });
+export const welcomeSchema = z.object({
+  type: z.literal('welcome'),
+  req,
+  id: z.string(),
+  name: z.string(),
+  udpPort: z.number().int(),
+  version: z.number().int(),
+});
+export const usersSchema = z.object({ type: z.literal('users'), req, users: z.array(userInfo) });
+export const userSchema = z.object({ type: z.literal('user'), req, name: z.string(), status: userStatus });
+export const ringingSchema = z.object({ type: z.literal('ringing'), req, call: callId, to: z.string() });
+export const incomingSchema = z.object({ type: z.literal('incoming'), call: callId, from: z.string(), offer: body });
+export const acceptedSchema = z.object({ type: z.literal('accepted'), call: callId, answer: body });
+export const rejectedSchema = z.object({ type: z.literal('rejected'), call: callId, reason: endReason });
+export const endedSchema = z.object({
+  type: z.literal('ended'),
+  call: callId,
+  by: z.string().optional(),
+  reason: endReason,
+});
+export const remoteCandidateSchema = z.object({
+  type: z.literal('candidate'),
+  call: callId,
+  from: z.string(),
+  candidate: body,
+});
+export const okSchema = z.object({ type: z.literal('ok'), req });
+export const pongSchema = z.object({ type: z.literal('pong'), req });
+export const errorSchema = z.object({
+  type: z.literal('error'),
+  req,
+  code: z.enum(ERROR_CODES),
+  message: z.string(),
+});
+
+export const serverMessageSchema = z.discriminatedUnion('type', [
+  welcomeSchema,
+  usersSchema,
+  userSchema,
+  ringingSchema,
+  incomingSchema,
+  acceptedSchema,
+  rejectedSchema,
+  endedSchema,
+  remoteCandidateSchema,
+  okSchema,
+  pongSchema,
+  errorSchema,
+]);
+export type ServerMessage = z.infer<typeof serverMessageSchema>;
+export type ServerMessageType = ServerMessage['type'];
+export type ServerMessageOf<T extends ServerMessageType> = Extract<ServerMessage, { type: T }>;
+export type UserStatus = z.infer<typeof userStatus>;
+export type UserInfo = z.infer<typeof userInfo>;
+export type ErrorMessage = z.infer<typeof errorSchema>;
+
+export function isValidName(n: string): boolean {
+  return NAME_PATTERN.test(n);
+}
+
+export type ParseResult<T> = { ok: true; msg: T } | { ok: false; code: 'bad_request' | 'too_large'; message: string; req?: string | number };
+
+/** Parses one line into a validated message of the given union, with a readable reason when it is not one. */
+function parseWith<T>(
+  line: string,
+  schemas: Record<string, z.ZodType>,
+): ParseResult<T> {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(line);
+  } catch {
+    return { ok: false, code: 'bad_request', message: 'invalid JSON' };
+  }
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
+    return { ok: false, code: 'bad_request', message: 'a message must be a JSON object' };
+  }
+  const obj = raw as Record<string, unknown>;
+  const r = typeof obj.req === 'string' || typeof obj.req === 'number' ? obj.req : undefined;
+  const t = obj.type;
+  if (typeof t !== 'string') return { ok: false, code: 'bad_request', message: 'missing "type"', req: r };
+  const schema = Object.prototype.hasOwnProperty.call(schemas, t) ? schemas[t] : undefined;
+  if (!schema) return { ok: false, code: 'bad_request', message: `unknown type "${t.slice(0, 40)}"`, req: r };
+  const res = schema.safeParse(obj);
+  if (!res.success) {
+    const issue = res.error.issues[0];
+    const where = issue.path.length ? issue.path.join('.') : t;
+    const tooLarge = issue.message.startsWith('larger than');
+    return { ok: false, code: tooLarge ? 'too_large' : 'bad_request', message: `${t}: ${where}: ${issue.message}`, req: r };
+  }
+  return { ok: true, msg: res.data as T };
+}
+
+export function parseClientMessage(line: string): ParseResult<ClientMessage> {
+  return parseWith<ClientMessage>(line, clientMessageSchemas);
+}
+
+const serverMessageSchemas: Record<string, z.ZodType> = Object.fromEntries(
+  serverMessageSchema.options.map((s) => [s.shape.type.value, s]),
+);
+export function parseServerMessage(line: string): ParseResult<ServerMessage> {
+  return parseWith<ServerMessage>(line, serverMessageSchemas);
+}
