@@ -2,3 +2,4 @@ export * from './limits';
 export * from './errors';
 export * from './framing';
 export * from './signaling';
+export * from './stun';

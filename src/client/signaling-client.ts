@@ -1,0 +1,260 @@
+import net from 'node:net';
+import { EventEmitter } from 'node:events';
+import {
+  LineDecoder,
+  PROTOCOL_VERSION,
+  parseServerMessage,
+  type ClientMessage,
+  type EndReason,
+  type ErrorCode,
+  type ServerMessage,
+  type ServerMessageOf,
+  type UserInfo,
+} from '../protocol';
+
+/** The server answered a request with `error`. */
+export class SignalingError extends Error {
+  constructor(
+    readonly code: ErrorCode | 'disconnected' | 'timeout',
+    message: string,
+  ) {
+    super(message);
+    this.name = 'SignalingError';
+  }
+}
+
+/** The server could not be reached at all. */
+export class ConnectError extends Error {
+  constructor(
+    readonly address: string,
+    override readonly cause: Error,
+  ) {
+    super(`cannot reach the parley server at ${address}: ${describeNetError(cause)}`);
+    this.name = 'ConnectError';
+  }
+}
+
+export interface ConnectOptions {
+  host?: string;
+  port?: number;
+  /** Give up connecting after this long. */
+  timeoutMs?: number;
+  /** Reply timeout for requests. */
+  requestTimeoutMs?: number;
+  /** How often to ping so the server knows this client is alive. */
+  heartbeatMs?: number;
+}
+
+export interface SignalingEvents {
+  incoming: [ServerMessageOf<'incoming'>];
+  accepted: [ServerMessageOf<'accepted'>];
+  rejected: [ServerMessageOf<'rejected'>];
+  ended: [ServerMessageOf<'ended'>];
+  candidate: [ServerMessageOf<'candidate'>];
+  message: [ServerMessage];
+  /** The connection is gone; `error` is the server's last word, if it said one. */
+  close: [{ error?: ServerMessageOf<'error'>; reason: string }];
+}
+
+type Pending = { resolve: (m: ServerMessage) => void; reject: (e: Error) => void; timer: NodeJS.Timeout };
+type Distribute<T> = T extends unknown ? Omit<T, 'req'> : never;
+type Request = Distribute<ClientMessage>;
+
+/** A typed connection to a parley server: requests return promises, pushes are events. */
+export class SignalingClient extends EventEmitter<SignalingEvents> {
+  private readonly pending = new Map<number, Pending>();
+  private nextReq = 1;
+  private readonly decoder = new LineDecoder();
+  private lastError: ServerMessageOf<'error'> | undefined;
+  private heartbeat: NodeJS.Timeout;
+  private closed = false;
+  welcome: ServerMessageOf<'welcome'> | null = null;
+
+  private constructor(
+    private readonly socket: net.Socket,
+    readonly address: string,
+    private readonly requestTimeoutMs: number,
+    heartbeatMs: number,
+  ) {
+    super();
+    socket.setNoDelay(true);
+    socket.on('data', (chunk) =>
+      this.decoder.push(chunk, (ev) => {
+        if (ev.kind === 'line') this.receive(ev.line);
+      }),
+    );
+    socket.on('error', () => undefined);
+    socket.on('close', () => this.teardown(this.lastError?.message ?? 'the server closed the connection'));
+    this.heartbeat = setInterval(() => this.send({ type: 'ping' }), heartbeatMs);
+    this.heartbeat.unref();
+  }
+
+  static connect(opts: ConnectOptions = {}): Promise<SignalingClient> {
+    const host = opts.host ?? '127.0.0.1';
+    const port = opts.port ?? 7100;
+    const address = `${host}:${port}`;
+    return new Promise((resolve, reject) => {
+      const socket = net.connect({ host, port });
+      const timer = setTimeout(() => {
+        socket.destroy();
+        reject(new ConnectError(address, Object.assign(new Error('timed out'), { code: 'ETIMEDOUT' })));
+      }, opts.timeoutMs ?? 5000);
+      socket.once('error', (err) => {
+        clearTimeout(timer);
+        reject(new ConnectError(address, err));
+      });
+      socket.once('connect', () => {
+        clearTimeout(timer);
+        socket.removeAllListeners('error');
+        resolve(new SignalingClient(socket, address, opts.requestTimeoutMs ?? 10_000, opts.heartbeatMs ?? 20_000));
+      });
+    });
+  }
+
+  get isOpen(): boolean {
+    return !this.closed;
+  }
+
+  /** Sends a request and resolves with its reply; an `error` reply rejects with SignalingError. */
+  request(msg: Request): Promise<ServerMessage> {
+    if (this.closed) return Promise.reject(new SignalingError('disconnected', 'not connected to the server'));
+    const req = this.nextReq++;
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.pending.delete(req);
+        reject(new SignalingError('timeout', `no reply to ${msg.type} from the server`));
+      }, this.requestTimeoutMs);
+      this.pending.set(req, { resolve, reject, timer });
+      this.send({ ...msg, req } as ClientMessage);
+    });
+  }
+
+  async hello(name: string): Promise<ServerMessageOf<'welcome'>> {
+    const reply = await this.expect(this.request({ type: 'hello', version: PROTOCOL_VERSION, name }), 'welcome');
+    this.welcome = reply;
+    return reply;
+  }
+
+  async list(): Promise<UserInfo[]> {
+    return (await this.expect(this.request({ type: 'list' }), 'users')).users;
+  }
+
+  async lookup(name: string): Promise<UserInfo> {
+    const r = await this.expect(this.request({ type: 'lookup', name }), 'user');
+    return { name: r.name, status: r.status };
+  }
+
+  async call(to: string, offer: Record<string, unknown>): Promise<ServerMessageOf<'ringing'>> {
+    return this.expect(this.request({ type: 'call', to, offer }), 'ringing');
+  }
+
+  async answer(
+    call: string,
+    reply: { accept: true; answer: Record<string, unknown> } | { accept: false; reason?: 'declined' | 'busy' | 'incompatible' },
+  ): Promise<void> {
+    await this.expect(this.request({ type: 'answer', call, ...reply }), 'ok');
+  }
+
+  async cancel(call: string): Promise<void> {
+    await this.expect(this.request({ type: 'cancel', call }), 'ok');
+  }
+
+  async hangup(call: string): Promise<void> {
+    await this.expect(this.request({ type: 'hangup', call }), 'ok');
+  }
+
+  async candidate(call: string, candidate: Record<string, unknown>): Promise<void> {
+    await this.expect(this.request({ type: 'candidate', call, candidate }), 'ok');
+  }
+
+  async ping(): Promise<number> {
+    const t0 = performance.now();
+    await this.expect(this.request({ type: 'ping' }), 'pong');
+    return performance.now() - t0;
+  }
+
+  /** Closes the connection; the server frees the name at once. */
+  close(): Promise<void> {
+    if (this.closed) return Promise.resolve();
+    return new Promise((resolve) => {
+      this.socket.once('close', () => resolve());
+      this.socket.end();
+      setTimeout(() => this.socket.destroy(), 1000).unref();
+    });
+  }
+
+  /** Sends a raw line (tests use it to speak bad protocol). */
+  sendRaw(line: string): void {
+    if (!this.closed) this.socket.write(line);
+  }
+
+  private send(msg: ClientMessage): void {
+    if (!this.closed) this.socket.write(JSON.stringify(msg) + '\n');
+  }
+
+  private async expect<T extends ServerMessage['type']>(p: Promise<ServerMessage>, type: T): Promise<ServerMessageOf<T>> {
+    const m = await p;
+    if (m.type !== type) throw new SignalingError('bad_request', `expected ${type} from the server, got ${m.type}`);
+    return m as ServerMessageOf<T>;
+  }
+
+  private receive(line: string): void {
+    const parsed = parseServerMessage(line);
+    if (!parsed.ok) return; // A newer server may say things this client does not know.
+    const msg = parsed.msg;
+    this.emit('message', msg);
+    const req = 'req' in msg ? msg.req : undefined;
+    const pending = typeof req === 'number' ? this.pending.get(req) : undefined;
+    if (pending) {
+      this.pending.delete(req as number);
+      clearTimeout(pending.timer);
+      if (msg.type === 'error') pending.reject(new SignalingError(msg.code, msg.message));
+      else pending.resolve(msg);
+      return;
+    }
+    switch (msg.type) {
+      case 'incoming':
+      case 'accepted':
+      case 'rejected':
+      case 'ended':
+      case 'candidate':
+        (this.emit as (e: string, m: ServerMessage) => boolean)(msg.type, msg);
+        return;
+      case 'error':
+        this.lastError = msg;
+        return;
+    }
+  }
+
+  private teardown(reason: string): void {
+    if (this.closed) return;
+    this.closed = true;
+    clearInterval(this.heartbeat);
+    for (const p of this.pending.values()) {
+      clearTimeout(p.timer);
+      p.reject(new SignalingError('disconnected', reason));
+    }
+    this.pending.clear();
+    this.emit('close', { error: this.lastError, reason });
+  }
+}
+
+export type { EndReason };
+
+function describeNetError(err: Error): string {
+  const code = (err as NodeJS.ErrnoException).code;
+  switch (code) {
+    case 'ECONNREFUSED':
+      return 'connection refused (is parley-server running there?)';
+    case 'ENOTFOUND':
+    case 'EAI_AGAIN':
+      return 'unknown host';
+    case 'ETIMEDOUT':
+      return 'timed out';
+    case 'EHOSTUNREACH':
+    case 'ENETUNREACH':
+      return 'host unreachable';
+    default:
+      return err.message;
+  }
+}

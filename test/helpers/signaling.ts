@@ -1,0 +1,107 @@
+import net from 'node:net';
+import { LineDecoder, startServer, type RunningServer, type ServerOptions } from '../../src';
+
+export async function testServer(opts: ServerOptions = {}): Promise<RunningServer> {
+  return startServer({ host: '127.0.0.1', port: 0, udpPort: 0, ...opts });
+}
+
+type Msg = Record<string, unknown> & { type: string };
+
+/**
+ * A raw line-protocol client for tests: sends exactly what it is given and records
+ * exactly what the server says, so assertions see the wire itself.
+ */
+export class RawClient {
+  readonly received: Msg[] = [];
+  private cursor = 0;
+  private waiters: (() => void)[] = [];
+  closed = false;
+  private readonly closedP: Promise<void>;
+
+  private constructor(readonly socket: net.Socket) {
+    const decoder = new LineDecoder(10 * 1024 * 1024);
+    socket.on('data', (chunk) =>
+      decoder.push(chunk, (ev) => {
+        if (ev.kind !== 'line') return;
+        this.received.push(JSON.parse(ev.line) as Msg);
+        this.wake();
+      }),
+    );
+    socket.on('error', () => undefined);
+    this.closedP = new Promise((resolve) =>
+      socket.on('close', () => {
+        this.closed = true;
+        this.wake();
+        resolve();
+      }),
+    );
+  }
+
+  static connect(port: number): Promise<RawClient> {
+    return new Promise((resolve, reject) => {
+      const s = net.connect({ host: '127.0.0.1', port });
+      s.once('error', reject);
+      s.once('connect', () => resolve(new RawClient(s)));
+    });
+  }
+
+  static async register(port: number, name: string): Promise<RawClient> {
+    const c = await RawClient.connect(port);
+    c.send({ type: 'hello', version: 1, name });
+    const w = await c.next();
+    if (w.type !== 'welcome') throw new Error(`registering ${name}: ${JSON.stringify(w)}`);
+    return c;
+  }
+
+  send(msg: object): void {
+    this.socket.write(JSON.stringify(msg) + '\n');
+  }
+
+  sendRaw(data: string | Buffer): void {
+    this.socket.write(data);
+  }
+
+  /** The next message not yet consumed (in arrival order). */
+  async next(timeoutMs = 3000): Promise<Msg> {
+    const deadline = Date.now() + timeoutMs;
+    while (this.cursor >= this.received.length) {
+      if (this.closed) throw new Error('connection closed while waiting for a message');
+      const left = deadline - Date.now();
+      if (left <= 0) throw new Error('timed out waiting for a message');
+      await new Promise<void>((resolve) => {
+        const t = setTimeout(resolve, left);
+        this.waiters.push(() => {
+          clearTimeout(t);
+          resolve();
+        });
+      });
+    }
+    return this.received[this.cursor++];
+  }
+
+  /** Asserts nothing more arrives within `ms`. */
+  async nothingWithin(ms: number): Promise<void> {
+    await new Promise((r) => setTimeout(r, ms));
+    if (this.cursor < this.received.length) {
+      throw new Error(`unexpected message: ${JSON.stringify(this.received[this.cursor])}`);
+    }
+  }
+
+  waitClosed(timeoutMs = 3000): Promise<void> {
+    return Promise.race([
+      this.closedP,
+      new Promise<void>((_, reject) => setTimeout(() => reject(new Error('connection did not close')), timeoutMs).unref()),
+    ]);
+  }
+
+  close(): Promise<void> {
+    this.socket.end();
+    return this.closedP;
+  }
+
+  private wake(): void {
+    const w = this.waiters;
+    this.waiters = [];
+    for (const f of w) f();
+  }
+}

@@ -1,0 +1,207 @@
+import type { RunningServer } from '../../src';
+import { RawClient, testServer } from '../helpers/signaling';
+
+let server: RunningServer;
+const clients: RawClient[] = [];
+async function registered(name: string): Promise<RawClient> {
+  const c = await RawClient.register(server.port, name);
+  clients.push(c);
+  return c;
+}
+const offer = { codecs: ['opus'], candidates: [{ ip: '127.0.0.1', port: 4000 }] };
+const answer = { codec: 'opus', candidates: [{ ip: '127.0.0.1', port: 4001 }] };
+
+/** alice calls bob; returns the call id after both sides saw it ring. */
+async function ring(a: RawClient, b: RawClient): Promise<string> {
+  a.send({ type: 'call', to: 'bob', offer, req: 'c' });
+  const ringing = await a.next();
+  expect(ringing).toEqual({ type: 'ringing', req: 'c', call: expect.stringMatching(/^[0-9a-f]{32}$/), to: 'bob' });
+  const call = ringing.call as string;
+  expect(await b.next()).toEqual({ type: 'incoming', call, from: 'alice', offer });
+  return call;
+}
+
+async function talking(a: RawClient, b: RawClient): Promise<string> {
+  const call = await ring(a, b);
+  b.send({ type: 'answer', call, accept: true, answer, req: 'a' });
+  expect(await b.next()).toEqual({ type: 'ok', req: 'a' });
+  expect(await a.next()).toEqual({ type: 'accepted', call, answer });
+  return call;
+}
+
+beforeEach(async () => {
+  server = await testServer({ ringTimeoutMs: 300 });
+});
+afterEach(async () => {
+  for (const c of clients.splice(0)) c.socket.destroy();
+  await server.close();
+});
+
+describe('calls', () => {
+  test('accepted, candidates exchanged, then hung up', async () => {
+    const a = await registered('alice');
+    const b = await registered('bob');
+    const call = await talking(a, b);
+    a.send({ type: 'candidate', call, candidate: { ip: '10.0.0.1', port: 5 }, req: 'k' });
+    expect(await a.next()).toEqual({ type: 'ok', req: 'k' });
+    expect(await b.next()).toEqual({ type: 'candidate', call, from: 'alice', candidate: { ip: '10.0.0.1', port: 5 } });
+    b.send({ type: 'candidate', call, candidate: { ip: '10.0.0.2', port: 6 } });
+    expect(await b.next()).toEqual({ type: 'ok' });
+    expect(await a.next()).toEqual({ type: 'candidate', call, from: 'bob', candidate: { ip: '10.0.0.2', port: 6 } });
+    const c = await registered('carol');
+    c.send({ type: 'list', req: 'l' });
+    expect(await c.next()).toMatchObject({ users: [{ name: 'alice', status: 'in-call' }, { name: 'bob', status: 'in-call' }, { name: 'carol', status: 'idle' }] });
+    b.send({ type: 'hangup', call, req: 'h' });
+    expect(await b.next()).toEqual({ type: 'ok', req: 'h' });
+    expect(await a.next()).toEqual({ type: 'ended', call, by: 'bob', reason: 'hangup' });
+    // Both are free again: a new call can start.
+    await talking(a, b);
+  });
+
+  test('declined → the caller gets rejected/declined', async () => {
+    const a = await registered('alice');
+    const b = await registered('bob');
+    const call = await ring(a, b);
+    b.send({ type: 'answer', call, accept: false, req: 'n' });
+    expect(await b.next()).toEqual({ type: 'ok', req: 'n' });
+    expect(await a.next()).toEqual({ type: 'rejected', call, reason: 'declined' });
+  });
+
+  test('the callee may decline with incompatible (no common codec)', async () => {
+    const a = await registered('alice');
+    const b = await registered('bob');
+    const call = await ring(a, b);
+    b.send({ type: 'answer', call, accept: false, reason: 'incompatible' });
+    expect(await b.next()).toEqual({ type: 'ok' });
+    expect(await a.next()).toEqual({ type: 'rejected', call, reason: 'incompatible' });
+  });
+
+  test('busy: the callee is ringing or in a call; so is a caller already in one', async () => {
+    const a = await registered('alice');
+    const b = await registered('bob');
+    const c = await registered('carol');
+    const call = await ring(a, b);
+    c.send({ type: 'call', to: 'BOB', offer, req: 1 });
+    expect(await c.next()).toEqual({ type: 'error', req: 1, code: 'busy', message: 'bob is busy in another call' });
+    b.send({ type: 'answer', call, accept: true, answer });
+    await b.next();
+    await a.next();
+    c.send({ type: 'call', to: 'alice', offer, req: 2 });
+    expect(await c.next()).toEqual({ type: 'error', req: 2, code: 'busy', message: 'alice is busy in another call' });
+    a.send({ type: 'call', to: 'carol', offer, req: 3 });
+    expect(await a.next()).toMatchObject({ type: 'error', req: 3, code: 'busy', message: expect.stringContaining('already in a call') });
+    await c.nothingWithin(100);
+  });
+
+  test('calling an unknown user → not_found; calling yourself → self_call', async () => {
+    const a = await registered('alice');
+    a.send({ type: 'call', to: 'zed', offer, req: 1 });
+    expect(await a.next()).toEqual({ type: 'error', req: 1, code: 'not_found', message: 'no user named "zed" is online' });
+    a.send({ type: 'call', to: 'ALICE', offer, req: 2 });
+    expect(await a.next()).toEqual({ type: 'error', req: 2, code: 'self_call', message: 'you cannot call yourself' });
+  });
+
+  test('cancelled before the answer → the callee gets ended/cancelled', async () => {
+    const a = await registered('alice');
+    const b = await registered('bob');
+    const call = await ring(a, b);
+    a.send({ type: 'cancel', call, req: 'x' });
+    expect(await a.next()).toEqual({ type: 'ok', req: 'x' });
+    expect(await b.next()).toEqual({ type: 'ended', call, by: 'alice', reason: 'cancelled' });
+    // Answering the cancelled call is refused.
+    b.send({ type: 'answer', call, accept: true, answer, req: 'late' });
+    expect(await b.next()).toMatchObject({ type: 'error', req: 'late', code: 'no_such_call' });
+  });
+
+  test('nobody answers within the ring timeout → timeout to both sides', async () => {
+    const a = await registered('alice');
+    const b = await registered('bob');
+    const call = await ring(a, b);
+    expect(await a.next(2000)).toEqual({ type: 'ended', call, reason: 'timeout' });
+    expect(await b.next(2000)).toEqual({ type: 'ended', call, reason: 'timeout' });
+  });
+
+  test('accepting stops the ring timer', async () => {
+    const a = await registered('alice');
+    const b = await registered('bob');
+    await talking(a, b);
+    await a.nothingWithin(500);
+    await b.nothingWithin(0);
+  });
+
+  test('peer gone while ringing (callee leaves) and while talking (caller leaves)', async () => {
+    const a = await registered('alice');
+    const b = await registered('bob');
+    const call = await ring(a, b);
+    b.socket.destroy();
+    expect(await a.next()).toEqual({ type: 'ended', call, by: 'bob', reason: 'peer_gone' });
+    const b2 = await registered('bob');
+    const call2 = await talking(a, b2);
+    a.socket.destroy();
+    expect(await b2.next()).toEqual({ type: 'ended', call: call2, by: 'alice', reason: 'peer_gone' });
+  });
+
+  test('only the two parties act on a call; wrong states are refused', async () => {
+    const a = await registered('alice');
+    const b = await registered('bob');
+    const eve = await registered('eve');
+    const call = await ring(a, b);
+    for (const msg of [
+      { type: 'answer', call, accept: true, answer },
+      { type: 'cancel', call },
+      { type: 'hangup', call },
+      { type: 'candidate', call, candidate: { x: 1 } },
+    ]) {
+      eve.send({ ...msg, req: msg.type });
+      expect(await eve.next()).toEqual({ type: 'error', req: msg.type, code: 'no_such_call', message: 'no such call, or not a call of yours' });
+    }
+    a.send({ type: 'answer', call, accept: true, answer, req: 'self' });
+    expect(await a.next()).toEqual({ type: 'error', req: 'self', code: 'wrong_state', message: 'only the callee can answer a call' });
+    b.send({ type: 'cancel', call, req: 'cb' });
+    expect(await b.next()).toMatchObject({ type: 'error', req: 'cb', code: 'wrong_state' });
+    b.send({ type: 'answer', call, accept: true, req: 'noanswer' });
+    expect(await b.next()).toMatchObject({ type: 'error', req: 'noanswer', code: 'bad_request' });
+    b.send({ type: 'answer', call, accept: true, answer });
+    await b.next();
+    await a.next();
+    b.send({ type: 'answer', call, accept: true, answer, req: 'twice' });
+    expect(await b.next()).toEqual({ type: 'error', req: 'twice', code: 'wrong_state', message: 'cannot accept a call that is active' });
+    a.send({ type: 'cancel', call, req: 'late' });
+    expect(await a.next()).toEqual({ type: 'error', req: 'late', code: 'wrong_state', message: 'cannot cancel a call that is active' });
+    // The call is still up for both after all that.
+    a.send({ type: 'hangup', call });
+    expect(await a.next()).toEqual({ type: 'ok' });
+    expect(await b.next()).toEqual({ type: 'ended', call, by: 'alice', reason: 'hangup' });
+  });
+
+  test('hang-up while ringing cancels (caller) or declines (callee)', async () => {
+    const a = await registered('alice');
+    const b = await registered('bob');
+    let call = await ring(a, b);
+    a.send({ type: 'hangup', call });
+    expect(await a.next()).toEqual({ type: 'ok' });
+    expect(await b.next()).toEqual({ type: 'ended', call, by: 'alice', reason: 'cancelled' });
+    call = await ring(a, b);
+    b.send({ type: 'hangup', call });
+    expect(await b.next()).toEqual({ type: 'ok' });
+    expect(await a.next()).toEqual({ type: 'rejected', call, reason: 'declined' });
+  });
+
+  test('an offer over the body size limit → too_large', async () => {
+    const a = await registered('alice');
+    await registered('bob');
+    a.send({ type: 'call', to: 'bob', offer: { pad: 'x'.repeat(20_000) }, req: 'big' });
+    expect(await a.next()).toMatchObject({ type: 'error', req: 'big', code: 'too_large' });
+  });
+
+  test('server shutdown tells every client server_shutdown before closing', async () => {
+    const a = await registered('alice');
+    const b = await registered('bob');
+    await talking(a, b);
+    await server.close();
+    await a.waitClosed();
+    await b.waitClosed();
+    expect(a.received.at(-1)).toEqual({ type: 'error', code: 'server_shutdown', message: 'the server is shutting down' });
+    expect(b.received.at(-1)).toEqual({ type: 'error', code: 'server_shutdown', message: 'the server is shutting down' });
+  });
+});
