@@ -17,8 +17,14 @@ import type { Registry, Session } from './registry';
 
 type Req = ClientMessage['req'];
 
+/** Errors that mean the client is misbehaving: they count towards the bad-line limit like malformed lines. */
+const STRIKES: ReadonlySet<ErrorCode> = new Set<ErrorCode>(['not_registered', 'already_registered', 'no_such_call', 'wrong_state', 'unsupported_version']);
+
 /** Turns each line a client sends into registry and broker actions, and replies. */
 export class Dispatcher {
+  /** Whether the line being handled drew a strike (handling is synchronous, one line at a time). */
+  private strike = false;
+
   constructor(
     private readonly registry: Registry,
     private readonly broker: CallBroker,
@@ -32,8 +38,12 @@ export class Dispatcher {
     if (ev.kind === 'oversize') return this.bad(conn, 'too_large', `line of ${ev.bytes} bytes is over the limit`);
     const parsed = parseClientMessage(ev.line);
     if (!parsed.ok) return this.bad(conn, parsed.code, parsed.message, parsed.req);
-    conn.badLines = 0;
-    const msg = parsed.msg;
+    this.strike = false;
+    this.dispatch(conn, parsed.msg);
+    if (!this.strike) conn.badLines = 0;
+  }
+
+  private dispatch(conn: Connection, msg: ClientMessage): void {
     if (msg.type === 'ping') return conn.send({ type: 'pong', req: msg.req });
     if (msg.type === 'hello') return this.hello(conn, msg);
     const session = conn.session;
@@ -111,6 +121,10 @@ export class Dispatcher {
   }
 
   private error(conn: Connection, req: Req, code: ErrorCode, message: string): void {
+    if (STRIKES.has(code)) {
+      this.strike = true;
+      return this.bad(conn, code, message, req);
+    }
     conn.send({ type: 'error', req, code, message });
   }
 
@@ -122,7 +136,7 @@ export class Dispatcher {
       conn.fail('too_many_errors', `${MAX_BAD_LINES} bad lines in a row (last: ${message}); closing the connection`);
       return;
     }
-    this.error(conn, req, code, message);
+    conn.send({ type: 'error', req, code, message });
   }
 }
 

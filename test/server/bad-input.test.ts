@@ -81,6 +81,18 @@ describe('bad input', () => {
     });
   });
 
+  test('requests that make no sense in the state count as bad lines; outcomes such as not_found do not', async () => {
+    const c = await connect();
+    c.send({ type: 'hello', version: 1, name: 'striker' });
+    await c.next();
+    for (let i = 0; i < 25; i++) c.send({ type: 'lookup', name: 'ghost' });
+    for (let i = 0; i < 25; i++) expect(await c.next()).toMatchObject({ code: 'not_found' });
+    for (let i = 0; i < 20; i++) c.send({ type: 'hangup', call: 'bogus' });
+    await c.waitClosed();
+    expect(c.received.filter((m) => m.code === 'no_such_call')).toHaveLength(19);
+    expect(c.received.at(-1)).toMatchObject({ code: 'too_many_errors' });
+  });
+
   test('a client that stops reading is dropped once its pending output passes the cap; others carry on', async () => {
     await server.close();
     server = await testServer({ maxPendingOutputBytes: 64 * 1024 });
