@@ -1,0 +1,277 @@
+/**
+ * Adaptive jitter buffer, codec-agnostic: it holds encoded frames by frame index (RTP
+ * timestamp / samples per frame) and decides, once per playout tick, what the decoder gets.
+ *
+ * Timing model: each primary frame's transit (arrival − index·frameMs) is recorded; the
+ * smallest recent transit is the "nominal" arrival, and the lag of a tick is how long after
+ * its frame's nominal arrival it plays. The target lag is a high quantile of recent transits
+ * above that floor (what delay would have made them all on time), plus a safety margin, plus
+ * one frame while losses are being repaired from redundancy (the copy of frame n travels with
+ * frame n+1). The lag moves toward the target a whole frame at a time: a missing frame while
+ * below target is waited for (one frame of concealment is inserted: "stretch"), and a lag a
+ * frame or more above target for a while drops one frame ("shrink"). The phase within a frame
+ * is chosen when the clock starts, so on a calm link the lag is only the safety margin.
+ */
+
+export type FrameSource = 'primary' | 'redundant';
+
+export type Playout<T> =
+  /** Decode `payload`. `discard` are frames skipped to shrink the delay: decode them first, play nothing. */
+  | { kind: 'frame'; index: number; payload: T; source: FrameSource; discard: T[] }
+  /** Nothing to decode for this tick: conceal one frame. `stretch` waits for a frame; `missing` gives it up. */
+  | { kind: 'conceal'; index: number; reason: 'stretch' | 'missing'; discard: T[] }
+  /** No stream (not started, or paused): play silence. */
+  | { kind: 'idle' };
+
+export type PushResult = 'stored' | 'late' | 'duplicate' | 'ignored';
+
+export interface JitterBufferOptions {
+  frameMs: number;
+  /** Safety margin over the measured transit spread, for timer and scheduling noise. */
+  safetyMs?: number;
+  /** The smallest target lag. */
+  minDelayMs?: number;
+  maxDelayMs?: number;
+  /** Transits remembered for the delay estimate. */
+  windowFrames?: number;
+  /** Fraction of the window that may arrive after the target: the rest must be on time. */
+  quantile?: number;
+  /** How long the lag must stay a frame above target before one frame is dropped. */
+  shrinkAfterMs?: number;
+  /** How long after a loss the target keeps room for redundant copies. */
+  lossHoldMs?: number;
+  /** No packet for this long: the stream is paused; the next packet restarts it. */
+  pauseAfterMs?: number;
+}
+
+export interface JitterBufferStats {
+  late: number;
+  duplicate: number;
+  /** Frames played from a redundant copy because their own packet was missing. */
+  recovered: number;
+  /** Frames given up and concealed. */
+  concealed: number;
+  /** Concealment frames inserted to wait for a late frame (the delay grew a frame). */
+  stretched: number;
+  /** Frames dropped to bring the delay down. */
+  dropped: number;
+  /** Lag of the last tick: how long after its nominal arrival a frame is played (ms). */
+  delayMs: number;
+  targetDelayMs: number;
+}
+
+type Outcome = 'played' | 'concealed' | 'dropped';
+const HISTORY = 256;
+
+export class JitterBuffer<T> {
+  private readonly frameMs: number;
+  private readonly safetyMs: number;
+  private readonly minDelayMs: number;
+  private readonly maxDelayMs: number;
+  private readonly quantile: number;
+  private readonly shrinkTicks: number;
+  private readonly lossHoldMs: number;
+  private readonly pauseAfterMs: number;
+
+  private readonly frames = new Map<number, { payload: T; source: FrameSource }>();
+  private readonly history: ({ index: number; outcome: Outcome } | undefined)[] = new Array(HISTORY);
+  private readonly transits: Float64Array;
+  private transitCount = 0;
+  private transitPos = 0;
+  private spreadCache: number | null = null;
+
+  private nextIndex: number | null = null;
+  private highestIndex = -Infinity;
+  private base = 0;
+  private lastArrival = -Infinity;
+  private lastLossAt = -Infinity;
+  private redundancySeen = false;
+  private excessTicks = 0;
+
+  private readonly counters: JitterBufferStats = {
+    late: 0,
+    duplicate: 0,
+    recovered: 0,
+    concealed: 0,
+    stretched: 0,
+    dropped: 0,
+    delayMs: 0,
+    targetDelayMs: 0,
+  };
+
+  constructor(opts: JitterBufferOptions) {
+    this.frameMs = opts.frameMs;
+    this.safetyMs = opts.safetyMs ?? 3;
+    this.minDelayMs = opts.minDelayMs ?? 0;
+    this.maxDelayMs = opts.maxDelayMs ?? 400;
+    this.quantile = opts.quantile ?? 0.97;
+    this.transits = new Float64Array(opts.windowFrames ?? Math.max(50, Math.round(3000 / opts.frameMs)));
+    this.shrinkTicks = Math.max(1, Math.round((opts.shrinkAfterMs ?? 600) / opts.frameMs));
+    this.lossHoldMs = opts.lossHoldMs ?? 10_000;
+    this.pauseAfterMs = opts.pauseAfterMs ?? 1000;
+    this.counters.targetDelayMs = this.minTarget();
+  }
+
+  /** Whether a stream is being played (the first frame arrived and no pause since). */
+  get playing(): boolean {
+    return this.nextIndex !== null;
+  }
+
+  stats(): JitterBufferStats {
+    return { ...this.counters };
+  }
+
+  /** The lag a fresh stream starts at: when its first tick should come after the first arrival. */
+  initialDelayMs(): number {
+    return this.minTarget();
+  }
+
+  push(index: number, payload: T, source: FrameSource, arrivalMs: number): PushResult {
+    if (source === 'redundant') this.redundancySeen = true;
+    if (this.nextIndex === null || arrivalMs - this.lastArrival > this.pauseAfterMs || Math.abs(index - this.nextIndex) > 1000) {
+      if (source === 'redundant') return 'ignored';
+      this.restart(index, arrivalMs);
+    }
+    if (source === 'primary') {
+      this.lastArrival = arrivalMs;
+      this.recordTransit(arrivalMs - index * this.frameMs);
+    }
+    const next = this.nextIndex as number;
+    if (index < next) {
+      if (source === 'redundant') return 'ignored';
+      const past = this.history[index % HISTORY];
+      if (past && past.index === index && past.outcome === 'played') {
+        this.counters.duplicate++;
+        return 'duplicate';
+      }
+      this.counters.late++;
+      return 'late';
+    }
+    const held = this.frames.get(index);
+    if (held) {
+      if (source === 'primary' && held.source === 'primary') {
+        this.counters.duplicate++;
+        return 'duplicate';
+      }
+      return 'ignored';
+    }
+    this.frames.set(index, { payload, source });
+    if (index > this.highestIndex) this.highestIndex = index;
+    return 'stored';
+  }
+
+  /** One playout tick at `nowMs`: what to decode, or to conceal, for this frame period. */
+  pull(nowMs: number): Playout<T> {
+    if (this.nextIndex === null) return { kind: 'idle' };
+    if (nowMs - this.lastArrival > this.pauseAfterMs) {
+      this.reset();
+      return { kind: 'idle' };
+    }
+    const target = this.target(nowMs);
+    let lag = nowMs - this.nominalArrival(this.nextIndex);
+    const discard = this.shrink(lag - target);
+    lag = nowMs - this.nominalArrival(this.nextIndex);
+    this.counters.delayMs = lag;
+    this.counters.targetDelayMs = target;
+
+    const index = this.nextIndex;
+    const held = this.frames.get(index);
+    if (held) {
+      this.frames.delete(index);
+      this.advance('played');
+      if (held.source === 'redundant') this.counters.recovered++;
+      return { kind: 'frame', index, payload: held.payload, source: held.source, discard };
+    }
+    this.lastLossAt = nowMs;
+    // Nothing newer has come either: the frame may only be delayed, or its redundant copy
+    // may ride in the next packet, so waiting a frame longer is worth it.
+    const underrun = this.highestIndex < index;
+    const patience = target + (underrun && this.redundancySeen ? this.frameMs : 0);
+    if (lag < patience && lag + this.frameMs <= this.maxDelayMs) {
+      this.counters.stretched++;
+      return { kind: 'conceal', index, reason: 'stretch', discard };
+    }
+    this.advance('concealed');
+    this.counters.concealed++;
+    return { kind: 'conceal', index, reason: 'missing', discard };
+  }
+
+  private minTarget(): number {
+    return Math.max(this.minDelayMs, this.safetyMs);
+  }
+
+  private target(nowMs: number): number {
+    const repair = this.redundancySeen && nowMs - this.lastLossAt < this.lossHoldMs ? this.frameMs : 0;
+    const t = Math.max(this.minDelayMs, this.spread() + this.safetyMs) + repair;
+    return Math.min(this.maxDelayMs, t);
+  }
+
+  /** How far the `quantile` transit lies above the fastest one in the window (ms). */
+  private spread(): number {
+    if (this.spreadCache === null) {
+      const n = this.transitCount;
+      if (n === 0) return 0;
+      const sorted = Array.from(this.transits.subarray(0, n)).sort((a, b) => a - b);
+      this.spreadCache = sorted[Math.min(n - 1, Math.floor(this.quantile * n))] - this.base;
+    }
+    return this.spreadCache;
+  }
+
+  private recordTransit(transit: number): void {
+    this.transits[this.transitPos] = transit;
+    this.transitPos = (this.transitPos + 1) % this.transits.length;
+    if (this.transitCount < this.transits.length) this.transitCount++;
+    // The floor follows the window, so clock drift between the two ends cannot strand it.
+    let min = Infinity;
+    for (let i = 0; i < this.transitCount; i++) if (this.transits[i] < min) min = this.transits[i];
+    this.base = min;
+    this.spreadCache = null;
+  }
+
+  private nominalArrival(index: number): number {
+    return this.base + index * this.frameMs;
+  }
+
+  /** Drops frames while the lag has stayed a frame or more above target long enough. */
+  private shrink(excess: number): T[] {
+    const discard: T[] = [];
+    this.excessTicks = excess >= this.frameMs ? this.excessTicks + 1 : 0;
+    if (this.excessTicks < this.shrinkTicks && excess < 4 * this.frameMs) return discard;
+    // A large excess (a stall) is cut at once; a small one a frame at a time.
+    const count = excess >= 4 * this.frameMs ? Math.floor(excess / this.frameMs) : 1;
+    for (let i = 0; i < count; i++) {
+      const held = this.frames.get(this.nextIndex as number);
+      if (held) {
+        this.frames.delete(this.nextIndex as number);
+        discard.push(held.payload);
+      }
+      this.counters.dropped++;
+      this.advance('dropped');
+    }
+    this.excessTicks = 0;
+    return discard;
+  }
+
+  private advance(outcome: Outcome): void {
+    const index = this.nextIndex as number;
+    this.history[index % HISTORY] = { index, outcome };
+    this.nextIndex = index + 1;
+  }
+
+  private restart(index: number, arrivalMs: number): void {
+    this.reset();
+    this.nextIndex = index;
+    this.lastArrival = arrivalMs;
+  }
+
+  private reset(): void {
+    this.frames.clear();
+    this.history.fill(undefined);
+    this.transitCount = 0;
+    this.transitPos = 0;
+    this.spreadCache = null;
+    this.nextIndex = null;
+    this.highestIndex = -Infinity;
+    this.excessTicks = 0;
+  }
+}

@@ -1,0 +1,43 @@
+import { EventEmitter } from 'node:events';
+import { FrameClock } from '../clock';
+import { SAMPLE_RATE, type AudioSource, type Frame } from '../types';
+
+/**
+ * A source that hands out one frame per frame period on a FrameClock. Subclasses say what the
+ * next frame is; returning null ends the source (emits 'end').
+ */
+export abstract class PacedSource extends EventEmitter implements AudioSource {
+  abstract readonly description: string;
+  private clock: FrameClock | undefined;
+
+  protected abstract nextFrame(samples: number): Frame | null;
+
+  /** Hook for sources that must open something first; runs before the clock starts. */
+  protected async prepare(_samples: number): Promise<void> {}
+
+  /** Hook run when stopped. */
+  protected async release(): Promise<void> {}
+
+  async start(samples: number, onFrame: (frame: Frame) => void): Promise<void> {
+    if (this.clock) throw new Error(`${this.description}: already started`);
+    if (!Number.isInteger(samples) || samples <= 0) throw new Error(`bad frame size ${samples}`);
+    await this.prepare(samples);
+    const clock = new FrameClock((samples * 1000) / SAMPLE_RATE, () => {
+      const frame = this.nextFrame(samples);
+      if (frame) {
+        onFrame(frame);
+      } else {
+        clock.stop();
+        this.emit('end');
+      }
+    });
+    this.clock = clock;
+    clock.start();
+  }
+
+  async stop(): Promise<void> {
+    this.clock?.stop();
+    this.clock = undefined;
+    await this.release();
+  }
+}
