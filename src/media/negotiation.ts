@@ -1,0 +1,117 @@
+import { z } from 'zod';
+import type { CodecName } from '../audio/types';
+import type { Candidate } from './candidates';
+
+/**
+ * The media session description carried opaquely in signaling `call.offer` and
+ * `answer.answer`. The caller lists its codecs in preference order; the callee picks the
+ * first one it also has and both then send that codec, at that frame size, both ways.
+ */
+
+export const RED_PAYLOAD_TYPE = 63;
+export const MEDIA_DESCRIPTION_VERSION = 1;
+
+const codecSchema = z.object({
+  name: z.string().max(32),
+  payloadType: z.number().int().min(0).max(127),
+  clockRate: z.number().int().positive(),
+  frameMs: z.union([z.literal(10), z.literal(20), z.literal(40)]),
+});
+const candidateSchema = z.object({
+  ip: z.string().max(64),
+  port: z.number().int().min(1).max(65535),
+  type: z.enum(['host', 'srflx', 'relay']),
+});
+/** RFC 2198 redundancy the sender of this description can receive, and its payload type. */
+const redSchema = z.union([z.literal(false), z.object({ payloadType: z.number().int().min(0).max(127) })]);
+
+export const offerSchema = z.object({
+  v: z.literal(MEDIA_DESCRIPTION_VERSION),
+  codecs: z.array(codecSchema).max(16),
+  red: redSchema,
+  candidates: z.array(candidateSchema).max(32),
+  /** The RTP SSRC this side sends with: packets claiming another are not the peer's. */
+  ssrc: z.number().int().min(0).max(0xffffffff),
+});
+export const answerSchema = z.object({
+  v: z.literal(MEDIA_DESCRIPTION_VERSION),
+  codec: codecSchema,
+  red: redSchema,
+  candidates: z.array(candidateSchema).max(32),
+  ssrc: z.number().int().min(0).max(0xffffffff),
+});
+
+export type CodecDescription = z.infer<typeof codecSchema>;
+export type Offer = z.infer<typeof offerSchema>;
+export type Answer = z.infer<typeof answerSchema>;
+
+/** What both ends agreed on, from one side's point of view. */
+export interface Agreement {
+  codec: CodecDescription & { name: CodecName };
+  red: { payloadType: number } | false;
+  localSsrc: number;
+  remoteSsrc: number;
+  remoteCandidates: Candidate[];
+}
+
+export type AnswerResult = { ok: true; answer: Answer; agreement: Agreement } | { ok: false; reason: 'incompatible'; message: string };
+
+export function parseOffer(body: unknown): Offer | null {
+  const r = offerSchema.safeParse(body);
+  return r.success ? r.data : null;
+}
+
+export function parseAnswer(body: unknown): Answer | null {
+  const r = answerSchema.safeParse(body);
+  return r.success ? r.data : null;
+}
+
+function sameCodec(a: CodecDescription, b: CodecDescription): boolean {
+  return a.name === b.name && a.clockRate === b.clockRate;
+}
+
+/**
+ * The callee's side: the first offered codec it supports (payload type and frame size as
+ * offered), redundancy if both want it. An unreadable offer is incompatible too.
+ */
+export function answerOffer(
+  body: unknown,
+  local: { codecs: CodecDescription[]; red: boolean; candidates: Candidate[]; ssrc: number },
+): AnswerResult {
+  const offer = parseOffer(body);
+  if (!offer) return { ok: false, reason: 'incompatible', message: 'the caller sent a media offer this version cannot read' };
+  const codec = offer.codecs.find((o) => local.codecs.some((l) => sameCodec(o, l)));
+  if (!codec) {
+    const theirs = offer.codecs.map((c) => c.name).join(', ') || 'none';
+    const ours = local.codecs.map((c) => c.name).join(', ') || 'none';
+    return { ok: false, reason: 'incompatible', message: `no common codec (caller offers ${theirs}; this side has ${ours})` };
+  }
+  const red = local.red && offer.red ? offer.red : false;
+  const answer: Answer = { v: MEDIA_DESCRIPTION_VERSION, codec, red, candidates: local.candidates, ssrc: local.ssrc };
+  return {
+    ok: true,
+    answer,
+    agreement: {
+      codec: codec as Agreement['codec'],
+      red,
+      localSsrc: local.ssrc,
+      remoteSsrc: offer.ssrc,
+      remoteCandidates: offer.candidates,
+    },
+  };
+}
+
+/** The caller's side: checks the answer picks one of the offered codecs. */
+export function acceptAnswer(body: unknown, offer: Offer): Agreement | { error: string } {
+  const answer = parseAnswer(body);
+  if (!answer) return { error: 'the callee sent a media answer this version cannot read' };
+  const codec = offer.codecs.find((c) => sameCodec(c, answer.codec) && c.payloadType === answer.codec.payloadType);
+  if (!codec) return { error: `the callee chose ${answer.codec.name}, which was not offered` };
+  return {
+    codec: { ...codec, frameMs: answer.codec.frameMs } as Agreement['codec'],
+    red: offer.red && answer.red ? answer.red : false,
+    localSsrc: offer.ssrc,
+    remoteSsrc: answer.ssrc,
+    remoteCandidates: answer.candidates,
+  };
+}

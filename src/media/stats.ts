@@ -1,0 +1,31 @@
+/** A call's media figures, for the terminal client and tests. Times in ms. */
+export interface CallStats {
+  packetsSent: number;
+  packetsReceived: number;
+  /** RFC 3550 cumulative loss: packets expected from the sequence numbers minus those received. */
+  packetsLost: number;
+  /** packetsLost / expected, in percent. */
+  lossPercent: number;
+  /** Packets whose frame had already been played or given up when they arrived. */
+  packetsLate: number;
+  packetsDuplicate: number;
+  bytesSent: number;
+  bytesReceived: number;
+  framesPlayed: number;
+  /** Frames whose own packet was missing, played exactly from a redundant copy. */
+  framesRecovered: number;
+  /** Frames given up and concealed (played from neither their packet nor a copy). */
+  framesConcealed: number;
+  /** Concealment frames inserted to wait for a late frame (the buffer grew by a frame). */
+  framesStretched: number;
+  /** Frames dropped to shrink the buffer. */
+  framesDropped: number;
+  /** RFC 3550 interarrival jitter. */
+  jitterMs: number;
+  /** How long after its expected arrival the current frame plays. */
+  bufferDelayMs: number;
+  targetDelayMs: number;
+  rttMs: number | null;
+  /** Datagrams from anyone but the negotiated peer, dropped unread. */
+  foreignDropped: number;
+}

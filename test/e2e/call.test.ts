@@ -1,0 +1,101 @@
+import { startServer, type RunningServer } from '../../src/server';
+import { Phone, type ActiveCall, CallFailedError } from '../../src/client/phone';
+import { ToneSource } from '../../src/audio';
+import type { CodecName } from '../../src/audio/types';
+import { RecordingSink, dominantFrequency, rms, sleep } from './media-helpers';
+
+let server: RunningServer;
+const phones: Phone[] = [];
+
+beforeAll(async () => {
+  server = await startServer({ host: '127.0.0.1', port: 0, udpPort: 0, logLevel: 'error' });
+});
+afterAll(async () => {
+  await server.close();
+});
+afterEach(async () => {
+  await Promise.all(phones.splice(0).map((p) => p.close()));
+});
+
+async function phone(name: string, opts: { codecs?: CodecName[]; frameMs?: 10 | 20 | 40 } = {}): Promise<Phone> {
+  const p = await Phone.connect({ server: { host: '127.0.0.1', port: server.port }, udpHost: '127.0.0.1', ...opts });
+  phones.push(p);
+  await p.register(name);
+  return p;
+}
+
+/** Alice calls Bob; each sends its own tone for `ms`; returns both recordings and calls. */
+async function talk(codecs: CodecName[], ms: number, frameMs: 10 | 20 | 40 = 20) {
+  const alice = await phone('alice', { codecs, frameMs });
+  const bob = await phone('bob', { codecs, frameMs });
+  const heardByAlice = new RecordingSink();
+  const heardByBob = new RecordingSink();
+  bob.once('incoming', (c) => void c.accept({ input: new ToneSource(1100), output: heardByBob }));
+  const out = alice.call('bob', { input: new ToneSource(700), output: heardByAlice });
+  const aliceCall = await out.result;
+  await sleep(ms);
+  const stats = { alice: aliceCall.stats(), levels: aliceCall.levels() };
+  const ended = new Promise<unknown>((r) => aliceCall.once('ended', r));
+  await aliceCall.hangup();
+  await ended;
+  return { aliceCall, heardByAlice, heardByBob, stats };
+}
+
+function checkHeard(sink: RecordingSink, freq: number, frameMs: number): void {
+  expect(sink.closed).toBe(true);
+  // Skip the first half second (start-up), check the rest carries the other side's tone.
+  const skip = Math.round(500 / frameMs);
+  const x = sink.samples(skip);
+  expect(x.length).toBeGreaterThan(48000 * 2);
+  expect(Math.abs(dominantFrequency(x) - freq)).toBeLessThanOrEqual(10);
+  expect(rms(x)).toBeGreaterThan(3000);
+}
+
+describe.each<[CodecName, 10 | 20 | 40]>([
+  ['opus', 20],
+  ['pcm', 20],
+  ['opus', 10],
+])('a call with %s at %i ms frames', (codec, frameMs) => {
+  test('carries each side to the other', async () => {
+    const { aliceCall, heardByAlice, heardByBob, stats } = await talk([codec], 3200, frameMs);
+    expect(aliceCall.codec.name).toBe(codec);
+    expect(aliceCall.frameMs).toBe(frameMs);
+    checkHeard(heardByAlice, 1100, frameMs);
+    checkHeard(heardByBob, 700, frameMs);
+    expect(stats.alice.packetsSent).toBeGreaterThan(2500 / frameMs);
+    expect(stats.alice.packetsLost).toBe(0);
+    expect(stats.alice.framesConcealed).toBe(0);
+    expect(stats.alice.rttMs).not.toBeNull();
+    expect(stats.levels.input).toBeGreaterThan(-20);
+    expect(stats.levels.output).toBeGreaterThan(-30);
+  });
+});
+
+test('no common codec: both sides are told incompatible', async () => {
+  const alice = await phone('alice', { codecs: ['pcm'] });
+  const bob = await phone('bob', { codecs: ['opus'] });
+  const bobTold = new Promise<{ reason: string }>((r) => bob.once('call-failed', r));
+  const out = alice.call('bob');
+  await expect(out.result).rejects.toMatchObject({ reason: 'incompatible' });
+  await expect(out.result).rejects.toBeInstanceOf(CallFailedError);
+  expect((await bobTold).reason).toBe('incompatible');
+});
+
+test('the peer hanging up ends the call on both sides', async () => {
+  const alice = await phone('alice');
+  const bob = await phone('bob');
+  const bobCall = new Promise<ActiveCall>((r) => bob.once('incoming', (c) => void c.accept().then(r)));
+  const aliceCall = await alice.call('bob').result;
+  const b = await bobCall;
+  const aliceEnded = new Promise<{ reason: string; by?: string }>((r) => aliceCall.once('ended', r));
+  await b.hangup();
+  expect(await aliceEnded).toMatchObject({ reason: 'hangup', by: 'bob' });
+});
+
+test('declined and unknown callee fail with their reasons', async () => {
+  const alice = await phone('alice');
+  const bob = await phone('bob');
+  bob.once('incoming', (c) => void c.decline());
+  await expect(alice.call('bob').result).rejects.toMatchObject({ reason: 'declined' });
+  await expect(alice.call('nobody').result).rejects.toMatchObject({ reason: 'not_found' });
+});
