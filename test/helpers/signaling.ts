@@ -105,3 +105,31 @@ export class RawClient {
     for (const f of w) f();
   }
 }
+
+/**
+ * A fresh server for each test of a suite, and raw clients that are cut when it ends.
+ * `restart(opts)` swaps in a server with other options mid-test.
+ */
+export function useTestServer(opts: ServerOptions = {}) {
+  let server: RunningServer;
+  const clients: RawClient[] = [];
+  beforeEach(async () => {
+    server = await testServer(opts);
+  });
+  afterEach(async () => {
+    for (const c of clients.splice(0)) c.socket.destroy();
+    await server.close();
+  });
+  const track = (c: RawClient) => (clients.push(c), c);
+  return {
+    get server() {
+      return server;
+    },
+    async restart(other: ServerOptions) {
+      await server.close();
+      server = await testServer(other);
+    },
+    connect: async () => track(await RawClient.connect(server.port)),
+    registered: async (name: string) => track(await RawClient.register(server.port, name)),
+  };
+}

@@ -1,21 +1,8 @@
-import type { RunningServer } from '../../src';
-import { RawClient, testServer } from '../helpers/signaling';
+import { useTestServer } from '../helpers/signaling';
 
-let server: RunningServer;
-const clients: RawClient[] = [];
-async function connect(): Promise<RawClient> {
-  const c = await RawClient.connect(server.port);
-  clients.push(c);
-  return c;
-}
-
-beforeEach(async () => {
-  server = await testServer();
-});
-afterEach(async () => {
-  for (const c of clients.splice(0)) c.socket.destroy();
-  await server.close();
-});
+const t = useTestServer();
+const registered = t.registered;
+const connect = t.connect;
 
 describe('bad input', () => {
   test.each([
@@ -94,22 +81,20 @@ describe('bad input', () => {
   });
 
   test('a client that stops reading is dropped once its pending output passes the cap; others carry on', async () => {
-    await server.close();
-    server = await testServer({ maxPendingOutputBytes: 64 * 1024 });
+    await t.restart({ maxPendingOutputBytes: 64 * 1024 });
     const slow = await connect();
     slow.send({ type: 'hello', version: 1, name: 'slow' });
     await slow.next();
     slow.socket.pause();
-    const fine = await RawClient.register(server.port, 'fine');
-    clients.push(fine);
-    // The replies it never reads fill the kernel's buffers first, then the server's cap.
+    const fine = await registered('fine');
+        // The replies it never reads fill the kernel's buffers first, then the server's cap.
     const burst = (JSON.stringify({ type: 'list' }) + '\n').repeat(1000);
     const deadline = Date.now() + 10_000;
-    while (server.clients !== 1 && Date.now() < deadline) {
+    while (t.server.clients !== 1 && Date.now() < deadline) {
       if (!slow.socket.destroyed && slow.socket.writableLength < 1024 * 1024) slow.sendRaw(burst);
       await new Promise((r) => setTimeout(r, 5));
     }
-    expect(server.clients).toBe(1);
+    expect(t.server.clients).toBe(1);
     fine.send({ type: 'list', req: 1 });
     expect(await fine.next()).toEqual({ type: 'users', req: 1, users: [{ name: 'fine', status: 'idle' }] });
   });

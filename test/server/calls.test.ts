@@ -1,13 +1,7 @@
-import type { RunningServer } from '../../src';
-import { RawClient, testServer } from '../helpers/signaling';
+import { RawClient, useTestServer } from '../helpers/signaling';
 
-let server: RunningServer;
-const clients: RawClient[] = [];
-async function registered(name: string): Promise<RawClient> {
-  const c = await RawClient.register(server.port, name);
-  clients.push(c);
-  return c;
-}
+const t = useTestServer({ ringTimeoutMs: 300 });
+const registered = t.registered;
 const offer = { codecs: ['opus'], candidates: [{ ip: '127.0.0.1', port: 4000 }] };
 const answer = { codec: 'opus', candidates: [{ ip: '127.0.0.1', port: 4001 }] };
 
@@ -28,14 +22,6 @@ async function talking(a: RawClient, b: RawClient): Promise<string> {
   expect(await a.next()).toEqual({ type: 'accepted', call, answer });
   return call;
 }
-
-beforeEach(async () => {
-  server = await testServer({ ringTimeoutMs: 300 });
-});
-afterEach(async () => {
-  for (const c of clients.splice(0)) c.socket.destroy();
-  await server.close();
-});
 
 describe('calls', () => {
   test('accepted, candidates exchanged, then hung up', async () => {
@@ -198,7 +184,7 @@ describe('calls', () => {
     const a = await registered('alice');
     const b = await registered('bob');
     await talking(a, b);
-    await server.close();
+    await t.server.close();
     await a.waitClosed();
     await b.waitClosed();
     expect(a.received.at(-1)).toEqual({ type: 'error', code: 'server_shutdown', message: 'the server is shutting down' });

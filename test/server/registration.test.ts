@@ -1,39 +1,21 @@
-import type { RunningServer } from '../../src';
-import { RawClient, testServer } from '../helpers/signaling';
+import { useTestServer } from '../helpers/signaling';
 
-let server: RunningServer;
-const clients: RawClient[] = [];
-async function client(): Promise<RawClient> {
-  const c = await RawClient.connect(server.port);
-  clients.push(c);
-  return c;
-}
-async function registered(name: string): Promise<RawClient> {
-  const c = await RawClient.register(server.port, name);
-  clients.push(c);
-  return c;
-}
-
-beforeEach(async () => {
-  server = await testServer();
-});
-afterEach(async () => {
-  for (const c of clients.splice(0)) c.socket.destroy();
-  await server.close();
-});
+const t = useTestServer();
+const registered = t.registered;
+const connect = t.connect;
 
 describe('registration', () => {
   test('hello → welcome with a session id, the name and the UDP port; req is echoed', async () => {
-    const c = await client();
+    const c = await connect();
     c.send({ type: 'hello', version: 1, name: 'alice', req: 'r1' });
     const m = await c.next();
-    expect(m).toEqual({ type: 'welcome', req: 'r1', id: expect.stringMatching(/^[0-9a-f]{32}$/), name: 'alice', udpPort: server.udpPort, version: 1 });
-    expect(server.clients).toBe(1);
+    expect(m).toEqual({ type: 'welcome', req: 'r1', id: expect.stringMatching(/^[0-9a-f]{32}$/), name: 'alice', udpPort: t.server.udpPort, version: 1 });
+    expect(t.server.clients).toBe(1);
   });
 
   test('a taken name (any case) → name_taken, and the connection stays open for another try', async () => {
     await registered('Alice');
-    const c = await client();
+    const c = await connect();
     c.send({ type: 'hello', version: 1, name: 'aLiCe', req: 1 });
     expect(await c.next()).toEqual({ type: 'error', req: 1, code: 'name_taken', message: 'the name "aLiCe" is taken: choose another' });
     c.send({ type: 'hello', version: 1, name: 'alice2', req: 2 });
@@ -41,7 +23,7 @@ describe('registration', () => {
   });
 
   test.each(['', 'a'.repeat(33), 'bad name', 'émile', 'x/y', 'a\nb'])('invalid name %j → bad_name', async (name) => {
-    const c = await client();
+    const c = await connect();
     c.send({ type: 'hello', version: 1, name });
     expect(await c.next()).toEqual({ type: 'error', code: 'bad_name', message: 'a name is 1 to 32 letters, digits, ".", "_" or "-"' });
     c.send({ type: 'hello', version: 1, name: 'ok.name_1-x' });
@@ -52,13 +34,13 @@ describe('registration', () => {
     const c = await registered('bob');
     c.send({ type: 'hello', version: 1, name: 'bob2' });
     expect(await c.next()).toMatchObject({ type: 'error', code: 'already_registered' });
-    const d = await client();
+    const d = await connect();
     d.send({ type: 'hello', version: 2, name: 'carol' });
     expect(await d.next()).toMatchObject({ type: 'error', code: 'unsupported_version' });
   });
 
   test('requests before hello → not_registered', async () => {
-    const c = await client();
+    const c = await connect();
     for (const msg of [{ type: 'list' }, { type: 'lookup', name: 'x' }, { type: 'call', to: 'x', offer: {} }, { type: 'hangup', call: 'c' }]) {
       c.send({ ...msg, req: msg.type });
       expect(await c.next()).toEqual({ type: 'error', req: msg.type, code: 'not_registered', message: 'say hello with a name first' });
@@ -75,8 +57,7 @@ describe('registration', () => {
   });
 
   test('no message within the heartbeat window → heartbeat_timeout and the name is freed; ping keeps it alive', async () => {
-    await server.close();
-    server = await testServer({ heartbeatTimeoutMs: 400 });
+    await t.restart({ heartbeatTimeoutMs: 400 });
     const idle = await registered('idle');
     const alive = await registered('alive');
     const pinger = setInterval(() => alive.send({ type: 'ping' }), 100);
