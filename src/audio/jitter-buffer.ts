@@ -7,10 +7,11 @@
  * its frame's nominal arrival it plays. The target lag is a high quantile of recent transits
  * above that floor (what delay would have made them all on time), plus a safety margin, plus
  * one frame while losses are being repaired from redundancy (the copy of frame n travels with
- * frame n+1). The lag moves toward the target a whole frame at a time: a missing frame while
- * below target is waited for (one frame of concealment is inserted: "stretch"), and a lag a
- * frame or more above target for a while drops one frame ("shrink"). The phase within a frame
- * is chosen when the clock starts, so on a calm link the lag is only the safety margin.
+ * frame n+1). The lag moves a whole frame at a time: a missing frame is waited for (one frame
+ * of concealment is inserted: "stretch") while the lag is below target or nothing newer has
+ * arrived, and a lag a frame or more above target for a while drops one frame ("shrink").
+ * The phase within a frame is chosen when the clock starts, so on a calm link the lag is only
+ * the safety margin.
  */
 
 export type FrameSource = 'primary' | 'redundant';
@@ -183,11 +184,11 @@ export class JitterBuffer<T> {
       return { kind: 'frame', index, payload: held.payload, source: held.source, discard };
     }
     this.lastLossAt = nowMs;
-    // Nothing newer has come either: the frame may only be delayed, or its redundant copy
-    // may ride in the next packet, so waiting a frame longer is worth it.
+    // While nothing newer has come the link is stalled, not lossy: wait (up to the maximum
+    // delay) rather than give the frame up. Once newer frames are here, wait only up to the
+    // target, which covers reordering within the measured spread.
     const underrun = this.highestIndex < index;
-    const patience = target + (underrun && this.redundancySeen ? this.frameMs : 0);
-    if (lag < patience && lag + this.frameMs <= this.maxDelayMs) {
+    if ((underrun || lag < target) && lag + this.frameMs <= this.maxDelayMs) {
       this.counters.stretched++;
       return { kind: 'conceal', index, reason: 'stretch', discard };
     }
@@ -232,13 +233,16 @@ export class JitterBuffer<T> {
     return this.base + index * this.frameMs;
   }
 
-  /** Drops frames while the lag has stayed a frame or more above target long enough. */
+  /**
+   * Drops one frame when the lag has stayed a frame or more above target for a while, so the
+   * delay comes down gradually; beyond the maximum delay (a long stall) it is cut at once.
+   */
   private shrink(excess: number): T[] {
     const discard: T[] = [];
     this.excessTicks = excess >= this.frameMs ? this.excessTicks + 1 : 0;
-    if (this.excessTicks < this.shrinkTicks && excess < 4 * this.frameMs) return discard;
-    // A large excess (a stall) is cut at once; a small one a frame at a time.
-    const count = excess >= 4 * this.frameMs ? Math.floor(excess / this.frameMs) : 1;
+    const stalled = excess > this.maxDelayMs;
+    if (this.excessTicks < this.shrinkTicks && !stalled) return discard;
+    const count = stalled ? Math.floor(excess / this.frameMs) : 1;
     for (let i = 0; i < count; i++) {
       const held = this.frames.get(this.nextIndex as number);
       if (held) {
