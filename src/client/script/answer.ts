@@ -1,0 +1,65 @@
+/** `parley answer --auto`: wait under a name, accept each call, talk until it ends. */
+import { EXIT, type ExitCode } from '../exit-codes';
+import type { IncomingCall, PhoneOptions } from '../phone';
+import type { OutputSpec } from '../call-media';
+import type { Reporter } from './reporter';
+import { openPhone, whenSignalled } from './session';
+import { talk } from './talk';
+
+export interface AnswerCommand {
+  phone: PhoneOptions;
+  name: string;
+  /** Exit after this many calls have been answered and ended; otherwise answer until stopped. */
+  maxCalls?: number;
+  durationS?: number;
+}
+
+export async function answer(opts: AnswerCommand, report: Reporter): Promise<ExitCode> {
+  const signalled = whenSignalled();
+  const phone = await openPhone(opts.phone, opts.name, report);
+  const me = phone.name ?? opts.name;
+  let answered = 0;
+  let inCall = false;
+  let stopping = false;
+  try {
+    return await new Promise<ExitCode>((resolve) => {
+      phone.once('disconnected', ({ reason }: { reason: string }) => {
+        report.problem('disconnected', { reason }, `lost the server: ${reason}`);
+        resolve(EXIT.connectionLost);
+      });
+      signalled.promise.then(() => {
+        stopping = true;
+        // A call in progress hangs up first (talk() watches the same signal), then we resolve.
+        if (!inCall) resolve(EXIT.ok);
+      });
+      phone.on('incoming', async (incoming: IncomingCall) => {
+        if (inCall || stopping) {
+          incoming.decline().catch(() => undefined);
+          return;
+        }
+        inCall = true;
+        const n = ++answered;
+        report.event('incoming', { from: incoming.from, call: incoming.id }, `${incoming.from} is calling; answering`);
+        try {
+          const active = await incoming.accept({ input: opts.phone.input, output: numbered(opts.phone.output, n) });
+          await talk(active, report, { durationS: opts.durationS, stop: signalled.promise });
+        } catch (err) {
+          const message = (err as Error).message;
+          report.problem('failed', { from: incoming.from, message }, `could not answer ${incoming.from}: ${message}`);
+        }
+        inCall = false;
+        if (stopping || (opts.maxCalls !== undefined && n >= opts.maxCalls)) resolve(EXIT.ok);
+      });
+      report.event('waiting', { name: me }, `waiting for calls as ${me}`);
+    });
+  } finally {
+    signalled.dispose();
+    await phone.close();
+  }
+}
+
+/** The Nth call's recording goes to its own file: x.wav, x-2.wav, x-3.wav… */
+function numbered(output: OutputSpec | undefined, n: number): OutputSpec | undefined {
+  if (typeof output !== 'string' || n === 1 || !/\.wav$/i.test(output)) return output;
+  return output.replace(/\.wav$/i, `-${n}.wav`);
+}

@@ -1,0 +1,18 @@
+/** `parley users`: who is online, then exit. */
+import { EXIT, type ExitCode } from '../exit-codes';
+import type { PhoneOptions } from '../phone';
+import type { Reporter } from './reporter';
+import { openPhone, temporaryName } from './session';
+
+export async function users(opts: { phone: PhoneOptions; name?: string }, report: Reporter): Promise<ExitCode> {
+  const phone = await openPhone(opts.phone, opts.name ?? temporaryName('users'), report);
+  try {
+    const me = phone.name?.toLowerCase();
+    const others = (await phone.list()).filter((u) => u.name.toLowerCase() !== me);
+    const text = others.length ? others.map((u) => `${u.name}\t${u.status}`).join('\n') : '(no one else is online)';
+    report.event('users', { users: others }, text);
+    return EXIT.ok;
+  } finally {
+    await phone.close();
+  }
+}

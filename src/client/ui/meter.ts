@@ -1,0 +1,20 @@
+/** The call screen's level meters and statistics line. */
+import type { LiveView } from './state';
+
+const FLOOR_DB = -60;
+
+/** A bar for a level in dBFS: empty at -60 dBFS or below, full at 0. */
+export function levelMeter(db: number, width = 24): string {
+  const clamped = Number.isFinite(db) ? Math.min(0, Math.max(FLOOR_DB, db)) : FLOOR_DB;
+  const filled = Math.round(((clamped - FLOOR_DB) / -FLOOR_DB) * width);
+  const label = Number.isFinite(db) && db > FLOOR_DB ? `${db.toFixed(0).padStart(4)} dBFS` : '   - dBFS';
+  return `[${'#'.repeat(filled)}${'-'.repeat(width - filled)}] ${label}`;
+}
+
+export function statsLine(v: LiveView): string {
+  const rtt = v.rttMs === null ? '-' : `${v.rttMs.toFixed(0)} ms`;
+  return (
+    `RTT ${rtt}   jitter ${v.jitterMs.toFixed(1)} ms   loss ${v.lossPct.toFixed(1)}%   ` +
+    `buffer ${v.bufferMs.toFixed(0)} ms   packets ${v.sent} sent / ${v.received} received`
+  );
+}
