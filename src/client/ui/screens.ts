@@ -19,7 +19,7 @@ export function render(s: UiState, ctx: ScreenContext): string[] {
     case 'connecting':
       return [...lines, ...notice, `Connecting to ${ctx.server}…`];
     case 'unreachable':
-      return [...lines, ...notice, s.message, '', 'Retry? [R/Q] '];
+      return [...lines, ...notice, capitalize(s.message), '', 'Retry? [R/Q] '];
     case 'naming':
       return [...lines, ...notice, ...(s.error ? [s.error, ''] : []), `Your name: ${s.input}`];
     case 'registering':
@@ -88,4 +88,8 @@ function callScreen(s: Extract<UiState, { kind: 'in-call' }>, ctx: ScreenContext
     );
   }
   return lines;
+}
+
+function capitalize(s: string): string {
+  return s.charAt(0).toUpperCase() + s.slice(1);
 }

@@ -1,0 +1,167 @@
+/**
+ * The interactive client in a real pseudo-terminal (tmux): keys typed as a person would,
+ * the screen read back.
+ */
+import type { ChildProcess } from 'node:child_process';
+import type { Phone } from '../../src/client/phone';
+import type { RunningServer } from '../../src';
+import { RawClient, testServer } from '../helpers/signaling';
+import { eventually, PARLEY, serverProcess } from './helpers/parley';
+import { peer } from './helpers/peers';
+import { TmuxScreen } from './helpers/tmux';
+
+jest.setTimeout(45_000);
+
+let server: RunningServer;
+const screens: TmuxScreen[] = [];
+const phones: Phone[] = [];
+const children: ChildProcess[] = [];
+
+beforeEach(async () => {
+  server = await testServer({ ringTimeoutMs: 20_000 });
+});
+
+afterEach(async () => {
+  screens.splice(0).forEach((s) => s.kill());
+  await Promise.all(phones.splice(0).map((p) => p.close().catch(() => undefined)));
+  children.splice(0).forEach((c) => c.kill('SIGKILL'));
+  await server.close();
+});
+
+function parley(label: string, port: number, ...args: string[]): TmuxScreen {
+  const s = TmuxScreen.start(label, [process.execPath, PARLEY, '--server', `127.0.0.1:${port}`, '--output', 'null', ...args]);
+  screens.push(s);
+  return s;
+}
+
+/** Whether `name` is free on the server: registering it succeeds. */
+async function nameIsFree(port: number, name: string): Promise<boolean> {
+  const c = await RawClient.connect(port);
+  c.send({ type: 'hello', version: 1, name });
+  const reply = await c.next();
+  await c.close();
+  return reply.type === 'welcome';
+}
+
+test('asks for a name, re-asks when it is taken, lists users, reports an unknown user, quits with 0', async () => {
+  phones.push((await peer(server.port, 'bob', 'ignore')).phone);
+  const s = parley('register', server.port, '--input', 'tone:440');
+  await s.waitFor('Your name:');
+  s.type('bob');
+  s.send('Enter');
+  await s.waitFor('The name "bob" is taken. Choose another.');
+  s.type('carol');
+  s.send('Enter');
+  await s.waitFor('Registered as carol.');
+  s.send('2');
+  await s.waitFor(/Online \(1\):\s+bob\s+idle/);
+  s.send('1');
+  await s.waitFor('Call whom?');
+  s.type('nobody');
+  s.send('Enter');
+  await s.waitFor('No one called "nobody" is online.');
+  await s.waitFor('1  look up a user and call them');
+  s.send('0');
+  expect(await s.waitExit()).toBe(0);
+  expect(s.screen()).not.toMatch(/Error|at .*\.js:\d+/);
+});
+
+test('alice calls bob, bob answers Y at the menu, they talk, alice hangs up with her key', async () => {
+  const bob = parley('bob', server.port, '--name', 'bob', '--input', 'tone:660');
+  await bob.waitFor('Registered as bob.');
+  const alice = parley('alice', server.port, '--name', 'alice', '--input', 'tone:440', '--hangup-key', 'x');
+  await alice.waitFor('Registered as alice.');
+  alice.send('1');
+  alice.type('bob');
+  alice.send('Enter');
+  await alice.waitFor('Calling bob…');
+  await alice.waitFor('x or Esc cancel');
+  await bob.waitFor('alice is calling — answer? [Y/N]');
+  bob.send('y');
+  const screen = await alice.waitFor(/In a call with bob\s+0:\d\d/);
+  expect(screen).toMatch(/Codec\s+(opus|pcm)/);
+  expect(screen).toContain('x hang up');
+  // Packets flowing and a level on the speaker meter: the talk is real.
+  await alice.waitFor(/packets \d+ sent \/ [1-9]\d* received/);
+  await alice.waitFor(/Speaker\s+\[#+-*\]\s+-\d+ dBFS/);
+  await bob.waitFor('In a call with alice');
+  alice.send('m');
+  await alice.waitFor('MUTED');
+  alice.send('?');
+  await alice.waitFor('mute or unmute your microphone');
+  alice.send('x');
+  await alice.waitFor('You hung up on bob.');
+  await bob.waitFor(/alice hung up\. The call lasted 0:\d\d\./);
+  await bob.waitFor('Choose:');
+});
+
+test('bob answers N: alice is told it was declined and is back at the menu', async () => {
+  const bob = parley('bob', server.port, '--name', 'bob');
+  await bob.waitFor('Registered as bob.');
+  const alice = parley('alice', server.port, '--name', 'alice', '--input', 'tone:440');
+  await alice.waitFor('Registered as alice.');
+  alice.send('1');
+  alice.type('bob');
+  alice.send('Enter');
+  await bob.waitFor('alice is calling — answer? [Y/N]');
+  bob.send('n');
+  await bob.waitFor('You declined the call from alice.');
+  await alice.waitFor('bob declined the call.');
+  await alice.waitFor('1  look up a user and call them');
+});
+
+test('Ctrl-C in a call hangs up first, then quits cleanly', async () => {
+  const bob = await peer(server.port, 'bob', 'accept');
+  phones.push(bob.phone);
+  const alice = parley('alice', server.port, '--name', 'alice', '--input', 'tone:440');
+  await alice.waitFor('Registered as alice.');
+  alice.send('1');
+  alice.type('bob');
+  alice.send('Enter');
+  await alice.waitFor(/packets \d+ sent/);
+  alice.send('C-c');
+  expect(await alice.waitExit()).toBe(0);
+  expect((await bob.firstEnd).reason).toBe('hangup');
+  await eventually(() => nameIsFree(server.port, 'alice'), 'alice freed');
+});
+
+test('a call arriving while at the menu can be answered from there', async () => {
+  const bob = parley('bob', server.port, '--name', 'bob', '--input', 'tone:660');
+  await bob.waitFor('Choose:');
+  const alice = (await peer(server.port, 'alice', 'ignore')).phone;
+  phones.push(alice);
+  const outgoing = alice.call('bob', { input: 'tone:440', output: 'null' });
+  await bob.waitFor('alice is calling — answer? [Y/N]');
+  bob.send('Y');
+  const call = await outgoing.result;
+  await bob.waitFor(/In a call with alice/);
+  await call.hangup();
+  await bob.waitFor(/alice hung up/);
+});
+
+test('the server killed mid-session: told, taken back to the start, and back in after a retry', async () => {
+  const first = await serverProcess();
+  children.push(first.child);
+  const alice = parley('alice', first.port, '--name', 'alice');
+  await alice.waitFor('Registered as alice.');
+  first.child.kill('SIGKILL');
+  await alice.waitFor('Lost the connection to the server');
+  await alice.waitFor(`Cannot reach the parley server at 127.0.0.1:${first.port}`);
+  await alice.waitFor('Retry? [R/Q]');
+  const second = await serverProcess(first.port);
+  children.push(second.child);
+  alice.send('r');
+  await alice.waitFor('Registered as alice.');
+  second.child.kill('SIGKILL');
+  await alice.waitFor('Retry? [R/Q]');
+  alice.send('q');
+  expect(await alice.waitExit()).toBe(3);
+});
+
+test('the terminal going away ends the client and frees its name', async () => {
+  const alice = parley('alice', server.port, '--name', 'alice');
+  await alice.waitFor('Registered as alice.');
+  expect(await nameIsFree(server.port, 'alice')).toBe(false);
+  alice.kill();
+  await eventually(() => nameIsFree(server.port, 'alice'), 'alice freed after the terminal closed');
+});
