@@ -9,18 +9,21 @@
  * one frame while losses are being repaired from redundancy (the copy of frame n travels with
  * frame n+1). The lag moves a whole frame at a time: a missing frame is waited for (one frame
  * of concealment is inserted: "stretch") while the lag is below target or nothing newer has
- * arrived, and a lag a frame or more above target for a while drops one frame ("shrink").
- * The phase within a frame is chosen when the clock starts, so on a calm link the lag is only
- * the safety margin.
+ * arrived. A lag above target for a while shrinks: whole frames by dropping one, the rest by
+ * asking the playout clock to tick sooner once. The clock's phase is set when it starts, on
+ * the first arrival, so on a calm link the lag is only the safety margin.
  */
 
 export type FrameSource = 'primary' | 'redundant';
 
 export type Playout<T> =
-  /** Decode `payload`. `discard` are frames skipped to shrink the delay: decode them first, play nothing. */
-  | { kind: 'frame'; index: number; payload: T; source: FrameSource; discard: T[] }
+  /**
+   * Decode `payload`. `discard` are frames skipped to shrink the delay: decode them first, play
+   * nothing. `advanceMs`: bring the next tick this much sooner (the sub-frame part of a shrink).
+   */
+  | { kind: 'frame'; index: number; payload: T; source: FrameSource; discard: T[]; advanceMs: number }
   /** Nothing to decode for this tick: conceal one frame. `stretch` waits for a frame; `missing` gives it up. */
-  | { kind: 'conceal'; index: number; reason: 'stretch' | 'missing'; discard: T[] }
+  | { kind: 'conceal'; index: number; reason: 'stretch' | 'missing'; discard: T[]; advanceMs: number }
   /** No stream (not started, or paused): play silence. */
   | { kind: 'idle' };
 
@@ -63,6 +66,8 @@ export interface JitterBufferStats {
 
 type Outcome = 'played' | 'concealed' | 'dropped';
 const HISTORY = 256;
+/** Lag above target tolerated without retiming the clock (timer noise). */
+const PHASE_SLACK_MS = 2;
 
 export class JitterBuffer<T> {
   private readonly frameMs: number;
@@ -170,7 +175,7 @@ export class JitterBuffer<T> {
     }
     const target = this.target(nowMs);
     let lag = nowMs - this.nominalArrival(this.nextIndex);
-    const discard = this.shrink(lag - target);
+    const { discard, advanceMs } = this.shrink(lag - target);
     lag = nowMs - this.nominalArrival(this.nextIndex);
     this.counters.delayMs = lag;
     this.counters.targetDelayMs = target;
@@ -180,21 +185,24 @@ export class JitterBuffer<T> {
     if (held) {
       this.frames.delete(index);
       this.advance('played');
-      if (held.source === 'redundant') this.counters.recovered++;
-      return { kind: 'frame', index, payload: held.payload, source: held.source, discard };
+      if (held.source === 'redundant') {
+        this.counters.recovered++;
+        this.lastLossAt = nowMs;
+      }
+      return { kind: 'frame', index, payload: held.payload, source: held.source, discard, advanceMs };
     }
-    this.lastLossAt = nowMs;
     // While nothing newer has come the link is stalled, not lossy: wait (up to the maximum
     // delay) rather than give the frame up. Once newer frames are here, wait only up to the
     // target, which covers reordering within the measured spread.
     const underrun = this.highestIndex < index;
     if ((underrun || lag < target) && lag + this.frameMs <= this.maxDelayMs) {
       this.counters.stretched++;
-      return { kind: 'conceal', index, reason: 'stretch', discard };
+      return { kind: 'conceal', index, reason: 'stretch', discard, advanceMs };
     }
     this.advance('concealed');
     this.counters.concealed++;
-    return { kind: 'conceal', index, reason: 'missing', discard };
+    this.lastLossAt = nowMs;
+    return { kind: 'conceal', index, reason: 'missing', discard, advanceMs };
   }
 
   private minTarget(): number {
@@ -234,15 +242,17 @@ export class JitterBuffer<T> {
   }
 
   /**
-   * Drops one frame when the lag has stayed a frame or more above target for a while, so the
-   * delay comes down gradually; beyond the maximum delay (a long stall) it is cut at once.
+   * When the lag has stayed above target for a while: drops a frame if it is a whole frame or
+   * more over, and asks for the remainder as a sooner tick, so the delay comes down gradually.
+   * Beyond the maximum delay (a long stall) all the excess frames go at once.
    */
-  private shrink(excess: number): T[] {
+  private shrink(excess: number): { discard: T[]; advanceMs: number } {
     const discard: T[] = [];
-    this.excessTicks = excess >= this.frameMs ? this.excessTicks + 1 : 0;
+    this.excessTicks = excess > PHASE_SLACK_MS ? this.excessTicks + 1 : 0;
     const stalled = excess > this.maxDelayMs;
-    if (this.excessTicks < this.shrinkTicks && !stalled) return discard;
-    const count = stalled ? Math.floor(excess / this.frameMs) : 1;
+    if (this.excessTicks < this.shrinkTicks && !stalled) return { discard, advanceMs: 0 };
+    this.excessTicks = 0;
+    const count = stalled ? Math.floor(excess / this.frameMs) : Math.min(1, Math.floor(excess / this.frameMs));
     for (let i = 0; i < count; i++) {
       const held = this.frames.get(this.nextIndex as number);
       if (held) {
@@ -252,8 +262,8 @@ export class JitterBuffer<T> {
       this.counters.dropped++;
       this.advance('dropped');
     }
-    this.excessTicks = 0;
-    return discard;
+    const rest = excess - count * this.frameMs;
+    return { discard, advanceMs: rest > PHASE_SLACK_MS ? Math.min(rest, this.frameMs - 1) : 0 };
   }
 
   private advance(outcome: Outcome): void {

@@ -201,8 +201,18 @@ export class MediaSession extends EventEmitter<MediaSessionEvents> {
     const p = this.buffer.pull(now);
     if (p.kind === 'idle') return new Int16Array(this.samples);
     for (const d of p.discard) this.decoder.decode(d);
+    if (p.advanceMs > 0) this.retime(this.frameMs - p.advanceMs);
     this.played++;
     return p.kind === 'frame' ? this.decoder.decode(p.payload) : this.decoder.conceal();
+  }
+
+  /** Restarts the playout clock with its next tick `inMs` from now instead of a period. */
+  private retime(inMs: number): void {
+    this.clock.stop();
+    clearTimeout(this.clockStart);
+    this.clockStart = setTimeout(() => {
+      if (this.state === 'running') this.clock.start();
+    }, inMs);
   }
 
   private readonly onDeviceError = (err: Error): void => {

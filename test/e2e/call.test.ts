@@ -2,7 +2,8 @@ import { startServer, type RunningServer } from '../../src/server';
 import { Phone, type ActiveCall, CallFailedError } from '../../src/client/phone';
 import { ToneSource } from '../../src/audio';
 import type { CodecName } from '../../src/audio/types';
-import { RecordingSink, dominantFrequency, rms, sleep } from './media-helpers';
+import { dominantFrequency, rms } from '../helpers/audio';
+import { RecordingSink, sleep } from './media-helpers';
 
 let server: RunningServer;
 const phones: Phone[] = [];
@@ -47,7 +48,7 @@ function checkHeard(sink: RecordingSink, freq: number, frameMs: number): void {
   const skip = Math.round(500 / frameMs);
   const x = sink.samples(skip);
   expect(x.length).toBeGreaterThan(48000 * 2);
-  expect(Math.abs(dominantFrequency(x) - freq)).toBeLessThanOrEqual(10);
+  expect(Math.abs(dominantFrequency(x, 48000, 100, 4000, 5) - freq)).toBeLessThanOrEqual(10);
   expect(rms(x)).toBeGreaterThan(3000);
 }
 

@@ -2,7 +2,8 @@ import { startServer, type RunningServer } from '../../src/server';
 import { Phone } from '../../src/client/phone';
 import { ToneSource } from '../../src/audio';
 import { ImpairmentProxy } from './impairment-proxy';
-import { RecordingSink, dominantFrequency, rms, sleep } from './media-helpers';
+import { dominantFrequency, rms } from '../helpers/audio';
+import { RecordingSink, sleep } from './media-helpers';
 
 let server: RunningServer;
 beforeAll(async () => {
@@ -49,8 +50,8 @@ test('through 5% loss and 0–30 ms jitter with reordering, the call carries on 
       expect(levels.length).toBeGreaterThan(200);
       expect(Math.min(...levels)).toBeGreaterThan(1000);
     }
-    expect(Math.abs(dominantFrequency(heardByAlice.samples(50)) - 1100)).toBeLessThanOrEqual(10);
-    expect(Math.abs(dominantFrequency(heardByBob.samples(50)) - 700)).toBeLessThanOrEqual(10);
+    expect(Math.abs(dominantFrequency(heardByAlice.samples(50), 48000, 100, 4000, 5) - 1100)).toBeLessThanOrEqual(10);
+    expect(Math.abs(dominantFrequency(heardByBob.samples(50), 48000, 100, 4000, 5) - 700)).toBeLessThanOrEqual(10);
   } finally {
     await alice.close();
     await bob.close();

@@ -12,7 +12,8 @@ interface Arrival {
 
 /**
  * Replays scripted arrivals against a playout clock that starts at the first arrival plus the
- * buffer's initial delay and ticks every frame, as the media session does.
+ * buffer's initial delay and ticks every frame (sooner when the buffer asks), as the media
+ * session does.
  */
 function simulate(arrivals: Arrival[], ticks: number, opts: Partial<JitterBufferOptions> = {}) {
   const jb = new JitterBuffer<number>({ frameMs: F, ...opts });
@@ -21,15 +22,18 @@ function simulate(arrivals: Arrival[], ticks: number, opts: Partial<JitterBuffer
   const out: Playout<number>[] = [];
   const delays: number[] = [];
   let q = 0;
-  for (let k = 0; k < ticks; k++) {
-    const now = start + k * F;
+  let now = start;
+  for (let k = 0; k < ticks; k++, now += F) {
     for (; q < queue.length && queue[q].at <= now; q++) {
       const a = queue[q];
       for (const r of a.redundant ?? []) jb.push(r, r, 'redundant', a.at);
       jb.push(a.index, a.index, 'primary', a.at);
     }
-    out.push(jb.pull(now));
+    const p = jb.pull(now);
+    out.push(p);
     delays.push(jb.stats().delayMs);
+    // The clock retimes its next tick when asked, as the media session does.
+    if (p.kind !== 'idle') now -= p.advanceMs;
   }
   const played = out.filter((p): p is Extract<Playout<number>, { kind: 'frame' }> => p.kind === 'frame');
   return { jb, out, played, delays, stats: jb.stats() };
@@ -153,4 +157,24 @@ test('a paused stream goes idle, and restarts with the next packet', () => {
   const { out } = simulate(arrivals, 200);
   expect(out.some((p) => p.kind === 'idle')).toBe(true);
   expect(out.filter((p) => p.kind === 'frame' && p.index >= 500).length).toBeGreaterThan(5);
+});
+
+test('after waiting for one late frame, the delay comes back down to the safety margin', () => {
+  const arrivals = steady(400).map((a) => (a.index === 30 ? { ...a, at: a.at + 15 } : a));
+  const { stats, delays, out } = simulate(arrivals, 390);
+  expect(stats.stretched).toBe(1);
+  expect(stats.concealed + stats.late).toBe(0);
+  // The inserted frame is given back: one frame dropped, the rest by retiming.
+  expect(stats.dropped).toBeLessThanOrEqual(1);
+  expect(Math.max(...delays)).toBeGreaterThan(F);
+  expect(delays[delays.length - 1]).toBeLessThan(5);
+});
+
+test('a lasting 10 ms step in network delay is absorbed by retiming the clock, not by dropping audio', () => {
+  const arrivals = steady(400).map((a) => (a.index >= 30 ? { ...a, at: a.at + 10 } : a));
+  const { stats, delays, out } = simulate(arrivals, 390);
+  expect(stats.stretched).toBe(1);
+  expect(stats.concealed + stats.late + stats.dropped).toBe(0);
+  expect(out.filter((p) => p.kind !== 'idle' && p.advanceMs > 0).length).toBeGreaterThanOrEqual(1);
+  expect(delays[delays.length - 1]).toBeLessThan(5);
 });
