@@ -1,0 +1,94 @@
+import { fork, spawnSync, type ChildProcess } from 'node:child_process';
+import path from 'node:path';
+import type { LoadJob, Ready, Reply, ServerKind, ServerRequest } from './ipc';
+
+type WithoutId<T> = T extends unknown ? Omit<T, 'id'> : never;
+type Request = WithoutId<ServerRequest | LoadJob>;
+type Pending = { resolve: (v: unknown) => void; reject: (e: Error) => void };
+
+const live = new Set<ChildProcess>();
+/** Whatever happens to the bench, no server or generator outlives it. */
+process.on('exit', () => {
+  for (const c of live) c.kill('SIGKILL');
+});
+
+/** A forked server or generator, driven by request/reply over its IPC channel. */
+export class Child {
+  private readonly pending = new Map<number, Pending>();
+  private nextId = 1;
+  private exited = false;
+
+  private constructor(
+    readonly proc: ChildProcess,
+    readonly label: string,
+  ) {
+    live.add(proc);
+    proc.on('message', (m: Reply<unknown> | Ready) => {
+      if ('ready' in m) return;
+      const p = this.pending.get(m.id);
+      this.pending.delete(m.id);
+      if (m.ok) p?.resolve(m.value);
+      else p?.reject(new Error(`${label}: ${m.error}`));
+    });
+    proc.on('exit', (code, signal) => {
+      this.exited = true;
+      live.delete(proc);
+      for (const p of this.pending.values()) p.reject(new Error(`${label} exited (${code ?? signal})`));
+      this.pending.clear();
+    });
+  }
+
+  /** Starts a server under test and waits until it listens. */
+  static async server(kind: ServerKind, cpu: number | null): Promise<{ child: Child; port: number }> {
+    const proc = fork(path.join(__dirname, 'server-child.js'), [kind], { execArgv: ['--expose-gc'], stdio: 'inherit' });
+    const child = new Child(proc, `${kind} server`);
+    const port = await new Promise<number>((resolve, reject) => {
+      proc.on('message', (m: Ready) => m.ready && resolve(m.port));
+      proc.once('exit', (code) => reject(new Error(`${kind} server exited (${code}) before listening`)));
+    });
+    pin(proc, cpu);
+    return { child, port };
+  }
+
+  static load(cpu: number | null): Child {
+    const proc = fork(path.join(__dirname, 'load.js'), [], { execArgv: [], stdio: 'inherit' });
+    pin(proc, cpu);
+    return new Child(proc, 'load generator');
+  }
+
+  ask<T>(req: Request, timeoutMs = 120_000): Promise<T> {
+    if (this.exited) return Promise.reject(new Error(`${this.label} is gone`));
+    const id = this.nextId++;
+    return new Promise<T>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.pending.delete(id);
+        reject(new Error(`${this.label}: no reply to ${req.type} in ${timeoutMs / 1000} s`));
+      }, timeoutMs);
+      this.pending.set(id, {
+        resolve: (v) => (clearTimeout(timer), resolve(v as T)),
+        reject: (e) => (clearTimeout(timer), reject(e)),
+      });
+      this.proc.send({ ...req, id });
+    });
+  }
+
+  /** Asks a server to close; kills whatever has not exited a few seconds later. */
+  async stop(): Promise<void> {
+    if (this.exited) return;
+    const gone = new Promise<void>((resolve) => this.proc.once('exit', () => resolve()));
+    if (this.label.endsWith('server')) this.ask({ type: 'stop' }, 5000).catch(() => undefined);
+    else this.proc.disconnect();
+    const timer = setTimeout(() => this.proc.kill('SIGKILL'), 5000);
+    await gone;
+    clearTimeout(timer);
+  }
+}
+
+/**
+ * Gives the server and the generator one core each, so neither steals the other's time
+ * (Linux, taskset present); otherwise they share the machine as the scheduler likes.
+ */
+function pin(proc: ChildProcess, cpu: number | null): void {
+  if (cpu === null || proc.pid === undefined) return;
+  spawnSync('taskset', ['-a', '-p', '-c', String(cpu), String(proc.pid)], { stdio: 'ignore' });
+}
