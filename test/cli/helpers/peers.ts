@@ -15,7 +15,8 @@ export async function peer(port: number, name: string, behaviour: Behaviour, opt
   const firstEnd = new Promise<CallEnd>((resolve) =>
     phone.on('incoming', (call: IncomingCall) => {
       if (behaviour === 'accept') call.accept().then((active) => active.once('ended', resolve), () => undefined);
-      if (behaviour === 'decline') call.decline().catch(() => undefined);
+      // A moment's thought before declining, as a person would take.
+      if (behaviour === 'decline') setTimeout(() => call.decline().catch(() => undefined), 100);
     }),
   );
   return { phone, firstEnd };
