@@ -121,6 +121,7 @@ class App {
       const phone = await Phone.connect(this.opts.phone);
       this.phone = phone;
       phone.on('incoming', (call: IncomingCall) => this.ring(call));
+      phone.on('call-failed', ({ message }) => this.dispatch({ type: 'notice', text: `${message}.` }));
       phone.on('disconnected', ({ reason }: { reason: string }) => {
         if (this.phone !== phone) return;
         this.dropPhone();

@@ -70,6 +70,8 @@ export type UiEvent =
   | { type: 'call-ended'; reason: string; byMe: boolean; now: number }
   | { type: 'disconnected'; reason: string }
   | { type: 'tick'; live: LiveView }
+  /** Something worth telling a person at the menu, e.g. a call refused for want of a common codec. */
+  | { type: 'notice'; text: string }
   /** Standard input ended, the terminal went away, or a signal asked us to stop. */
   | { type: 'shutdown' };
 
@@ -150,6 +152,7 @@ export function transition(s: UiState, e: UiEvent, cfg: UiConfig): Step {
       return stay(s);
 
     case 'menu':
+      if (e.type === 'notice') return stay({ ...s, notice: e.text });
       if (e.type !== 'key') return stay(s);
       if (isKey(e.key, '1')) return stay({ kind: 'lookup', name: s.name, input: '' });
       if (isKey(e.key, '2')) return go({ kind: 'waiting', name: s.name, what: 'list' }, { do: 'list' });
