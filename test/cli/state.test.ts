@@ -1,0 +1,85 @@
+/** The interactive client's state machine, event by event, without a terminal or a network. */
+import { initial, transition, type Key, type Step, type UiEvent, type UiState } from '../../src/client/ui/state';
+
+const cfg = { hangupKey: 'h' };
+const key = (text: string): UiEvent => ({ type: 'key', key: { name: 'char', text } });
+const special = (name: Key['name']): UiEvent => ({ type: 'key', key: { name } });
+
+function play(start: Step, ...events: UiEvent[]): Step {
+  return events.reduce<Step>((step, e) => transition(step.state, e, cfg), start);
+}
+
+const menu: UiState = { kind: 'menu', name: 'alice' };
+const call = { peer: 'bob', codec: 'opus', frameMs: 20, startedAt: 0 };
+const inCall: UiState = { kind: 'in-call', name: 'alice', call, muted: false, help: false };
+
+test('with --name it connects and registers; a taken name asks for another', () => {
+  const s = play(initial('bob'), { type: 'connected' });
+  expect(s.effects).toEqual([{ do: 'register', name: 'bob' }]);
+  const refused = play(s, { type: 'register-failed', name: 'bob', code: 'name_taken', message: '' });
+  expect(refused.state).toMatchObject({ kind: 'naming', error: 'The name "bob" is taken. Choose another.' });
+  const typed = play(refused, key('c'), key('x'), special('backspace'), key('a'), special('enter'));
+  expect(typed.effects).toEqual([{ do: 'register', name: 'ca' }]);
+});
+
+test('unreachable offers retry or quit (exit 3)', () => {
+  const down = play(initial(), { type: 'connect-failed', message: 'refused' });
+  expect(down.state.kind).toBe('unreachable');
+  expect(play(down, key('r')).effects).toEqual([{ do: 'connect' }]);
+  expect(play(down, key('q')).effects).toEqual([{ do: 'exit', code: 3 }]);
+});
+
+test('a lost server goes back to the start, keeping the registered name', () => {
+  const s = transition(menu, { type: 'disconnected', reason: 'gone' }, cfg);
+  expect(s.state).toMatchObject({ kind: 'connecting', name: 'alice', notice: 'Lost the connection to the server (gone).' });
+  expect(s.effects).toEqual([{ do: 'connect' }]);
+});
+
+test('look up and call; each failure is told at the menu', () => {
+  const s = play({ state: menu, effects: [] }, key('1'), key('b'), key('o'), key('b'), special('enter'));
+  expect(s.effects).toEqual([{ do: 'lookup', target: 'bob' }]);
+  const ringing = play(s, { type: 'found', user: { name: 'bob', status: 'idle' } });
+  expect(ringing.effects).toEqual([{ do: 'call', to: 'bob' }]);
+  for (const [reason, text] of [
+    ['declined', 'bob declined the call.'],
+    ['busy', 'bob is busy in another call.'],
+    ['timeout', 'bob did not answer.'],
+    ['not_found', 'bob is not online.'],
+  ]) {
+    expect(play(ringing, { type: 'call-failed', reason, message: '' }).state).toEqual({ kind: 'menu', name: 'alice', notice: text });
+  }
+  const missing = play(s, { type: 'request-failed', code: 'not_found', message: '' });
+  expect(missing.state).toMatchObject({ kind: 'menu', notice: 'No one called "bob" is online.' });
+});
+
+test('an incoming call rings at the menu and is declined as busy elsewhere', () => {
+  const ring = transition(menu, { type: 'incoming', from: 'bob', id: 'c1' }, cfg);
+  expect(ring.state).toMatchObject({ kind: 'incoming', from: 'bob' });
+  expect(transition(ring.state, key('y'), cfg).effects).toEqual([{ do: 'accept', id: 'c1' }]);
+  expect(transition(ring.state, key('n'), cfg).effects).toEqual([{ do: 'decline', id: 'c1', reason: 'declined' }]);
+  const gone = transition(ring.state, { type: 'incoming-gone', id: 'c1', reason: 'cancelled' }, cfg);
+  expect(gone.state).toMatchObject({ kind: 'menu', notice: 'bob hung up before you answered.' });
+  expect(transition(inCall, { type: 'incoming', from: 'carol', id: 'c2' }, cfg).effects).toEqual([
+    { do: 'decline', id: 'c2', reason: 'busy' },
+  ]);
+});
+
+test('in a call: mute, help, the hang-up key; 0 and Ctrl-C hang up before exiting', () => {
+  expect(transition(inCall, key('m'), cfg)).toMatchObject({ state: { muted: true }, effects: [{ do: 'mute', muted: true }] });
+  expect(transition(inCall, key('?'), cfg).state).toMatchObject({ help: true });
+  const hung = transition(inCall, key('h'), cfg);
+  expect(hung.effects).toEqual([{ do: 'hangup' }]);
+  expect(transition(hung.state, { type: 'call-ended', reason: 'hangup', byMe: true, now: 1 }, cfg).state.kind).toBe('menu');
+  for (const e of [key('0'), special('ctrl-c'), { type: 'shutdown' } as UiEvent]) {
+    const leaving = transition(inCall, e, cfg);
+    expect(leaving.effects).toEqual([{ do: 'hangup' }]);
+    expect(transition(leaving.state, { type: 'call-ended', reason: 'hangup', byMe: true, now: 1 }, cfg).effects).toEqual([
+      { do: 'exit', code: 0 },
+    ]);
+  }
+});
+
+test('the other side hanging up or vanishing is told at the menu', () => {
+  const ended = transition(inCall, { type: 'call-ended', reason: 'peer_gone', byMe: false, now: 65_000 }, cfg);
+  expect(ended.state).toMatchObject({ kind: 'menu', notice: 'bob went away (connection lost). The call lasted 1:05.' });
+});
