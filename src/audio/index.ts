@@ -7,6 +7,8 @@ import { ToneSource, SilenceSource } from './sources/tone-source';
 import { WavFileSource } from './sources/wav-source';
 import { NullSink } from './sinks/null-sink';
 import { WavFileSink } from './sinks/wav-sink';
+import { SpeakerSink, type SpeakerOptions } from './sinks/speaker-sink';
+import { MicSource, type MicOptions, type MicStats, type Recorder } from './sources/mic-source';
 
 export * from './types';
 export * from './codecs';
@@ -17,6 +19,8 @@ export { frameLevel, toDbfs, LevelMeter, meterBar, MIN_DBFS, type Level } from '
 export * as signals from './signals';
 export { PacedSource } from './sources/paced-source';
 export { ToneSource, SilenceSource, WavFileSource, NullSink, WavFileSink };
+export { MicSource, SpeakerSink, type MicOptions, type MicStats, type Recorder, type SpeakerOptions };
+export { audioDeviceReport, findExecutable, INSTALL_HINTS, type DeviceStatus } from './devices';
 
 export interface SourceOptions {
   /** WAV files: start again at the end instead of emitting 'end'. */
@@ -39,13 +43,24 @@ export function createSource(spec: string, opts: SourceOptions = {}): AudioSourc
     return new ToneSource(freq);
   }
   if (kind === 'silence' && arg === undefined) return new SilenceSource();
+  if (kind === 'mic' && (arg === undefined || arg === 'arecord' || arg === 'sox')) {
+    return new MicSource({ recorder: arg ?? 'arecord', device: opts.device, env: opts.env });
+  }
   if (isWavPath(spec)) return new WavFileSource(spec, opts.loop ?? false);
   throw new Error(`unknown audio source "${spec}" (expected ${SOURCE_SPECS})`);
 }
 
+export interface SinkOptions {
+  /** Speaker: the ALSA device, default "default". */
+  device?: string;
+  /** Speaker: environment for the worker process (e.g. ALSA_CONFIG_PATH). */
+  env?: NodeJS.ProcessEnv;
+}
+
 /** Builds a sink from a CLI-style spec: speaker | null | file.wav */
-export function createSink(spec: string): AudioSink {
+export function createSink(spec: string, opts: SinkOptions = {}): AudioSink {
   if (spec === 'null') return new NullSink();
+  if (spec === 'speaker') return new SpeakerSink({ device: opts.device, env: opts.env });
   if (isWavPath(spec)) return new WavFileSink(spec);
   throw new Error(`unknown audio sink "${spec}" (expected ${SINK_SPECS})`);
 }

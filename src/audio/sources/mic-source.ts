@@ -1,0 +1,189 @@
+/**
+ * The microphone: arecord or sox started through node-record-lpcm16 with recorder modules of
+ * our own (small ALSA periods, see recorders/), captured at 48 kHz mono S16_LE.
+ *
+ * Capture is re-paced by our own clock rather than passed on as it arrives: a device's clock
+ * drifts from ours, and ALSA's file plugin (used in tests) delivers as fast as it is read. So
+ * samples queue in a FIFO and leave one frame per period; when the queue grows past
+ * `maxBufferMs` the oldest are dropped back to the start-up level, and when it runs dry a
+ * silent frame goes out. Both are counted in `stats`.
+ *
+ * After such a drop, reading pauses for half a frame period. A real device only overflows after
+ * a stall, and the pipe holds the next period meanwhile, so nothing more is lost; a device
+ * that outruns real time is then read once a period instead of spinning a core.
+ */
+import type { ChildProcess } from 'node:child_process';
+import { join } from 'node:path';
+import type { Readable } from 'node:stream';
+import { SAMPLE_RATE, type Frame } from '../types';
+import { findExecutable, INSTALL_HINTS } from '../devices';
+import { leToInt16 } from '../wav';
+import { PacedSource } from './paced-source';
+import { SampleFifo } from './sample-fifo';
+
+export type Recorder = 'arecord' | 'sox';
+
+export interface MicOptions {
+  recorder?: Recorder;
+  /** ALSA device name; "default" unless given. */
+  device?: string;
+  /** Environment of the recorder process (e.g. ALSA_CONFIG_PATH). */
+  env?: NodeJS.ProcessEnv;
+  /** Queue above which the oldest audio is dropped. */
+  maxBufferMs?: number;
+  /** How long the device may take to deliver its first audio. */
+  openTimeoutMs?: number;
+}
+
+export interface MicStats {
+  /** Frames handed out with audio, and silent frames sent because the queue ran dry. */
+  frames: number;
+  underruns: number;
+  /** Samples thrown away because the queue grew too long. */
+  droppedSamples: number;
+}
+
+/** ALSA period asked of the recorder: short, because capture latency is about one period. */
+const PERIOD_US = 10000;
+const CUSHION_SAMPLES = (SAMPLE_RATE * PERIOD_US) / 1e6;
+
+interface Recording {
+  process: ChildProcess;
+  stream(): Readable;
+  stop(): void;
+}
+
+export class MicSource extends PacedSource {
+  readonly description: string;
+  readonly recorder: Recorder;
+  readonly stats: MicStats = { frames: 0, underruns: 0, droppedSamples: 0 };
+  private readonly device: string;
+  private readonly opts: MicOptions;
+  private recording: Recording | undefined;
+  private fifo = new SampleFifo(SAMPLE_RATE);
+  private stopping = false;
+  private stderr = '';
+  private resumeTimer: NodeJS.Timeout | undefined;
+
+  constructor(opts: MicOptions = {}) {
+    super();
+    this.opts = opts;
+    this.recorder = opts.recorder ?? 'arecord';
+    this.device = opts.device ?? 'default';
+    this.description = `mic ${this.recorder} ${this.device}`;
+  }
+
+  protected override prepare(samples: number): Promise<void> {
+    const { recorder, device } = this;
+    if (!findExecutable(recorder)) {
+      return Promise.reject(
+        new Error(`microphone: ${recorder} is not installed (${INSTALL_HINTS[recorder]}), or use a WAV file as input`),
+      );
+    }
+    let record: (options: object) => Recording;
+    try {
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      record = require('node-record-lpcm16').record;
+    } catch {
+      return Promise.reject(new Error(`microphone: node-record-lpcm16 is not installed (${INSTALL_HINTS['node-record-lpcm16']})`));
+    }
+    const maxSamples = ((this.opts.maxBufferMs ?? 200) * SAMPLE_RATE) / 1000;
+    const startLevel = samples + CUSHION_SAMPLES;
+    this.stopping = false;
+    this.stderr = '';
+    this.fifo = new SampleFifo(2 * maxSamples);
+
+    return new Promise((resolve, reject) => {
+      let started = false;
+      const fail = (reason: string) => {
+        const err = new Error(`microphone (${recorder}, device "${device}") ${reason}${this.stderrText()}`);
+        if (!started) {
+          started = true;
+          this.stopping = true;
+          clearTimeout(timer);
+          this.kill();
+          reject(err);
+        } else if (!this.stopping) {
+          void this.stop();
+          this.emit('error', err);
+        }
+      };
+      const timer = setTimeout(() => fail(`delivered no audio within ${this.opts.openTimeoutMs ?? 3000} ms`), this.opts.openTimeoutMs ?? 3000);
+
+      const recording = record({
+        sampleRate: SAMPLE_RATE,
+        channels: 1,
+        audioType: 'raw',
+        recorder: join(__dirname, 'recorders', recorder),
+        device,
+        periodUs: PERIOD_US,
+        env: this.opts.env ?? process.env,
+      });
+      this.recording = recording;
+      const cp = recording.process;
+      cp.on('error', (err) => fail(`could not start: ${err.message}`));
+      cp.stderr?.on('data', (chunk: Buffer) => {
+        this.stderr = (this.stderr + chunk.toString()).slice(-2000);
+      });
+      cp.on('close', (code, signal) => fail(signal ? `was killed by ${signal}` : `exited with code ${code}`));
+
+      let carry: Buffer | undefined;
+      const stream = recording.stream();
+      // node-record-lpcm16 reports a non-zero exit here as a string; 'close' above says more.
+      stream.on('error', () => {});
+      stream.on('data', (chunk: Buffer) => {
+        const bytes = carry ? Buffer.concat([carry, chunk]) : chunk;
+        const even = bytes.length & ~1;
+        carry = even < bytes.length ? bytes.subarray(even) : undefined;
+        this.fifo.push(leToInt16(bytes.subarray(0, even)));
+        if (this.fifo.length > maxSamples) {
+          this.stats.droppedSamples += this.fifo.trimTo(startLevel);
+          stream.pause();
+          this.resumeTimer = setTimeout(() => stream.resume(), (samples * 500) / SAMPLE_RATE);
+        }
+        if (!started && this.fifo.length >= startLevel) {
+          started = true;
+          clearTimeout(timer);
+          resolve();
+        }
+      });
+    });
+  }
+
+  protected nextFrame(samples: number): Frame {
+    const frame = this.fifo.shift(samples);
+    if (frame) {
+      this.stats.frames++;
+      return frame;
+    }
+    this.stats.underruns++;
+    return new Int16Array(samples);
+  }
+
+  protected override async release(): Promise<void> {
+    this.stopping = true;
+    this.kill();
+  }
+
+  private kill(): void {
+    clearTimeout(this.resumeTimer);
+    const recording = this.recording;
+    this.recording = undefined;
+    if (!recording) return;
+    const cp = recording.process;
+    // sox finishes its pending write before honouring SIGTERM: closing the pipe ends that
+    // write (EPIPE) whether or not reading was paused, and SIGKILL covers a hung recorder.
+    cp.stdout?.destroy();
+    if (cp.exitCode === null && cp.signalCode === null) {
+      recording.stop();
+      const timer = setTimeout(() => cp.kill('SIGKILL'), 1000);
+      timer.unref();
+      cp.once('exit', () => clearTimeout(timer));
+    }
+  }
+
+  private stderrText(): string {
+    const text = this.stderr.trim();
+    return text ? `: ${text}` : '';
+  }
+}
