@@ -16,10 +16,17 @@ export class FrameClock {
   private startedAt = 0;
   private ticks = 0;
   private running = false;
+  private missed = 0;
 
+  /**
+   * `catchUp` (default) delivers ticks missed during a stall at once, keeping the count exact
+   * (right for a source). Without it missed ticks are skipped and counted: right for playout
+   * into a device, where a burst would sit in the device's buffer as lasting latency.
+   */
   constructor(
     readonly periodMs: number,
     private readonly onTick: () => void,
+    private readonly opts: { catchUp?: boolean } = {},
   ) {
     if (!(periodMs > 0)) throw new Error(`clock period must be positive, got ${periodMs}`);
   }
@@ -30,6 +37,7 @@ export class FrameClock {
     this.running = true;
     this.startedAt = performance.now();
     this.ticks = 0;
+    this.missed = 0;
     this.run();
   }
 
@@ -43,9 +51,14 @@ export class FrameClock {
     return this.running;
   }
 
-  /** Ticks delivered since start. */
+  /** Ticks since start: delivered, plus skipped ones without catchUp. */
   get count(): number {
     return this.ticks;
+  }
+
+  /** Ticks skipped because they were more than a period late (only without catchUp). */
+  get skipped(): number {
+    return this.missed;
   }
 
   private due(): number {
@@ -57,6 +70,10 @@ export class FrameClock {
     let now = performance.now();
     if (now - this.due() > MAX_CATCH_UP_MS) {
       this.startedAt = now - this.ticks * this.periodMs;
+    } else if (this.opts.catchUp === false && now - this.due() >= this.periodMs) {
+      const late = Math.floor((now - this.due()) / this.periodMs);
+      this.ticks += late;
+      this.missed += late;
     }
     while (this.running && this.due() - now <= TOLERANCE_MS) {
       this.ticks++;

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { createSource, createSink, encodeWav, signals, FrameClock, NullSink, WavFileSink, type AudioSource, type Frame } from '../../src/audio';
+import { SampleFifo } from '../../src/audio/sources/sample-fifo';
 import { concatFrames, dominantFrequency, rms } from '../helpers/audio';
 
 let dir: string;
@@ -40,6 +41,36 @@ describe('FrameClock', () => {
     const expected = (performance.now() - t0) / 10;
     expect(Math.abs(ticks - expected)).toBeLessThanOrEqual(3);
     expect(clock.count).toBe(ticks);
+  });
+});
+
+describe('FrameClock without catch-up', () => {
+  it('skips the ticks a stall missed instead of bursting them', async () => {
+    const at: number[] = [];
+    const clock = new FrameClock(10, () => at.push(performance.now()), { catchUp: false });
+    clock.start();
+    await new Promise((r) => setTimeout(r, 50));
+    const until = performance.now() + 100;
+    while (performance.now() < until);
+    await new Promise((r) => setTimeout(r, 50));
+    clock.stop();
+    const burst = at.filter((t) => t >= until && t < until + 2).length;
+    expect(burst).toBeLessThanOrEqual(1);
+    expect(clock.skipped).toBeGreaterThanOrEqual(8);
+  });
+});
+
+describe('SampleFifo', () => {
+  it('queues, grows, hands out whole frames and drops the oldest on request', () => {
+    const fifo = new SampleFifo(4);
+    fifo.push(Int16Array.from([1, 2, 3]));
+    fifo.push(Int16Array.from([4, 5, 6, 7, 8]));
+    expect(fifo.length).toBe(8);
+    expect(Array.from(fifo.shift(2) as Int16Array)).toEqual([1, 2]);
+    expect(fifo.trimTo(3)).toBe(3);
+    expect(fifo.shift(4)).toBeNull();
+    expect(Array.from(fifo.shift(3) as Int16Array)).toEqual([6, 7, 8]);
+    expect(fifo.trimTo(5)).toBe(0);
   });
 });
 

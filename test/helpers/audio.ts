@@ -5,6 +5,7 @@
 import { mkdtempSync, readFileSync, writeFileSync, existsSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { int16ToLE, leToInt16 } from '../../src/audio/wav';
 
 const RATE = 48000;
 
@@ -86,18 +87,6 @@ export function concatFrames(frames: Int16Array[]): Int16Array {
   return out;
 }
 
-export function int16ToRaw(x: Int16Array): Buffer {
-  const b = Buffer.alloc(x.length * 2);
-  for (let i = 0; i < x.length; i++) b.writeInt16LE(x[i], i * 2);
-  return b;
-}
-
-export function rawToInt16(b: Buffer): Int16Array {
-  const out = new Int16Array(b.length >> 1);
-  for (let i = 0; i < out.length; i++) out[i] = b.readInt16LE(i * 2);
-  return out;
-}
-
 export interface AlsaFileDevice {
   dir: string;
   /** Path of the asound.conf; pass `env` to the child processes that open ALSA. */
@@ -119,7 +108,7 @@ export function alsaFileDevice(input: Int16Array): AlsaFileDevice {
   const confPath = join(dir, 'asound.conf');
   const inPath = join(dir, 'IN.raw');
   const outPath = join(dir, 'OUT.raw');
-  writeFileSync(inPath, int16ToRaw(input));
+  writeFileSync(inPath, int16ToLE(input));
   writeFileSync(
     confPath,
     `pcm.!default { type file; slave { pcm { type null } }; file "${outPath}"; infile "${inPath}"; format "raw" }\n`,
@@ -130,7 +119,7 @@ export function alsaFileDevice(input: Int16Array): AlsaFileDevice {
     inPath,
     outPath,
     env: { ...process.env, ALSA_CONFIG_PATH: confPath },
-    output: () => (existsSync(outPath) ? rawToInt16(readFileSync(outPath)) : new Int16Array(0)),
+    output: () => (existsSync(outPath) ? leToInt16(readFileSync(outPath)) : new Int16Array(0)),
     cleanup: () => rmSync(dir, { recursive: true, force: true }),
   };
 }
