@@ -30,8 +30,8 @@ afterEach(async () => {
 
 const at = () => ['--server', `127.0.0.1:${server.port}`];
 
-async function callee(name: string, behaviour: Behaviour, opts = {}): Promise<void> {
-  phones.push((await peer(server.port, name, behaviour, opts)).phone);
+async function callee(name: string, behaviour: Behaviour): Promise<void> {
+  phones.push(await peer(server.port, name, behaviour));
 }
 
 function events(out: string): { event: string; [k: string]: unknown }[] {
@@ -179,11 +179,12 @@ test('closing standard input ends the interactive client cleanly and frees its n
 });
 
 test('SIGTERM during a scripted call hangs up and exits 0', async () => {
-  const bob = await peer(server.port, 'bob', 'accept');
-  phones.push(bob.phone);
+  const bob = run(['answer', '--auto', '--name', 'bob', '--max-calls', '1', '--json', ...at()]);
+  await bob.waitOut('"event":"waiting"');
   const r = run(['call', 'bob', ...at()]);
   await r.waitOut('connected to bob');
   r.child.kill('SIGTERM');
   expect(await r.exited).toBe(EXIT.ok);
-  expect((await bob.firstEnd).reason).toBe('hangup');
+  expect(await bob.exited).toBe(EXIT.ok);
+  expect(events(bob.out()).at(-1)).toMatchObject({ event: 'ended', reason: 'hangup', by: 'peer' });
 });
