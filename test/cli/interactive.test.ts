@@ -34,6 +34,13 @@ function parley(label: string, port: number, ...args: string[]): TmuxScreen {
   return s;
 }
 
+/** Menu 1, a name, Enter: as a person places a call. */
+function dial(screen: TmuxScreen, name: string): void {
+  screen.send('1');
+  screen.type(name);
+  screen.send('Enter');
+}
+
 /** Whether `name` is free on the server: registering it succeeds. */
 async function nameIsFree(port: number, name: string): Promise<boolean> {
   const c = await RawClient.connect(port);
@@ -71,9 +78,7 @@ test('alice calls bob, bob answers Y at the menu, they talk, alice hangs up with
   await bob.waitFor('Registered as bob.');
   const alice = parley('alice', server.port, '--name', 'alice', '--input', 'tone:440', '--hangup-key', 'x');
   await alice.waitFor('Registered as alice.');
-  alice.send('1');
-  alice.type('bob');
-  alice.send('Enter');
+  dial(alice, 'bob');
   await alice.waitFor('Calling bob…');
   await alice.waitFor('x or Esc cancel');
   await bob.waitFor('alice is calling — answer? [Y/N]');
@@ -100,9 +105,7 @@ test('bob answers N: alice is told it was declined and is back at the menu', asy
   await bob.waitFor('Registered as bob.');
   const alice = parley('alice', server.port, '--name', 'alice', '--input', 'tone:440');
   await alice.waitFor('Registered as alice.');
-  alice.send('1');
-  alice.type('bob');
-  alice.send('Enter');
+  dial(alice, 'bob');
   await bob.waitFor('alice is calling — answer? [Y/N]');
   bob.send('n');
   await bob.waitFor('You declined the call from alice.');
@@ -116,9 +119,7 @@ test('Ctrl-C in a call hangs up first, then quits cleanly', async () => {
   await bob.waitOut('"event":"waiting"');
   const alice = parley('alice', server.port, '--name', 'alice', '--input', 'tone:440');
   await alice.waitFor('Registered as alice.');
-  alice.send('1');
-  alice.type('bob');
-  alice.send('Enter');
+  dial(alice, 'bob');
   await alice.waitFor(/packets \d+ sent/);
   alice.send('C-c');
   expect(await alice.waitExit()).toBe(0);
