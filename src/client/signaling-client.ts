@@ -65,6 +65,9 @@ export class SignalingClient extends EventEmitter<SignalingEvents> {
   private readonly pending = new Map<number, Pending>();
   private nextReq = 1;
   private readonly decoder = new LineDecoder();
+  /** Lines received and not yet handled; see drain(). */
+  private inbox: string[] = [];
+  private draining = false;
   private lastError: ServerMessageOf<'error'> | undefined;
   private heartbeat: NodeJS.Timeout;
   private closed = false;
@@ -78,13 +81,14 @@ export class SignalingClient extends EventEmitter<SignalingEvents> {
   ) {
     super();
     socket.setNoDelay(true);
-    socket.on('data', (chunk) =>
+    socket.on('data', (chunk) => {
       this.decoder.push(chunk, (ev) => {
-        if (ev.kind === 'line') this.receive(ev.line);
-      }),
-    );
+        if (ev.kind === 'line') this.inbox.push(ev.line);
+      });
+      this.drain();
+    });
     socket.on('error', () => undefined);
-    socket.on('close', () => this.teardown(this.lastError?.message ?? 'the server closed the connection'));
+    socket.on('close', () => this.afterInbox(() => this.teardown(this.lastError?.message ?? 'the server closed the connection')));
     this.heartbeat = setInterval(() => this.send({ type: 'ping' }), heartbeatMs);
     this.heartbeat.unref();
   }
@@ -198,9 +202,37 @@ export class SignalingClient extends EventEmitter<SignalingEvents> {
     return m as ServerMessageOf<T>;
   }
 
-  private receive(line: string): void {
+  /**
+   * Handles lines in order. After a line that settles a request, the rest wait for the next
+   * turn of the event loop, so whoever awaited that reply (e.g. learning a call id from
+   * `ringing`) has run before the next message (e.g. that call's `rejected`) is handled.
+   */
+  private drain(): void {
+    if (this.draining) return;
+    let i = 0;
+    while (i < this.inbox.length) {
+      if (this.receive(this.inbox[i++]) && i < this.inbox.length) {
+        this.inbox = this.inbox.slice(i);
+        this.draining = true;
+        setImmediate(() => {
+          this.draining = false;
+          this.drain();
+        });
+        return;
+      }
+    }
+    this.inbox = [];
+  }
+
+  private afterInbox(fn: () => void): void {
+    if (this.draining) setImmediate(() => this.afterInbox(fn));
+    else fn();
+  }
+
+  /** Handles one line; true when it settled a pending request. */
+  private receive(line: string): boolean {
     const parsed = parseServerMessage(line);
-    if (!parsed.ok) return; // A newer server may say things this client does not know.
+    if (!parsed.ok) return false; // A newer server may say things this client does not know.
     const msg = parsed.msg;
     this.emit('message', msg);
     const req = 'req' in msg ? msg.req : undefined;
@@ -210,7 +242,7 @@ export class SignalingClient extends EventEmitter<SignalingEvents> {
       clearTimeout(pending.timer);
       if (msg.type === 'error') pending.reject(new SignalingError(msg.code, msg.message));
       else pending.resolve(msg);
-      return;
+      return true;
     }
     switch (msg.type) {
       case 'incoming':
@@ -219,11 +251,12 @@ export class SignalingClient extends EventEmitter<SignalingEvents> {
       case 'ended':
       case 'candidate':
         (this.emit as (e: string, m: ServerMessage) => boolean)(msg.type, msg);
-        return;
+        return false;
       case 'error':
         this.lastError = msg;
-        return;
+        return false;
     }
+    return false;
   }
 
   private teardown(reason: string): void {

@@ -86,3 +86,37 @@ test('the ring timeout reaches both parties as ended/timeout', async () => {
   expect(await endedA).toEqual({ type: 'ended', call, reason: 'timeout' });
   expect(await endedB).toEqual({ type: 'ended', call, reason: 'timeout' });
 });
+
+test('a reply and the next message in one packet: the reply is acted on before the next message is handled', async () => {
+  // A server that answers `call` with ringing and rejected in the same write.
+  const fake = net.createServer((sock) => {
+    sock.on('data', (d) => {
+      for (const line of d.toString().split('\n').filter(Boolean)) {
+        const m = JSON.parse(line);
+        if (m.type === 'call') {
+          sock.write(
+            JSON.stringify({ type: 'ringing', req: m.req, call: 'c1', to: 'bob' }) +
+              '\n' +
+              JSON.stringify({ type: 'rejected', call: 'c1', reason: 'incompatible' }) +
+              '\n' +
+              JSON.stringify({ type: 'error', code: 'server_shutdown', message: 'bye' }) +
+              '\n',
+          );
+          sock.end();
+        }
+      }
+    });
+  });
+  await new Promise<void>((r) => fake.listen(0, '127.0.0.1', () => r()));
+  try {
+    const c = await SignalingClient.connect({ host: '127.0.0.1', port: (fake.address() as net.AddressInfo).port });
+    const closed = new Promise<{ reason: string }>((r) => c.once('close', r));
+    const { call } = await c.call('bob', {});
+    // Only now, after the await, does the caller know the id and listen for it.
+    const rejected = await new Promise((r) => c.once('rejected', r));
+    expect(rejected).toEqual({ type: 'rejected', call, reason: 'incompatible' });
+    expect((await closed).reason).toBe('bye');
+  } finally {
+    fake.close();
+  }
+});
