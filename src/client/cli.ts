@@ -55,6 +55,15 @@ const OPTIONS = {
 class UsageError extends Error {}
 
 export async function main(argv: string[]): Promise<void> {
+  // Whoever read our output went away (a closed pipe, a vanished terminal): leave as on a
+  // hang-up, hanging up any call, instead of dying on an unhandled EPIPE.
+  let gone = false;
+  const outputGone = () => {
+    if (!gone) process.kill(process.pid, 'SIGHUP');
+    gone = true;
+  };
+  process.stdout.on('error', outputGone);
+  process.stderr.on('error', outputGone);
   let code: ExitCode;
   try {
     code = await run(argv);
