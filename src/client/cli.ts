@@ -1,5 +1,6 @@
 /** `parley`: the interactive client, or one scripted command (users, call, answer, doctor). */
 import { parseArgs } from 'node:util';
+import { PROTOCOL_VERSION } from '../protocol';
 import { EXIT, type ExitCode } from './exit-codes';
 import { answer } from './script/answer';
 import { call } from './script/call';
@@ -9,6 +10,7 @@ import { ScriptExit } from './script/session';
 import { users } from './script/users';
 import { runInteractive } from './ui/app';
 import type { PhoneOptions } from './phone';
+import { VERSION } from '../version';
 
 const DEFAULT_PORT = 7100;
 
@@ -19,6 +21,7 @@ export const USAGE = `usage:
   parley answer --auto --name NAME [--max-calls N] [--duration S] [options]
                                               accept every call to NAME
   parley doctor                               which codecs and audio devices work here
+  parley --version [--verbose]                the version (with --verbose, the doctor report too)
 
 options:
   --name NAME          the name to register (interactive: asked for when missing)
@@ -50,6 +53,8 @@ const OPTIONS = {
   'max-calls': { type: 'string' },
   json: { type: 'boolean', default: false },
   help: { type: 'boolean', short: 'h', default: false },
+  version: { type: 'boolean', short: 'V', default: false },
+  verbose: { type: 'boolean', default: false },
 } as const;
 
 class UsageError extends Error {}
@@ -93,6 +98,10 @@ async function run(argv: string[]): Promise<ExitCode> {
   if (v.help) {
     process.stdout.write(USAGE + '\n');
     return EXIT.ok;
+  }
+  if (v.version) {
+    process.stdout.write(`parley ${VERSION} (protocol v${PROTOCOL_VERSION}, node ${process.versions.node})\n`);
+    return v.verbose ? doctor(new Reporter(v.json)) : EXIT.ok;
   }
   const [command, ...rest] = positionals;
   const scripted = command !== undefined;

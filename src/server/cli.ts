@@ -1,4 +1,6 @@
 import { parseArgs } from 'node:util';
+import { PROTOCOL_VERSION } from '../protocol';
+import { VERSION } from '../version';
 import { ipv4Addresses } from './addresses';
 import { createLogger, LOG_LEVELS, type LogLevel } from './logger';
 import { startServer } from './signaling-server';
@@ -11,6 +13,7 @@ const USAGE = `usage: parley-server [options]
   --heartbeat-timeout S seconds of silence before a client is dropped (default 60)
   --log-level LEVEL     silent | error | warn | info | debug (default info)
   --log-json            log JSON lines instead of readable ones
+  -V, --version         the version
   -h, --help            this help`;
 
 export async function main(argv: string[]): Promise<void> {
@@ -26,6 +29,7 @@ export async function main(argv: string[]): Promise<void> {
         'log-level': { type: 'string', default: 'info' },
         'log-json': { type: 'boolean', default: false },
         help: { type: 'boolean', short: 'h', default: false },
+        version: { type: 'boolean', short: 'V', default: false },
       },
     }).values;
   } catch (err) {
@@ -33,6 +37,10 @@ export async function main(argv: string[]): Promise<void> {
   }
   if (values.help) {
     process.stdout.write(USAGE + '\n');
+    return;
+  }
+  if (values.version) {
+    process.stdout.write(`parley-server ${VERSION} (protocol v${PROTOCOL_VERSION})\n`);
     return;
   }
   const port = Number(values.port);
