@@ -47,9 +47,19 @@ async function measure(codec: 'opus' | 'pcm', frameMs: 10 | 20 | 40) {
   return { codec, frameMs, cpuPercentOfOneCore: round(percent, 2), userMs: round(cpu.userMs), systemMs: round(cpu.systemMs), wallMs: round(cpu.wallMs), packetsReceivedByCaller: stats.packetsReceived };
 }
 
+/** Scenarios as `codec:frameMs` arguments (e.g. `opus:20`); all three by default. */
+function scenarios(): ['opus' | 'pcm', 10 | 20 | 40][] {
+  const args = process.argv.slice(2);
+  if (!args.length) return [['opus', 20], ['opus', 10], ['pcm', 20]];
+  return args.map((a) => {
+    const [codec, ms] = a.split(':');
+    return [codec as 'opus' | 'pcm', Number(ms) as 10 | 20 | 40];
+  });
+}
+
 async function main(): Promise<void> {
   const results = [];
-  for (const [codec, frameMs] of [['opus', 20], ['opus', 10], ['pcm', 20]] as const) {
+  for (const [codec, frameMs] of scenarios()) {
     const r = await measure(codec, frameMs);
     results.push(r);
     console.log(`${codec} ${frameMs} ms: ${r.cpuPercentOfOneCore}% of one core (target ≤ 2% for opus 20 ms)`);

@@ -1,13 +1,15 @@
 /**
  * A drift-free periodic clock: tick k is due at start + k·period, computed from the start time,
- * so timer lateness never accumulates. Timers are armed about a millisecond early (Node's
- * timers fire late, rarely early) and a tick runs once it is within TOLERANCE_MS of its due
- * time; a busy-wait would cut jitter further but burn the CPU a call must not use.
+ * so timer lateness never accumulates. Node's timers count whole milliseconds of loop time (a
+ * fractional delay fires early, then re-arms for the rest), so the delay is rounded up, and a
+ * timer may still fire up to a millisecond before the due time by performance.now(): a tick
+ * that close runs at once instead of re-arming. Either re-arm would cost a second wake-up per
+ * tick, and wake-ups are most of what a call costs in CPU. Ticks land within about ±1 ms.
  */
 import { performance } from 'node:perf_hooks';
 
-const EARLY_MS = 1;
-const TOLERANCE_MS = 0.5;
+/** How early a tick may run: the granularity of Node's timers. */
+const TOLERANCE_MS = 1;
 /** Beyond this much lateness (a stalled process) the schedule restarts instead of bursting. */
 const MAX_CATCH_UP_MS = 1000;
 
@@ -80,8 +82,6 @@ export class FrameClock {
       this.onTick();
       now = performance.now();
     }
-    if (this.running) {
-      this.timer = setTimeout(this.run, Math.max(0, this.due() - now - EARLY_MS));
-    }
+    if (this.running) this.timer = setTimeout(this.run, Math.max(0, Math.ceil(this.due() - now)));
   };
 }

@@ -82,6 +82,8 @@ export class JitterBuffer<T> {
   private readonly frames = new Map<number, { payload: T; source: FrameSource }>();
   private readonly history: ({ index: number; outcome: Outcome } | undefined)[] = new Array(HISTORY);
   private readonly transits: Float64Array;
+  /** Scratch for the quantile: a typed array sorts numerically in place, allocating nothing. */
+  private readonly sorted: Float64Array;
   private transitCount = 0;
   private transitPos = 0;
   private spreadCache: number | null = null;
@@ -112,6 +114,7 @@ export class JitterBuffer<T> {
     this.maxDelayMs = opts.maxDelayMs ?? 400;
     this.quantile = opts.quantile ?? 0.97;
     this.transits = new Float64Array(opts.windowFrames ?? Math.max(50, Math.round(3000 / opts.frameMs)));
+    this.sorted = new Float64Array(this.transits.length);
     this.shrinkTicks = Math.max(1, Math.round((opts.shrinkAfterMs ?? 600) / opts.frameMs));
     this.lossHoldMs = opts.lossHoldMs ?? 10_000;
     this.pauseAfterMs = opts.pauseAfterMs ?? 1000;
@@ -220,7 +223,9 @@ export class JitterBuffer<T> {
     if (this.spreadCache === null) {
       const n = this.transitCount;
       if (n === 0) return 0;
-      const sorted = Array.from(this.transits.subarray(0, n)).sort((a, b) => a - b);
+      const sorted = this.sorted.subarray(0, n);
+      sorted.set(this.transits.subarray(0, n));
+      sorted.sort();
       this.spreadCache = sorted[Math.min(n - 1, Math.floor(this.quantile * n))] - this.base;
     }
     return this.spreadCache;

@@ -119,8 +119,12 @@ export function wavHeader(dataBytes: number, sampleRate = SAMPLE_RATE, channels 
   return h;
 }
 
-/** Little-endian bytes of 16-bit samples, independent of the host's byte order. */
+/** On a little-endian host samples already have their wire layout: one copy, no per-sample work. */
+const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+
+/** Little-endian bytes of 16-bit samples (a copy), independent of the host's byte order. */
 export function int16ToLE(samples: Int16Array): Buffer {
+  if (LITTLE_ENDIAN) return Buffer.from(new Uint8Array(samples.buffer, samples.byteOffset, samples.byteLength));
   const b = Buffer.alloc(samples.length * 2);
   for (let i = 0; i < samples.length; i++) b.writeInt16LE(samples[i], i * 2);
   return b;
@@ -128,7 +132,8 @@ export function int16ToLE(samples: Int16Array): Buffer {
 
 export function leToInt16(bytes: Buffer): Int16Array {
   const out = new Int16Array(bytes.length >> 1);
-  for (let i = 0; i < out.length; i++) out[i] = bytes.readInt16LE(i * 2);
+  if (LITTLE_ENDIAN) new Uint8Array(out.buffer).set(bytes.subarray(0, out.length * 2));
+  else for (let i = 0; i < out.length; i++) out[i] = bytes.readInt16LE(i * 2);
   return out;
 }
 

@@ -56,10 +56,13 @@ export class UdpLink extends EventEmitter<UdpLinkEvents> {
 
   send(buf: Buffer, to: Address): void {
     if (this.closed) return;
-    this.socket.send(buf, to.port, to.ip, (err) => {
-      if (err) this.sendErrors++;
-    });
+    this.socket.send(buf, to.port, to.ip, this.afterSend);
   }
+
+  /** One callback for every send: a closure per packet would be garbage 50 times a second. */
+  private readonly afterSend = (err: Error | null): void => {
+    if (err) this.sendErrors++;
+  };
 
   close(): void {
     if (this.closed) return;

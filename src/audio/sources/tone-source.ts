@@ -21,7 +21,18 @@ export class ToneSource extends PacedSource {
     if (this.amplitude === 0) return frame;
     const inc = (2 * Math.PI * this.frequency) / SAMPLE_RATE;
     const scale = this.amplitude * 32767;
-    for (let i = 0; i < samples; i++) frame[i] = Math.round(scale * Math.sin(this.phase + i * inc));
+    // A rotating phasor instead of a sine per sample; restarted from the exact phase every
+    // frame, so rounding cannot accumulate.
+    const cosInc = Math.cos(inc);
+    const sinInc = Math.sin(inc);
+    let re = Math.cos(this.phase);
+    let im = Math.sin(this.phase);
+    for (let i = 0; i < samples; i++) {
+      frame[i] = Math.round(scale * im);
+      const next = re * cosInc - im * sinInc;
+      im = re * sinInc + im * cosInc;
+      re = next;
+    }
     this.phase = (this.phase + samples * inc) % (2 * Math.PI);
     return frame;
   }
