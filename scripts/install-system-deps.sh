@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Debian packages parley uses: ALSA headers (to build the `speaker` addon), arecord and sox
-# (microphone), tmux (terminal tests). Installs only what is missing.
+# (microphone), tmux (terminal tests), PulseAudio and its ALSA plugin (bench/device-latency.ts:
+# a device that keeps real time on machines without a sound card). Installs only what is missing.
 set -euo pipefail
-packages=(libasound2-dev alsa-utils sox tmux)
+packages=(libasound2-dev alsa-utils sox tmux pulseaudio libasound2-plugins pulseaudio-utils)
 missing=()
 for p in "${packages[@]}"; do
   dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
