@@ -5,7 +5,7 @@ import path from 'node:path';
  * Runs every benchmark, each in its own process so one's memory and timers don't colour
  * another's figures. `npm run bench -- NAME…` runs only those.
  */
-const BENCHES = ['signaling/bench', 'latency', 'media-cpu', 'device-latency'];
+const BENCHES = ['signaling/bench', 'latency', 'media-cpu', 'media-cpu-floor', 'device-latency'];
 
 const only = process.argv.slice(2);
 let failed = 0;
