@@ -53,6 +53,18 @@ export class FrameClock {
     return this.running;
   }
 
+  /**
+   * Moves the rest of the schedule later by `ms`: lets a source follow a device that delivers
+   * later than our clock expected. Never earlier, so nothing can run ahead of real time.
+   */
+  delay(ms: number): void {
+    if (!this.running || !(ms > 0)) return;
+    this.startedAt += ms;
+    if (!this.timer) return; // called from a tick: run() arms the timer when it returns
+    clearTimeout(this.timer);
+    this.timer = setTimeout(this.run, Math.max(0, Math.ceil(this.due() - performance.now())));
+  }
+
   /** Ticks since start: delivered, plus skipped ones without catchUp. */
   get count(): number {
     return this.ticks;

@@ -19,6 +19,14 @@ export interface SpeakerOptions {
   env?: NodeJS.ProcessEnv;
   /** Samples the addon hands ALSA per write: one 10 ms period keeps its buffering small. */
   samplesPerFrame?: number;
+  /**
+   * Buffer asked of PulseAudio (or PipeWire's pulse server) when ALSA's default leads there;
+   * no effect on a hardware device. Unset, the addon's fixed 500 ms ALSA buffer becomes the
+   * stream's target length and the server plays 40–130 ms behind. At 30 ms the stream was
+   * seen to run dry and lose audio (bench/device-latency); 45 ms held. A PULSE_LATENCY_MSEC
+   * of the user's own wins.
+   */
+  pulseLatencyMs?: number;
   /** Audio allowed to wait in the worker before the oldest is dropped. */
   maxQueueMs?: number;
   openTimeoutMs?: number;
@@ -44,12 +52,12 @@ export class SpeakerSink extends EventEmitter implements AudioSink {
     } catch {
       return Promise.reject(new Error(`speaker: the speaker module is not installed (${INSTALL_HINTS.speaker})`));
     }
-    const { device, env = process.env, samplesPerFrame = SAMPLE_RATE / 100, maxQueueMs = 60, openTimeoutMs = 5000 } = this.opts;
+    const { device, env = process.env, pulseLatencyMs = 45, samplesPerFrame = SAMPLE_RATE / 100, maxQueueMs = 60, openTimeoutMs = 5000 } = this.opts;
     const config = { sampleRate: SAMPLE_RATE, samplesPerFrame, device, maxQueueBytes: (maxQueueMs * SAMPLE_RATE * 2) / 1000 };
     this.closing = false;
     this.stderr = '';
     const child = fork(WORKER, [JSON.stringify(config)], {
-      env,
+      env: { PULSE_LATENCY_MSEC: String(pulseLatencyMs), ...env },
       execArgv: [],
       stdio: ['pipe', 'ignore', 'pipe', 'ipc'],
     });

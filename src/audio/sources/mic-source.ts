@@ -4,16 +4,25 @@
  *
  * Capture is re-paced by our own clock rather than passed on as it arrives: a device's clock
  * drifts from ours, and ALSA's file plugin (used in tests) delivers as fast as it is read. So
- * samples queue in a FIFO and leave one frame per period; when the queue grows past
- * `maxBufferMs` the oldest are dropped back to the start-up level, and when it runs dry a
- * silent frame goes out. Both are counted in `stats`.
+ * samples queue in a FIFO and leave one frame per period, never ahead of the clock. Every
+ * sample that waits in the queue is latency, so the queue is kept as short as the device
+ * allows:
+ * - start-up begins with the newest frame (a device may hand over a backlog first);
+ * - a tick that finds the frame incomplete waits up to `graceMs` for it, hands it on as soon
+ *   as it is complete and moves the clock's schedule by that much, so ticks follow the
+ *   device's periods (and a device slower than our clock) instead of idling a period behind;
+ *   only then does a silent frame go out (an underrun);
+ * - what the queue never drops below over a second is standing delay, and is dropped;
+ * - past `maxBufferMs` (a stall, or a device faster than real time) the oldest are dropped.
+ * Underruns and drops are counted in `stats`.
  *
- * After such a drop, reading pauses for half a frame period. A real device only overflows after
+ * After an overflow, reading pauses for half a frame period. A real device only overflows after
  * a stall, and the pipe holds the next period meanwhile, so nothing more is lost; a device
  * that outruns real time is then read once a period instead of spinning a core.
  */
 import type { ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
 import type { Readable } from 'node:stream';
 import { SAMPLE_RATE, type Frame } from '../types';
 import { findExecutable, INSTALL_HINTS } from '../devices';
@@ -45,7 +54,10 @@ export interface MicStats {
 
 /** ALSA period asked of the recorder: short, because capture latency is about one period. */
 const PERIOD_US = 10000;
-const CUSHION_SAMPLES = (SAMPLE_RATE * PERIOD_US) / 1e6;
+/** Ticks over which the queue's low point is watched for standing delay. */
+const LEVEL_WINDOW_TICKS = 50;
+/** Standing delay tolerated: less than this is not worth a cut in the audio. */
+const SLACK_SAMPLES = SAMPLE_RATE / 500;
 
 interface Recording {
   process: ChildProcess;
@@ -64,6 +76,10 @@ export class MicSource extends PacedSource {
   private stopping = false;
   private stderr = '';
   private resumeTimer: NodeJS.Timeout | undefined;
+  /** A tick waiting for its frame to complete: since when, and the silence that ends the wait. */
+  private waiting: { since: number; timer: NodeJS.Timeout } | undefined;
+  private lowLevel = Infinity;
+  private windowTicks = 0;
 
   constructor(opts: MicOptions = {}) {
     super();
@@ -88,8 +104,9 @@ export class MicSource extends PacedSource {
       return Promise.reject(new Error(`microphone: node-record-lpcm16 is not installed (${INSTALL_HINTS['node-record-lpcm16']})`));
     }
     const maxSamples = ((this.opts.maxBufferMs ?? 200) * SAMPLE_RATE) / 1000;
-    const startLevel = samples + CUSHION_SAMPLES;
     this.stopping = false;
+    this.lowLevel = Infinity;
+    this.windowTicks = 0;
     this.stderr = '';
     this.fifo = new SampleFifo(2 * maxSamples);
 
@@ -137,27 +154,51 @@ export class MicSource extends PacedSource {
         carry = even < bytes.length ? bytes.subarray(even) : undefined;
         this.fifo.push(leToInt16(bytes.subarray(0, even)));
         if (this.fifo.length > maxSamples) {
-          this.stats.droppedSamples += this.fifo.trimTo(startLevel);
+          this.stats.droppedSamples += this.fifo.trimTo(samples);
           stream.pause();
           this.resumeTimer = setTimeout(() => stream.resume(), (samples * 500) / SAMPLE_RATE);
         }
-        if (!started && this.fifo.length >= startLevel) {
+        if (!started && this.fifo.length >= samples) {
           started = true;
           clearTimeout(timer);
+          this.stats.droppedSamples += this.fifo.trimTo(samples);
           resolve();
+        }
+        if (this.waiting && this.fifo.length >= samples) {
+          const { since, timer: grace } = this.waiting;
+          clearTimeout(grace);
+          this.waiting = undefined;
+          this.deliverLate(this.take(samples)!, performance.now() - since);
         }
       });
     });
   }
 
-  protected nextFrame(samples: number): Frame {
+  protected nextFrame(samples: number): Frame | undefined {
+    const frame = this.take(samples);
+    if (frame) return frame;
+    const graceMs = Math.min(PERIOD_US / 1000, (samples * 500) / SAMPLE_RATE);
+    const timer = setTimeout(() => {
+      this.waiting = undefined;
+      this.stats.underruns++;
+      this.deliverLate(new Int16Array(samples), 0);
+    }, graceMs);
+    this.waiting = { since: performance.now(), timer };
+    return undefined;
+  }
+
+  /** The next frame from the queue, or null; drops standing delay seen over a window of ticks. */
+  private take(samples: number): Frame | null {
     const frame = this.fifo.shift(samples);
-    if (frame) {
-      this.stats.frames++;
-      return frame;
+    if (!frame) return null;
+    this.stats.frames++;
+    this.lowLevel = Math.min(this.lowLevel, this.fifo.length);
+    if (++this.windowTicks >= LEVEL_WINDOW_TICKS) {
+      if (this.lowLevel > SLACK_SAMPLES) this.stats.droppedSamples += this.fifo.trimTo(this.fifo.length - this.lowLevel);
+      this.lowLevel = Infinity;
+      this.windowTicks = 0;
     }
-    this.stats.underruns++;
-    return new Int16Array(samples);
+    return frame;
   }
 
   protected override async release(): Promise<void> {
@@ -167,6 +208,8 @@ export class MicSource extends PacedSource {
 
   private kill(): void {
     clearTimeout(this.resumeTimer);
+    clearTimeout(this.waiting?.timer);
+    this.waiting = undefined;
     const recording = this.recording;
     this.recording = undefined;
     if (!recording) return;
