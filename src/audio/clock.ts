@@ -60,7 +60,24 @@ export class FrameClock {
   delay(ms: number): void {
     if (!this.running || !(ms > 0)) return;
     this.startedAt += ms;
-    if (!this.timer) return; // called from a tick: run() arms the timer when it returns
+    this.rearm();
+  }
+
+  /**
+   * Runs the next tick now if it is due within `leadMs`, and returns whether it did: lets a
+   * source hand on what is ready a little early, while still never more than `leadMs` ahead.
+   */
+  tickEarly(leadMs: number): boolean {
+    if (!this.running || this.due() - performance.now() > leadMs) return false;
+    this.ticks++;
+    this.onTick();
+    this.rearm();
+    return true;
+  }
+
+  /** Re-arms the pending timer for the current due time (inside a tick, run() arms it after). */
+  private rearm(): void {
+    if (!this.running || !this.timer) return;
     clearTimeout(this.timer);
     this.timer = setTimeout(this.run, Math.max(0, Math.ceil(this.due() - performance.now())));
   }

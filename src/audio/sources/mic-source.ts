@@ -4,14 +4,14 @@
  *
  * Capture is re-paced by our own clock rather than passed on as it arrives: a device's clock
  * drifts from ours, and ALSA's file plugin (used in tests) delivers as fast as it is read. So
- * samples queue in a FIFO and leave one frame per period, never ahead of the clock. Every
+ * samples queue in a FIFO and leave one frame per period, never far ahead of the clock. Every
  * sample that waits in the queue is latency, so the queue is kept as short as the device
  * allows:
  * - start-up begins with the newest frame (a device may hand over a backlog first);
- * - a tick that finds the frame incomplete waits up to `graceMs` for it, hands it on as soon
- *   as it is complete and moves the clock's schedule by that much, so ticks follow the
- *   device's periods (and a device slower than our clock) instead of idling a period behind;
- *   only then does a silent frame go out (an underrun);
+ * - a frame goes out as soon as it is complete, within a window of ±`windowMs` around its
+ *   tick: early by up to that much (the device's periods jitter around our ticks), or late, in
+ *   which case the clock's schedule moves by the wait, so ticks follow a device slower than
+ *   our clock; a frame still incomplete at the end of the window becomes silence (an underrun);
  * - what the queue never drops below over a second is standing delay, and is dropped;
  * - past `maxBufferMs` (a stall, or a device faster than real time) the oldest are dropped.
  * Underruns and drops are counted in `stats`.
@@ -58,6 +58,9 @@ const PERIOD_US = 10000;
 const LEVEL_WINDOW_TICKS = 50;
 /** Standing delay tolerated: less than this is not worth a cut in the audio. */
 const SLACK_SAMPLES = SAMPLE_RATE / 500;
+
+/** How far from its tick a frame may go out: one ALSA period, at most half a frame. */
+const windowMs = (samples: number) => Math.min(PERIOD_US / 1000, (samples * 500) / SAMPLE_RATE);
 
 interface Recording {
   process: ChildProcess;
@@ -169,6 +172,8 @@ export class MicSource extends PacedSource {
           clearTimeout(grace);
           this.waiting = undefined;
           this.deliverLate(this.take(samples)!, performance.now() - since);
+        } else if (!this.waiting && this.fifo.length >= samples) {
+          this.pullEarly(windowMs(samples));
         }
       });
     });
@@ -177,12 +182,11 @@ export class MicSource extends PacedSource {
   protected nextFrame(samples: number): Frame | undefined {
     const frame = this.take(samples);
     if (frame) return frame;
-    const graceMs = Math.min(PERIOD_US / 1000, (samples * 500) / SAMPLE_RATE);
     const timer = setTimeout(() => {
       this.waiting = undefined;
       this.stats.underruns++;
       this.deliverLate(new Int16Array(samples), 0);
-    }, graceMs);
+    }, windowMs(samples));
     this.waiting = { since: performance.now(), timer };
     return undefined;
   }

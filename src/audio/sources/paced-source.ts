@@ -38,6 +38,11 @@ export abstract class PacedSource extends EventEmitter implements AudioSource {
     clock.start();
   }
 
+  /** Runs the next tick now if it is due within `leadMs` (a frame that is ready early). */
+  protected pullEarly(leadMs: number): boolean {
+    return this.clock?.tickEarly(leadMs) ?? false;
+  }
+
   /** Hands on a frame that was not ready at its tick, `lateMs` after it; the schedule moves with it. */
   protected deliverLate(frame: Frame, lateMs: number): void {
     if (!this.clock || !this.onFrame) return;
