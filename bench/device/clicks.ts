@@ -10,7 +10,7 @@ import { int16ToLE } from '../../src/audio';
 const RATE = 48000;
 const CLICK_SAMPLES = 96;
 const AMPLITUDE = 0.8 * 32767;
-/** Longer than the slowest path measured (arecord's defaults), so every click is matched to the right one. */
+/** More than twice the slowest path measured (arecord's defaults, ~125 ms), so every click is matched to the right one. */
 export const CLICK_PERIOD_MS = 450;
 
 /** Silence with a 2 ms 2 kHz burst every CLICK_PERIOD_MS (not a whole number of frames or periods). */
@@ -99,12 +99,17 @@ export class MouthWriter {
   }
 }
 
-/** Latency of every click heard, matched to the click sent closest before it (a few ms of timestamp slack). */
-export function matchClicks(sent: number[], heard: number[], slackMs = 3): number[] {
+/**
+ * Latency of every click heard, against the click sent nearest to it. Nearest, not nearest
+ * before: where the reference moment is uncertain by a few ms (the pipe sink may write a block
+ * a little before it is due), a click stamped early then shows as a small negative figure
+ * instead of being matched to the click before it (~CLICK_PERIOD_MS).
+ */
+export function matchClicks(sent: number[], heard: number[]): number[] {
   const lat: number[] = [];
   for (const h of heard) {
     let best: number | undefined;
-    for (const s of sent) if (s <= h + slackMs && h - s < CLICK_PERIOD_MS - slackMs) best = s;
+    for (const s of sent) if (Math.abs(h - s) < CLICK_PERIOD_MS / 2 && (best === undefined || Math.abs(h - s) < Math.abs(h - best))) best = s;
     if (best !== undefined) lat.push(h - best);
   }
   return lat;

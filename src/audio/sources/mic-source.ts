@@ -8,10 +8,11 @@
  * sample that waits in the queue is latency, so the queue is kept as short as the device
  * allows:
  * - start-up begins with the newest frame (a device may hand over a backlog first);
- * - a frame goes out as soon as it is complete, within a window of ±`windowMs` around its
- *   tick: early by up to that much (the device's periods jitter around our ticks), or late, in
- *   which case the clock's schedule moves by the wait, so ticks follow a device slower than
- *   our clock; a frame still incomplete at the end of the window becomes silence (an underrun);
+ * - a frame goes out as soon as it is complete, near its tick: up to one frame period early
+ *   (a device's periods jitter, and at times two arrive at once; the clock keeps the average
+ *   rate, so a device faster than real time still gains at most one frame), or up to
+ *   `graceMs` late, in which case the clock's schedule moves by the wait, so ticks follow a
+ *   device slower than our clock; a frame still incomplete then becomes silence (an underrun);
  * - what the queue never drops below over a second is standing delay, and is dropped;
  * - past `maxBufferMs` (a stall, or a device faster than real time) the oldest are dropped.
  * Underruns and drops are counted in `stats`.
@@ -59,8 +60,8 @@ const LEVEL_WINDOW_TICKS = 50;
 /** Standing delay tolerated: less than this is not worth a cut in the audio. */
 const SLACK_SAMPLES = SAMPLE_RATE / 500;
 
-/** How far from its tick a frame may go out: one ALSA period, at most half a frame. */
-const windowMs = (samples: number) => Math.min(PERIOD_US / 1000, (samples * 500) / SAMPLE_RATE);
+/** How long a tick waits for its frame: one ALSA period, at most half a frame. */
+const graceMs = (samples: number) => Math.min(PERIOD_US / 1000, (samples * 500) / SAMPLE_RATE);
 
 interface Recording {
   process: ChildProcess;
@@ -173,7 +174,7 @@ export class MicSource extends PacedSource {
           this.waiting = undefined;
           this.deliverLate(this.take(samples)!, performance.now() - since);
         } else if (!this.waiting && this.fifo.length >= samples) {
-          this.pullEarly(windowMs(samples));
+          this.pullEarly((samples * 1000) / SAMPLE_RATE);
         }
       });
     });
@@ -186,7 +187,7 @@ export class MicSource extends PacedSource {
       this.waiting = undefined;
       this.stats.underruns++;
       this.deliverLate(new Int16Array(samples), 0);
-    }, windowMs(samples));
+    }, graceMs(samples));
     this.waiting = { since: performance.now(), timer };
     return undefined;
   }
