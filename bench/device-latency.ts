@@ -102,7 +102,7 @@ const CAPTURE: { path: string; reference?: boolean; note: string; start: Recorde
   },
   {
     path: 'MicSource arecord, 20 ms frames',
-    note: 'what a call uses: 10 ms ALSA periods, re-paced one frame per frame period',
+    note: 'what a call uses: 10 ms ALSA periods, each frame handed on when complete, held to our clock',
     start: async (feed, env) => {
       const mic = new MicSource({ recorder: 'arecord', env });
       await mic.start((RATE * FRAME_MS) / 1000, (f) => feed(f, performance.now()));
@@ -143,7 +143,7 @@ const PLAYBACK: { path: string; reference?: boolean; note: string; open: Player 
   },
   {
     path: 'SpeakerSink, 20 ms frames',
-    note: 'the speaker addon in its worker, 10 ms writes',
+    note: 'the speaker addon in its worker, 10 ms writes, PulseAudio asked for 60 ms (PULSE_LATENCY_MSEC)',
     open: async (env) => {
       const sink = new SpeakerSink({ env });
       sink.on('error', () => {});

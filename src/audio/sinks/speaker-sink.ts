@@ -22,9 +22,9 @@ export interface SpeakerOptions {
   /**
    * Buffer asked of PulseAudio (or PipeWire's pulse server) when ALSA's default leads there;
    * no effect on a hardware device. Unset, the addon's fixed 500 ms ALSA buffer becomes the
-   * stream's target length and the server plays 40–130 ms behind. At 30 ms the stream was
-   * seen to run dry and lose audio (bench/device-latency); 45 ms held. A PULSE_LATENCY_MSEC
-   * of the user's own wins.
+   * stream's target length and the server plays 40–130 ms behind. Smaller is not safe: at 30
+   * and 45 ms clicks were lost under bench/device-latency (after another client had run the
+   * sink at 1 ms); 60 ms lost none. A PULSE_LATENCY_MSEC of the user's own wins.
    */
   pulseLatencyMs?: number;
   /** Audio allowed to wait in the worker before the oldest is dropped. */
@@ -52,7 +52,7 @@ export class SpeakerSink extends EventEmitter implements AudioSink {
     } catch {
       return Promise.reject(new Error(`speaker: the speaker module is not installed (${INSTALL_HINTS.speaker})`));
     }
-    const { device, env = process.env, pulseLatencyMs = 45, samplesPerFrame = SAMPLE_RATE / 100, maxQueueMs = 60, openTimeoutMs = 5000 } = this.opts;
+    const { device, env = process.env, pulseLatencyMs = 60, samplesPerFrame = SAMPLE_RATE / 100, maxQueueMs = 60, openTimeoutMs = 5000 } = this.opts;
     const config = { sampleRate: SAMPLE_RATE, samplesPerFrame, device, maxQueueBytes: (maxQueueMs * SAMPLE_RATE * 2) / 1000 };
     this.closing = false;
     this.stderr = '';
