@@ -13,7 +13,7 @@
  *   rate, so a device faster than real time still gains at most one frame), or up to
  *   `graceMs` late, in which case the clock's schedule moves by the wait, so ticks follow a
  *   device slower than our clock; a frame still incomplete then becomes silence (an underrun);
- * - what the queue never drops below over a second is standing delay, and is dropped;
+ * - what the queue never drops below over 50 frames is standing delay, and is dropped;
  * - past `maxBufferMs` (a stall, or a device faster than real time) the oldest are dropped.
  * Underruns and drops are counted in `stats`.
  *
