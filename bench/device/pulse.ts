@@ -18,7 +18,7 @@ const PLUGIN_DIRS = ['/usr/lib/x86_64-linux-gnu/alsa-lib', '/usr/lib/aarch64-lin
 
 /** What is missing for the benchmark, empty when everything is there. */
 export function missingPieces(): string[] {
-  const missing = ['pulseaudio', 'pactl', 'parec', 'pacat', 'arecord'].filter((x) => !findExecutable(x));
+  const missing = ['pulseaudio', 'pactl', 'parec', 'pacat', 'arecord', 'aplay'].filter((x) => !findExecutable(x));
   if (!PLUGIN_DIRS.some((d) => existsSync(join(d, 'libasound_module_pcm_pulse.so')))) missing.push('ALSA pulse plugin');
   return missing;
 }

@@ -21,13 +21,14 @@ export function findExecutable(name: string, envPath = process.env.PATH ?? ''): 
 
 export const INSTALL_HINTS = {
   arecord: 'apt-get install alsa-utils',
+  aplay: 'apt-get install alsa-utils',
   sox: 'apt-get install sox libsox-fmt-alsa',
   speaker: 'apt-get install libasound2-dev, then npm install speaker',
   'node-record-lpcm16': 'npm install node-record-lpcm16',
 } as const;
 
 export interface DeviceStatus {
-  name: 'arecord' | 'sox' | 'speaker' | 'node-record-lpcm16';
+  name: 'arecord' | 'sox' | 'aplay' | 'speaker' | 'node-record-lpcm16';
   role: string;
   available: boolean;
   /** Where it was found, or what went wrong loading it. */
@@ -46,7 +47,7 @@ function moduleStatus(name: 'speaker' | 'node-record-lpcm16', role: string): Dev
   }
 }
 
-function binaryStatus(name: 'arecord' | 'sox', role: string): DeviceStatus {
+function binaryStatus(name: 'arecord' | 'sox' | 'aplay', role: string): DeviceStatus {
   const path = findExecutable(name);
   return path
     ? { name, role, available: true, detail: path }
@@ -59,6 +60,7 @@ export function audioDeviceReport(): DeviceStatus[] {
     binaryStatus('arecord', 'microphone (mic, mic:arecord)'),
     binaryStatus('sox', 'microphone (mic:sox)'),
     moduleStatus('node-record-lpcm16', 'microphone process wrapper'),
-    moduleStatus('speaker', 'speaker output'),
+    moduleStatus('speaker', 'speaker output (speaker, speaker:addon)'),
+    binaryStatus('aplay', 'speaker output (speaker:aplay)'),
   ];
 }

@@ -8,6 +8,7 @@ import { WavFileSource } from './sources/wav-source';
 import { NullSink } from './sinks/null-sink';
 import { WavFileSink } from './sinks/wav-sink';
 import { SpeakerSink, type SpeakerOptions } from './sinks/speaker-sink';
+import { AplaySink, type AplayOptions, type AplayStats } from './sinks/aplay-sink';
 import { MicSource, type MicOptions, type MicStats, type Recorder } from './sources/mic-source';
 
 export * from './types';
@@ -20,6 +21,7 @@ export * as signals from './signals';
 export { PacedSource } from './sources/paced-source';
 export { ToneSource, SilenceSource, WavFileSource, NullSink, WavFileSink };
 export { MicSource, SpeakerSink, type MicOptions, type MicStats, type Recorder, type SpeakerOptions };
+export { AplaySink, type AplayOptions, type AplayStats };
 export { audioDeviceReport, findExecutable, INSTALL_HINTS, type DeviceStatus } from './devices';
 
 export interface SourceOptions {
@@ -32,7 +34,7 @@ export interface SourceOptions {
 }
 
 const SOURCE_SPECS = 'tone, tone:FREQ, silence, mic, mic:arecord, mic:sox or a .wav path';
-const SINK_SPECS = 'speaker, null or a .wav path';
+const SINK_SPECS = 'speaker, speaker:addon, speaker:aplay, null or a .wav path';
 
 /** Builds a source from a CLI-style spec: tone | tone:FREQ | silence | mic | mic:arecord | mic:sox | file.wav */
 export function createSource(spec: string, opts: SourceOptions = {}): AudioSource {
@@ -53,14 +55,15 @@ export function createSource(spec: string, opts: SourceOptions = {}): AudioSourc
 export interface SinkOptions {
   /** Speaker: the ALSA device, default "default". */
   device?: string;
-  /** Speaker: environment for the worker process (e.g. ALSA_CONFIG_PATH). */
+  /** Speaker: environment for the worker or aplay process (e.g. ALSA_CONFIG_PATH). */
   env?: NodeJS.ProcessEnv;
 }
 
-/** Builds a sink from a CLI-style spec: speaker | null | file.wav */
+/** Builds a sink from a CLI-style spec: speaker | speaker:addon | speaker:aplay | null | file.wav */
 export function createSink(spec: string, opts: SinkOptions = {}): AudioSink {
   if (spec === 'null') return new NullSink();
-  if (spec === 'speaker') return new SpeakerSink({ device: opts.device, env: opts.env });
+  if (spec === 'speaker' || spec === 'speaker:addon') return new SpeakerSink({ device: opts.device, env: opts.env });
+  if (spec === 'speaker:aplay') return new AplaySink({ device: opts.device, env: opts.env });
   if (isWavPath(spec)) return new WavFileSink(spec);
   throw new Error(`unknown audio sink "${spec}" (expected ${SINK_SPECS})`);
 }

@@ -10,7 +10,7 @@ const wait = (ms: number) => new Promise((r) => setTimeout(r, ms));
 describe('device report', () => {
   it('lists each backend with where it is or what to install', () => {
     const report = audioDeviceReport();
-    expect(report.map((d) => d.name)).toEqual(['arecord', 'sox', 'node-record-lpcm16', 'speaker']);
+    expect(report.map((d) => d.name)).toEqual(['arecord', 'sox', 'node-record-lpcm16', 'speaker', 'aplay']);
     for (const d of report) expect(d.available ? d.detail : d.install).toBeTruthy();
     // CI installs alsa-utils, sox and the speaker addon.
     expect(report.every((d) => d.available)).toBe(true);
