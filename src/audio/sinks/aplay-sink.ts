@@ -20,8 +20,9 @@ export interface AplayOptions {
   /** Environment of the aplay process (e.g. ALSA_CONFIG_PATH). */
   env?: NodeJS.ProcessEnv;
   /**
-   * Audio ALSA must hold before playback starts. aplay's default is the whole 40 ms buffer,
-   * which then stays full, 40 ms behind; one period is enough to start without an underrun.
+   * Audio ALSA must hold before playback starts. aplay's default waits for the whole 40 ms
+   * buffer, and the level it starts at is the delay kept: under bench/device-latency that
+   * played 22–24 ms behind, one period mostly 9–13 ms.
    */
   startDelayUs?: number;
   /** Frames allowed to wait for the pipe to aplay before the oldest is dropped. */
