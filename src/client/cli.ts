@@ -29,7 +29,8 @@ options:
   --port N             local UDP port for audio (default 0: any free port)
   --input SPEC         mic | tone | tone:HZ | silence | FILE.wav
                        (default: mic interactively, tone in scripts)
-  --output SPEC        speaker | null | FILE.wav (default: speaker interactively, null in scripts)
+  --output SPEC        speaker | speaker:aplay | null | FILE.wav
+                       (default: speaker interactively, null in scripts)
   --codec opus|pcm     use only this codec (default: opus, falling back to pcm)
   --frame 10|20|40     audio frame length in ms (default 20)
   --hangup-key K       the key that hangs up a call (default h)
