@@ -13,6 +13,7 @@ import { SAMPLE_RATE, type AudioSink, type Frame } from '../types';
 import { findExecutable, INSTALL_HINTS } from '../devices';
 import { int16ToLE } from '../wav';
 import arecordCommand from '../sources/recorders/arecord';
+import { endChild, openSettler } from './child-output';
 
 export interface AplayOptions {
   /** ALSA device name; "default" unless given. */
@@ -74,24 +75,13 @@ export class AplaySink extends EventEmitter implements AudioSink {
     });
 
     return new Promise((resolve, reject) => {
-      let opened = false;
-      const settle = (err?: Error) => {
-        if (opened) return;
-        opened = true;
-        clearTimeout(timer);
-        if (err) {
-          this.kill();
-          reject(err);
-        } else {
-          resolve();
-        }
-      };
-      const timer = setTimeout(() => settle(), openGraceMs);
-      child.on('error', (err) => settle(new Error(`speaker: could not start aplay: ${err.message}`)));
+      const opening = openSettler(resolve, reject, () => this.kill());
+      opening.after(openGraceMs, () => undefined);
+      child.on('error', (err) => opening.settle(new Error(`speaker: could not start aplay: ${err.message}`)));
       child.on('exit', (code, signal) => {
         const why = this.describeExit(code, signal);
         if (this.child === child) this.child = undefined;
-        if (!opened) settle(new Error(`speaker: aplay could not open device "${device}" (${why})`));
+        if (!opening.settled) opening.settle(new Error(`speaker: aplay could not open device "${device}" (${why})`));
         else if (!this.closing) this.emit('error', new Error(`speaker: aplay stopped playing to device "${device}" (${why})`));
       });
     });
@@ -115,15 +105,9 @@ export class AplaySink extends EventEmitter implements AudioSink {
     const child = this.child;
     this.closing = true;
     if (!child) return Promise.resolve();
-    return new Promise((resolve) => {
-      const timer = setTimeout(() => child.kill('SIGKILL'), 2000);
-      child.once('exit', () => {
-        clearTimeout(timer);
-        resolve();
-      });
+    return endChild(child, () => {
       for (const chunk of this.queue.slice(this.writing ? 1 : 0)) child.stdin?.write(chunk);
       this.queue = [];
-      child.stdin?.end();
     });
   }
 

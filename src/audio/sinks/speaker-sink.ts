@@ -11,6 +11,7 @@ import { extname, join } from 'node:path';
 import { SAMPLE_RATE, type AudioSink, type Frame } from '../types';
 import { INSTALL_HINTS } from '../devices';
 import { int16ToLE } from '../wav';
+import { endChild, openSettler } from './child-output';
 
 export interface SpeakerOptions {
   /** ALSA device name; the system default unless given. */
@@ -68,29 +69,18 @@ export class SpeakerSink extends EventEmitter implements AudioSink {
     });
 
     return new Promise((resolve, reject) => {
-      let opened = false;
       let reported = '';
-      const settle = (err?: Error) => {
-        if (opened) return;
-        opened = true;
-        clearTimeout(timer);
-        if (err) {
-          this.kill();
-          reject(err);
-        } else {
-          resolve();
-        }
-      };
-      const timer = setTimeout(() => settle(new Error(`speaker: the device did not open within ${openTimeoutMs} ms`)), openTimeoutMs);
+      const opening = openSettler(resolve, reject, () => this.kill());
+      opening.after(openTimeoutMs, () => new Error(`speaker: the device did not open within ${openTimeoutMs} ms`));
       child.on('message', (msg: { type?: string; message?: string }) => {
-        if (msg.type === 'open') settle();
+        if (msg.type === 'open') opening.settle();
         else if (msg.type === 'error') reported = msg.message ?? '';
       });
-      child.on('error', (err) => settle(new Error(`speaker: could not start the audio worker: ${err.message}`)));
+      child.on('error', (err) => opening.settle(new Error(`speaker: could not start the audio worker: ${err.message}`)));
       child.on('exit', (code, signal) => {
         const why = this.describeExit(code, signal, reported);
         if (this.child === child) this.child = undefined;
-        if (!opened) settle(new Error(`speaker: the device failed to open (${why})`));
+        if (!opening.settled) opening.settle(new Error(`speaker: the device failed to open (${why})`));
         else if (!this.closing) this.emit('error', new Error(`speaker: the audio device stopped (${why})`));
       });
     });
@@ -106,14 +96,7 @@ export class SpeakerSink extends EventEmitter implements AudioSink {
     const child = this.child;
     this.closing = true;
     if (!child) return Promise.resolve();
-    return new Promise((resolve) => {
-      const timer = setTimeout(() => child.kill('SIGKILL'), 2000);
-      child.once('exit', () => {
-        clearTimeout(timer);
-        resolve();
-      });
-      child.stdin?.end();
-    });
+    return endChild(child);
   }
 
   private kill(): void {
