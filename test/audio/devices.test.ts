@@ -77,8 +77,8 @@ describe('speaker', () => {
   });
   afterEach(() => dev.cleanup());
 
-  it('plays frames into the device (OUT.raw holds the tone)', async () => {
-    const sink = createSink('speaker', { env: dev.env });
+  it.each(['speaker', 'speaker:aplay'])('%s plays frames into the device (OUT.raw holds the tone)', async (spec) => {
+    const sink = createSink(spec, { env: dev.env });
     await sink.open();
     const tone = signals.tone(900, 600, 0.5);
     for (let i = 0; i < tone.length; i += 960) {
