@@ -2,8 +2,8 @@
  * The aplay speaker backend through ALSA's file plugin: no sound card needed, but every byte
  * goes through aplay and ALSA.
  */
-import { AplaySink, SpeakerSink, createSink, signals } from '../../src/audio';
-import { alsaFileDevice, brokenAlsaConfig, dominantFrequency, rms, type AlsaFileDevice } from '../helpers/audio';
+import { AplaySink, SpeakerSink, createSink } from '../../src/audio';
+import { alsaFileDevice, brokenAlsaConfig, type AlsaFileDevice } from '../helpers/audio';
 
 const wait = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
