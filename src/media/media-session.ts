@@ -44,6 +44,8 @@ export interface MediaSessionEvents {
 export class MediaSession extends EventEmitter<MediaSessionEvents> {
   readonly frameMs: number;
   private readonly samples: number;
+  /** One frame of silence, shared: muted input and idle playout need no new array per frame. */
+  private readonly silence: Frame;
   private readonly encoder: AudioEncoder;
   private readonly decoder: AudioDecoder;
   private readonly sender: RtpSender;
@@ -65,6 +67,7 @@ export class MediaSession extends EventEmitter<MediaSessionEvents> {
     const { agreement, codec } = opts;
     this.frameMs = agreement.codec.frameMs;
     this.samples = frameSamples(this.frameMs);
+    this.silence = new Int16Array(this.samples);
     const timestampStep = (agreement.codec.clockRate * this.frameMs) / 1000;
     this.encoder = codec.createEncoder({ frameMs: this.frameMs, bitrate: opts.bitrate });
     this.decoder = codec.createDecoder({ frameMs: this.frameMs });
@@ -165,7 +168,7 @@ export class MediaSession extends EventEmitter<MediaSessionEvents> {
     this.inputMeter.update(frame, this.frameMs);
     const to = this.path.address;
     if (!to) return;
-    const payload = this.encoder.encode(this.muted ? new Int16Array(frame.length) : frame);
+    const payload = this.encoder.encode(this.muted ? this.silence : frame);
     this.opts.link.send(this.sender.packetize(payload), to);
   };
 
@@ -199,7 +202,7 @@ export class MediaSession extends EventEmitter<MediaSessionEvents> {
 
   private playout(now: number): Frame {
     const p = this.buffer.pull(now);
-    if (p.kind === 'idle') return new Int16Array(this.samples);
+    if (p.kind === 'idle') return this.silence;
     for (const d of p.discard) this.decoder.decode(d);
     if (p.advanceMs > 0) this.retime(this.frameMs - p.advanceMs);
     this.played++;
