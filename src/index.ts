@@ -5,5 +5,5 @@ export type { ServerOptions, RunningServer, Logger, LogLevel, Registry, Session 
 export { SignalingClient, SignalingError, ConnectError } from './client/signaling-client';
 export type { ConnectOptions, SignalingEvents } from './client/signaling-client';
 export { Phone, ActiveCall, IncomingCall, OutgoingCall, CallFailedError } from './client/phone';
-export type { PhoneOptions, PhoneEvents, CallEnd, CallCodec, CallFailReason, CallStats, Candidate } from './client/phone';
+export type { PhoneOptions, PhoneEvents, PhoneState, PhoneStatus, CallEnd, CallCodec, CallReasonCode, FailureCause, CallStats, Candidate } from './client/phone';
 export { createSource, createSink, getCodec, codecReport, audioDeviceReport } from './audio';

@@ -3,15 +3,7 @@ import type { MediaSession } from '../media/media-session';
 import type { Agreement } from '../media/negotiation';
 import type { CallStats } from '../media/stats';
 import { getCodec } from '../audio';
-
-export interface CallEnd {
-  /** 'hangup', 'peer_gone', 'device', 'no_media', 'disconnected', ... */
-  reason: string;
-  /** Who ended it, when the server says. */
-  by?: string;
-  /** A readable account when the reason alone does not say it (device errors). */
-  message?: string;
-}
+import type { CallEnd, FailureCause } from './call-reasons';
 
 export interface CallCodec {
   name: 'opus' | 'pcm';
@@ -22,13 +14,11 @@ export interface CallCodec {
   red: boolean;
 }
 
-/** What an ActiveCall asks of its owner when it ends from this side. */
-export interface CallControl {
-  selfName(): string | undefined;
-  hangup(callId: string): Promise<void>;
-  /** The call is now active: the owner routes its signaling to it. */
-  adopt(call: ActiveCall): void;
-  released(call: ActiveCall): void;
+/** What a live call asks of the phone that owns it. */
+export interface ActiveOwner {
+  hangup(call: ActiveCall): Promise<void>;
+  /** The call's own media failed: the phone tells the other side and ends the call. */
+  mediaFailed(call: ActiveCall, cause: FailureCause, err: Error): void;
 }
 
 export interface ActiveCallEvents {
@@ -47,7 +37,7 @@ export class ActiveCall extends EventEmitter<ActiveCallEvents> {
     readonly id: string,
     agreement: Agreement,
     private readonly media: MediaSession,
-    private readonly control: CallControl,
+    private readonly owner: ActiveOwner,
   ) {
     super();
     const codec = getCodec(agreement.codec.name);
@@ -59,11 +49,7 @@ export class ActiveCall extends EventEmitter<ActiveCallEvents> {
       red: agreement.red !== false,
     };
     this.frameMs = agreement.codec.frameMs;
-    media.once('failed', (err) => {
-      const reason = /media path/.test(err.message) ? 'no_media' : 'device';
-      void this.control.hangup(this.id).catch(() => undefined);
-      void this.end({ reason, message: err.message });
-    });
+    media.once('failed', this.onMediaFailed);
   }
 
   get muted(): boolean {
@@ -91,20 +77,24 @@ export class ActiveCall extends EventEmitter<ActiveCallEvents> {
   }
 
   /** Hangs up; resolves once the media has stopped. */
-  async hangup(): Promise<void> {
-    if (this.ending) return this.ending;
-    const told = this.control.hangup(this.id).catch(() => undefined);
-    await Promise.all([told, this.end({ reason: 'hangup', by: this.control.selfName() })]);
+  hangup(): Promise<void> {
+    return this.owner.hangup(this);
   }
 
-  /** Ends the call from outside (the peer hung up, the server went away). */
+  /** @internal Stops the media and tells listeners once; the phone calls it for every ending. */
   end(info: CallEnd): Promise<void> {
     if (!this.ending) {
+      this.media.off('failed', this.onMediaFailed);
       this.ending = this.media.stop().then(() => {
-        this.control.released(this);
         this.emit('ended', info);
+        this.removeAllListeners();
       });
     }
     return this.ending;
   }
+
+  private readonly onMediaFailed = (err: Error & { code?: string }): void => {
+    const cause: FailureCause = err.code === 'output_device' ? 'output_device' : err.code === 'input_device' ? 'input_device' : 'no_path';
+    this.owner.mediaFailed(this, cause, err);
+  };
 }

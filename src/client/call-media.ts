@@ -7,6 +7,7 @@ import { MediaSession } from '../media/media-session';
 import type { Agreement, CodecDescription } from '../media/negotiation';
 import { UdpLink } from '../media/udp-link';
 import { CallFailedError } from './call-errors';
+import type { FailureCause } from './call-reasons';
 
 /** Everything a call needs to set up its media, taken from the phone's options. */
 export interface MediaSettings {
@@ -46,49 +47,103 @@ export function newSsrc(): number {
   return randomInt(0, 2 ** 32 - 1);
 }
 
-export async function openLink(settings: MediaSettings): Promise<{ link: UdpLink; candidates: Candidate[] }> {
-  let link: UdpLink;
-  try {
-    link = await UdpLink.open({ host: settings.udpHost, port: settings.udpPort });
-  } catch (err) {
-    throw new CallFailedError('device', (err as Error).message);
-  }
-  const host = link.candidates();
-  return { link, candidates: settings.candidates ? settings.candidates(host) : host };
+/** A device error as a call failure: which side of the audio failed, in one line. */
+function deviceFailure(cause: FailureCause, err: unknown): CallFailedError {
+  const e = err as Error & { detail?: string };
+  return new CallFailedError({ reason: 'failed', cause, byMe: true, message: firstLine(e.message), detail: e.detail ?? e.message });
 }
 
-/** Builds the devices from their specs now, so a bad spec fails before anyone's phone rings. */
-export function makeDevices(input: InputSpec, output: OutputSpec): { source: AudioSource; sink: AudioSink } {
-  try {
-    return {
-      source: typeof input === 'string' ? createSource(input) : input,
-      sink: typeof output === 'string' ? createSink(output) : output,
-    };
-  } catch (err) {
-    throw new CallFailedError('device', (err as Error).message);
+function firstLine(s: string): string {
+  const line = s.split('\n').find((l) => l.trim() !== '') ?? s;
+  return line.trim();
+}
+
+/**
+ * A call's devices and media socket, opened before anyone is rung: a missing file, a folder
+ * that can't be written or a device that won't open fails here, not after the other side has
+ * picked up. `start` hands everything to a MediaSession; `release` gives back what was never
+ * handed on.
+ */
+export class PreparedMedia {
+  private handedOn = false;
+
+  private constructor(
+    readonly source: AudioSource,
+    readonly sink: AudioSink,
+    readonly link: UdpLink,
+    readonly candidates: Candidate[],
+  ) {}
+
+  /** Opens the source, the sink and the UDP socket; rejects with CallFailedError (reason failed). */
+  static async open(settings: MediaSettings, input: InputSpec, output: OutputSpec): Promise<PreparedMedia> {
+    const source = makeSource(input);
+    const sink = makeSink(output);
+    let link: UdpLink;
+    try {
+      await openSource(source).catch((err) => Promise.reject(deviceFailure('input_device', err)));
+      await sink.open().catch((err) => Promise.reject(deviceFailure('output_device', err)));
+      link = await UdpLink.open({ host: settings.udpHost, port: settings.udpPort }).catch((err) =>
+        Promise.reject(deviceFailure('no_path', err)),
+      );
+    } catch (err) {
+      await Promise.allSettled([source.stop(), sink.close()]);
+      throw err;
+    }
+    const host = link.candidates();
+    return new PreparedMedia(source, sink, link, settings.candidates ? settings.candidates(host) : host);
+  }
+
+  /** Starts both directions of audio; a device that fails now rejects with CallFailedError. */
+  async start(settings: MediaSettings, agreement: Agreement): Promise<MediaSession> {
+    this.handedOn = true;
+    const session = new MediaSession({
+      link: this.link,
+      agreement,
+      codec: getCodec(agreement.codec.name),
+      source: this.source,
+      sink: this.sink,
+      bitrate: settings.bitrate,
+      redundancy: settings.redundancy,
+      jitter: settings.jitter,
+    });
+    try {
+      await session.start();
+    } catch (err) {
+      const code = (err as { code?: string }).code;
+      throw deviceFailure(code === 'output_device' ? 'output_device' : 'input_device', err);
+    }
+    return session;
+  }
+
+  /** Closes whatever was not handed to a media session; safe to call more than once. */
+  async release(): Promise<void> {
+    if (this.handedOn) return;
+    this.handedOn = true;
+    this.link.close();
+    await Promise.allSettled([this.source.stop(), this.sink.close()]);
   }
 }
 
-/** Starts the media; a device that will not open rejects with CallFailedError('device'), link closed. */
-export async function startMedia(
-  settings: MediaSettings,
-  link: UdpLink,
-  agreement: Agreement,
-  devices: { source: AudioSource; sink: AudioSink },
-): Promise<MediaSession> {
-  const session = new MediaSession({
-    link,
-    agreement,
-    codec: getCodec(agreement.codec.name),
-    ...devices,
-    bitrate: settings.bitrate,
-    redundancy: settings.redundancy,
-    jitter: settings.jitter,
-  });
+function makeSource(input: InputSpec): AudioSource {
+  if (typeof input !== 'string') return input;
   try {
-    await session.start();
+    return createSource(input);
   } catch (err) {
-    throw new CallFailedError('device', (err as Error).message);
+    throw deviceFailure('input_device', err);
   }
-  return session;
+}
+
+function makeSink(output: OutputSpec): AudioSink {
+  if (typeof output !== 'string') return output;
+  try {
+    return createSink(output);
+  } catch (err) {
+    throw deviceFailure('output_device', err);
+  }
+}
+
+/** Sources that can be opened ahead of their start (files, microphones) are; others start later. */
+async function openSource(source: AudioSource): Promise<void> {
+  const open = (source as AudioSource & { open?: () => Promise<void> }).open;
+  if (open) await open.call(source);
 }

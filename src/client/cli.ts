@@ -1,64 +1,25 @@
-/** `parley`: the interactive client, or one scripted command (users, call, answer, doctor). */
-import { parseArgs } from 'node:util';
+/** `parley`: the interactive client, or one scripted command (users, call, answer, doctor, config). */
+import { CommanderError } from 'commander';
+import { createSink, createSource } from '../audio';
 import { PROTOCOL_VERSION } from '../protocol';
-import { EXIT, type ExitCode } from './exit-codes';
-import { answer } from './script/answer';
-import { call } from './script/call';
-import { doctor } from './script/doctor';
-import { Reporter } from './script/reporter';
-import { ScriptExit } from './script/session';
-import { users } from './script/users';
-import { runInteractive } from './ui/app';
-import type { PhoneOptions } from './phone';
 import { VERSION } from '../version';
+import { answer } from './commands/answer';
+import { call } from './commands/call';
+import { configCommand } from './commands/config';
+import { readConfig, configPath } from './commands/config-file';
+import { doctor } from './commands/doctor';
+import { buildProgram, commanderExit, usageLine, UsageError, type CommandSpec, type Invocation } from './commands/program';
+import { Reporter } from './commands/reporter';
+import { ScriptExit } from './commands/session';
+import { SettingError, SETTINGS, type SettingKey } from './commands/settings';
+import { users } from './commands/users';
+import { EXIT, type ExitCode } from './exit-codes';
+import type { PhoneOptions } from './phone';
+import { runInteractive } from './ui/app';
 
-const DEFAULT_PORT = 7100;
-
-export const USAGE = `usage:
-  parley [--name NAME] [options]              the interactive client
-  parley users [options]                      list who is online
-  parley call NAME [--duration S] [options]   call NAME, talk S seconds (or until they hang up)
-  parley answer --auto --name NAME [--max-calls N] [--duration S] [options]
-                                              accept every call to NAME
-  parley doctor                               which codecs and audio devices work here
-  parley --version [--verbose]                the version (with --verbose, the doctor report too)
-
-options:
-  --name NAME          the name to register (interactive: asked for when missing)
-  --server HOST:PORT   the parley server (default 127.0.0.1:${DEFAULT_PORT}, or $PARLEY_SERVER)
-  --port N             local UDP port for audio (default 0: any free port)
-  --input SPEC         mic | tone | tone:HZ | silence | FILE.wav
-                       (default: mic interactively, tone in scripts)
-  --output SPEC        speaker | speaker:aplay | null | FILE.wav
-                       (default: speaker interactively, null in scripts)
-  --codec opus|pcm     use only this codec (default: opus, falling back to pcm)
-  --frame 10|20|40     audio frame length in ms (default 20)
-  --hangup-key K       the key that hangs up a call (default h)
-  --json               scripts: print one JSON event per line
-  -h, --help           this help
-
-exit codes: 0 ok, 1 audio or other failure, 2 usage, 3 server unreachable, 4 name refused,
-  5 not found, 6 declined, 7 busy, 8 no answer, 9 incompatible, 10 connection lost`;
-
-const OPTIONS = {
-  name: { type: 'string' },
-  server: { type: 'string' },
-  port: { type: 'string', default: '0' },
-  input: { type: 'string' },
-  output: { type: 'string' },
-  codec: { type: 'string' },
-  frame: { type: 'string', default: '20' },
-  'hangup-key': { type: 'string', default: 'h' },
-  duration: { type: 'string' },
-  auto: { type: 'boolean', default: false },
-  'max-calls': { type: 'string' },
-  json: { type: 'boolean', default: false },
-  help: { type: 'boolean', short: 'h', default: false },
-  version: { type: 'boolean', short: 'V', default: false },
-  verbose: { type: 'boolean', default: false },
-} as const;
-
-class UsageError extends Error {}
+const CALLING: readonly SettingKey[] = ['name', 'server', 'port', 'input', 'output', 'codec', 'frame'];
+const JSON_FLAG: [string, string] = ['--json', 'one JSON event per line on standard output'];
+const VERBOSE_FLAG: [string, string] = ['--verbose', "show devices' own error text in full"];
 
 export async function main(argv: string[]): Promise<void> {
   // Whoever read our output went away (a closed pipe, a vanished terminal): leave as on a
@@ -70,119 +31,142 @@ export async function main(argv: string[]): Promise<void> {
   };
   process.stdout.on('error', outputGone);
   process.stderr.on('error', outputGone);
-  let code: ExitCode;
-  try {
-    code = await run(argv);
-  } catch (err) {
-    if (err instanceof UsageError) {
-      process.stderr.write(`parley: ${err.message}\n\n${USAGE}\n`);
-      code = EXIT.usage;
-    } else if (err instanceof ScriptExit) {
-      code = err.code;
-    } else {
-      process.stderr.write(`parley: ${(err as Error).message}\n`);
-      code = EXIT.failed;
-    }
-  }
+  const code = await run(argv);
   // Leave once stdout has drained; a stray timer or socket must not keep the process alive.
   process.stdout.write('', () => process.exit(code));
 }
 
-async function run(argv: string[]): Promise<ExitCode> {
-  let parsed;
+/** Runs one command line to its exit code; every way it can go wrong is said on stderr here. */
+export async function run(argv: string[]): Promise<ExitCode> {
+  let result: Promise<ExitCode> | undefined;
   try {
-    parsed = parseArgs({ args: argv, options: OPTIONS, allowPositionals: true, strict: true });
+    const config = readConfig(configPath());
+    const program = buildProgram({ version: VERSION, config, interactive, commands, ran: (r) => (result = r) });
+    await program.parseAsync(argv, { from: 'user' });
+    return await (result ?? Promise.resolve(EXIT.ok));
   } catch (err) {
-    throw new UsageError((err as Error).message);
-  }
-  const { values: v, positionals } = parsed;
-  if (v.help) {
-    process.stdout.write(USAGE + '\n');
-    return EXIT.ok;
-  }
-  if (v.version) {
-    process.stdout.write(`parley ${VERSION} (protocol v${PROTOCOL_VERSION}, node ${process.versions.node})\n`);
-    return v.verbose ? doctor(new Reporter(v.json)) : EXIT.ok;
-  }
-  const [command, ...rest] = positionals;
-  const scripted = command !== undefined;
-  const phone = phoneOptions(v, scripted);
-  const report = new Reporter(v.json);
-  const durationS = v.duration === undefined ? undefined : positive('--duration', v.duration);
-  switch (command) {
-    case undefined:
-      return runInteractive({ name: v.name, phone, hangupKey: hangupKey(v['hangup-key']) });
-    case 'users':
-      noMore(rest);
-      return users({ phone, name: v.name }, report);
-    case 'call':
-      if (rest.length !== 1) throw new UsageError('call: name whom to call, e.g. parley call bob');
-      return call({ phone, name: v.name, to: rest[0], durationS }, report);
-    case 'answer':
-      noMore(rest);
-      if (!v.auto) throw new UsageError('answer: only --auto is scriptable; to answer by hand run parley --name NAME');
-      if (!v.name) throw new UsageError('answer: give --name so others can call you');
-      return answer(
-        {
-          phone,
-          name: v.name,
-          durationS,
-          maxCalls: v['max-calls'] === undefined ? undefined : positiveInteger('--max-calls', v['max-calls']),
-        },
-        report,
-      );
-    case 'doctor':
-      noMore(rest);
-      return doctor(report);
-    default:
-      throw new UsageError(`unknown command "${command}"`);
+    if (err instanceof CommanderError) return commanderExit(err);
+    if (err instanceof UsageError) {
+      process.stderr.write(usageLine(err.message, err.command));
+      return EXIT.usage;
+    }
+    if (err instanceof SettingError) {
+      process.stderr.write(`parley: ${err.message}\n`);
+      return EXIT.usage;
+    }
+    if (err instanceof ScriptExit) return err.code;
+    process.stderr.write(`parley: ${(err as Error).message}\n`);
+    return EXIT.failed;
   }
 }
 
-type Values = ReturnType<typeof parseArgs<{ options: typeof OPTIONS; allowPositionals: true }>>['values'];
+const interactive: CommandSpec = {
+  name: '',
+  description: 'the interactive client',
+  settings: [...CALLING, 'hangupKey'],
+  flags: [VERBOSE_FLAG],
+  action: async (inv) => {
+    if (inv.flags.version) {
+      process.stdout.write(`parley ${VERSION} (protocol v${PROTOCOL_VERSION}, node ${process.versions.node})\n`);
+      return inv.flags.verbose ? doctor(new Reporter(false, true)) : EXIT.ok;
+    }
+    const phone = phoneOptions(inv, false);
+    return runInteractive({ name: inv.values.name, phone, hangupKey: inv.values.hangupKey ?? 'h' });
+  },
+};
 
-function phoneOptions(v: Values, scripted: boolean): PhoneOptions {
-  const frame = Number(v.frame);
-  if (frame !== 10 && frame !== 20 && frame !== 40) throw new UsageError(`--frame: 10, 20 or 40, not ${v.frame}`);
-  if (v.codec !== undefined && v.codec !== 'opus' && v.codec !== 'pcm') throw new UsageError(`--codec: opus or pcm, not ${v.codec}`);
-  const udpPort = Number(v.port);
-  if (!Number.isInteger(udpPort) || udpPort < 0 || udpPort > 65535) throw new UsageError(`--port: not a port number: ${v.port}`);
+const commands: CommandSpec[] = [
+  {
+    name: 'users',
+    description: 'list who is online (name<TAB>status a line)',
+    settings: ['name', 'server'],
+    flags: [JSON_FLAG],
+    action: (inv) => users({ phone: phoneOptions(inv, true), name: inv.values.name }, reporter(inv)),
+  },
+  {
+    name: 'call',
+    args: '<name>',
+    description: 'call NAME and talk (for --duration seconds, or until they hang up)',
+    settings: CALLING,
+    flags: [['--duration <seconds>', 'hang up after this many seconds'], JSON_FLAG, VERBOSE_FLAG],
+    action: (inv, [to]) =>
+      call({ phone: phoneOptions(inv, true), name: inv.values.name, to, durationS: positive(inv, '--duration', inv.flags.duration) }, reporter(inv)),
+  },
+  {
+    name: 'answer',
+    description: 'wait under --name and accept every call',
+    settings: CALLING,
+    flags: [
+      ['--auto', 'accept every call (required: answering by hand is the interactive client)'],
+      ['--max-calls <n>', 'exit after this many calls'],
+      ['--duration <seconds>', 'hang up each call after this many seconds'],
+      JSON_FLAG,
+      VERBOSE_FLAG,
+    ],
+    help: 'With --output x.wav, the 2nd call records to x-2.wav, the 3rd to x-3.wav, and so on.',
+    action: async (inv) => {
+      if (!inv.flags.auto) throw new UsageError('answer: only --auto is scriptable; to answer by hand run parley --name NAME', inv.command);
+      if (!inv.values.name) throw new UsageError(`answer: give --name (or ${SETTINGS.name.env}, or name in the config file)`, inv.command);
+      const maxCalls = inv.flags.maxCalls === undefined ? undefined : positive(inv, '--max-calls', inv.flags.maxCalls, true);
+      const durationS = positive(inv, '--duration', inv.flags.duration);
+      return answer({ phone: phoneOptions(inv, true), name: inv.values.name, maxCalls, durationS }, reporter(inv));
+    },
+  },
+  {
+    name: 'doctor',
+    description: 'open each codec and audio device for real and say what works here',
+    settings: [],
+    flags: [JSON_FLAG, VERBOSE_FLAG],
+    action: (inv) => doctor(reporter(inv)),
+  },
+  {
+    name: 'config',
+    args: '[action] [key] [value]',
+    description: 'show every setting and where it came from; config set KEY VALUE, config unset KEY, config path',
+    settings: [],
+    flags: [JSON_FLAG],
+    action: async (inv, [action, key, value]) => configCommand(action, key, value, reporter(inv)),
+  },
+];
+
+function reporter(inv: Invocation): Reporter {
+  return new Reporter(Boolean(inv.flags.json), Boolean(inv.flags.verbose));
+}
+
+/**
+ * The phone's options, the input and output checked first: an unknown spec is a usage error
+ * before anything is sent.
+ */
+function phoneOptions(inv: Invocation, scripted: boolean): PhoneOptions {
+  const v = inv.values;
+  const input = v.input ?? (scripted ? 'tone' : 'mic');
+  const output = v.output ?? (scripted ? 'null' : 'speaker');
+  checkSpec(inv, '--input', () => createSource(input));
+  checkSpec(inv, '--output', () => createSink(output));
   return {
-    server: serverAddress(v.server ?? process.env.PARLEY_SERVER ?? `127.0.0.1:${DEFAULT_PORT}`),
-    udpPort,
-    input: v.input ?? (scripted ? 'tone' : 'mic'),
-    output: v.output ?? (scripted ? 'null' : 'speaker'),
+    server: v.server ?? { host: '127.0.0.1', port: 7100 },
+    udpPort: v.port ?? 0,
+    input,
+    output,
     codecs: v.codec ? [v.codec] : ['opus', 'pcm'],
-    frameMs: frame,
+    frameMs: v.frame ?? 20,
   };
 }
 
-/** host:port, host, :port or [v6]:port. */
-export function serverAddress(spec: string): { host: string; port: number } {
-  const m = /^(?:\[([^\]]+)\]|([^:]*))(?::(\d+))?$/.exec(spec.trim());
-  const host = m?.[1] ?? m?.[2] ?? '';
-  const port = m?.[3] === undefined ? DEFAULT_PORT : Number(m[3]);
-  if (!m || port < 1 || port > 65535) throw new UsageError(`--server: expected HOST:PORT, not "${spec}"`);
-  return { host: host || '127.0.0.1', port };
+function checkSpec(inv: Invocation, flag: string, make: () => unknown): void {
+  try {
+    make();
+  } catch (err) {
+    if ((err as { code?: string }).code === 'bad_spec') throw new UsageError(`${flag}: ${(err as Error).message}`, inv.command);
+    throw err;
+  }
 }
 
-function hangupKey(k: string): string {
-  if (k.length !== 1 || !/[a-z]/i.test(k) || 'mM'.includes(k)) throw new UsageError(`--hangup-key: one letter other than m, not "${k}"`);
-  return k;
-}
-
-function positive(flag: string, s: string): number {
-  const n = Number(s);
-  if (!(n > 0)) throw new UsageError(`${flag}: a positive number, not "${s}"`);
+function positive(inv: Invocation, flag: string, value: unknown, whole = false): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (!(n > 0) || (whole && !Number.isInteger(n))) {
+    throw new UsageError(`${flag}: a positive ${whole ? 'whole number' : 'number'}, not "${String(value)}"`, inv.command);
+  }
   return n;
-}
-
-function positiveInteger(flag: string, s: string): number {
-  const n = positive(flag, s);
-  if (!Number.isInteger(n)) throw new UsageError(`${flag}: a whole number, not "${s}"`);
-  return n;
-}
-
-function noMore(rest: string[]): void {
-  if (rest.length) throw new UsageError(`unexpected argument "${rest[0]}"`);
 }

@@ -1,6 +1,6 @@
 /**
  * The exit codes of `parley`, one per way a run can end, so a script can tell them apart.
- * docs/cli.md lists the same table.
+ * docs/cli.md lists the same table; call-reasons.ts says which reason leads to which.
  */
 export const EXIT = {
   ok: 0,
@@ -18,40 +18,12 @@ export const EXIT = {
   busy: 7,
   /** Nobody answered before the ring timeout. */
   noAnswer: 8,
-  /** No common codec, or the media link could not be set up. */
+  /** No common codec, or no network path for the audio. */
   incompatible: 9,
   /** The server connection dropped, or the other side vanished mid-call. */
   connectionLost: 10,
+  /** The server refused: too many calls or requests in a short time; try again later. */
+  rateLimited: 11,
 } as const;
 
 export type ExitCode = (typeof EXIT)[keyof typeof EXIT];
-
-/** The exit code for a call that did not connect, from its failure reason. */
-export function exitCodeForCallFailure(reason: string): ExitCode {
-  switch (reason) {
-    case 'not_found':
-    case 'offline':
-      return EXIT.notFound;
-    case 'declined':
-      return EXIT.declined;
-    case 'busy':
-      return EXIT.busy;
-    case 'timeout':
-      return EXIT.noAnswer;
-    case 'incompatible':
-    case 'no_media':
-      return EXIT.incompatible;
-    case 'peer_gone':
-    case 'disconnected':
-      return EXIT.connectionLost;
-    case 'cancelled':
-      return EXIT.ok;
-    default:
-      return EXIT.failed;
-  }
-}
-
-/** The exit code for a call that connected, from how it ended. */
-export function exitCodeForCallEnd(reason: string, byMe: boolean): ExitCode {
-  return byMe || reason === 'hangup' ? EXIT.ok : exitCodeForCallFailure(reason);
-}

@@ -2,18 +2,23 @@ import { EventEmitter } from 'node:events';
 import type { JitterBufferOptions } from '../audio/jitter-buffer';
 import type { CodecName } from '../audio/types';
 import type { Candidate } from '../media/candidates';
-import { answerOffer } from '../media/negotiation';
+import { acceptAnswer, answerOffer, MEDIA_DESCRIPTION_VERSION, RED_PAYLOAD_TYPE, type Agreement } from '../media/negotiation';
 import type { UserInfo } from '../protocol';
-import type { ActiveCall, CallControl } from './call-active';
-import { IncomingCall } from './call-incoming';
-import { localCodecs, type InputSpec, type MediaSettings, type OutputSpec } from './call-media';
-import { OutgoingCall, type CallRoute } from './call-outgoing';
-import { SignalingClient } from './signaling-client';
+import { ActiveCall, type ActiveOwner } from './call-active';
+import { CallFailedError } from './call-errors';
+import { IncomingCall, type IncomingOwner } from './call-incoming';
+import { localCodecs, newSsrc, PreparedMedia, type InputSpec, type MediaSettings, type OutputSpec } from './call-media';
+import { OutgoingCall, type OutgoingOwner } from './call-outgoing';
+import { isFailureCause, toCallReason, type CallEnd, type FailureCause } from './call-reasons';
+import { callIdOf, canMove, mediaOf, ringTimerOf, type Dial, type PhoneState } from './phone-state';
+import { SignalingClient, SignalingError } from './signaling-client';
 
-export { ActiveCall, type CallEnd, type CallCodec } from './call-active';
+export { ActiveCall, type CallCodec } from './call-active';
 export { IncomingCall } from './call-incoming';
 export { OutgoingCall } from './call-outgoing';
-export { CallFailedError, type CallFailReason } from './call-errors';
+export { CallFailedError } from './call-errors';
+export type { CallEnd, CallReasonCode, FailureCause } from './call-reasons';
+export type { PhoneState, PhoneStatus } from './phone-state';
 export { SignalingError } from './signaling-client';
 export type { CallStats } from '../media/stats';
 export type { Candidate } from '../media/candidates';
@@ -47,27 +52,28 @@ export interface PhoneOptions {
 }
 
 export interface PhoneEvents {
+  /** Every change of state, with the state left behind. */
+  stateChange: [PhoneState, PhoneState];
   incoming: [IncomingCall];
   /** A call that could not even ring here, e.g. no codec in common with the caller. */
   'call-failed': [{ from: string; reason: string; message: string }];
   disconnected: [{ reason: string; code?: string }];
 }
 
+type Reply = { accept: true; answer: Record<string, unknown> } | { accept: false; reason: 'declined' | 'busy' | 'incompatible' | 'failed'; cause?: FailureCause };
+
 /**
- * A parley client: a signaling connection and at most one call at a time (the server
- * enforces the same). The terminal client and the tests both drive this.
+ * A parley client: a signaling connection and at most one call at a time (the server enforces
+ * the same). The call's whole life is `state`, changed in one place; the call handles given out
+ * (OutgoingCall, IncomingCall, ActiveCall) are views that act through the phone. The terminal
+ * client and the tests both drive this.
  */
-export class Phone extends EventEmitter<PhoneEvents> {
+export class Phone extends EventEmitter<PhoneEvents> implements OutgoingOwner, IncomingOwner, ActiveOwner {
   private registered: string | undefined;
   private readonly settings: MediaSettings;
-  private outgoing: OutgoingCall | null = null;
-  private incoming: IncomingCall | null = null;
-  private active: ActiveCall | null = null;
-  private closing = false;
-  private readonly control: CallControl & {
-    routeEnded(route: CallRoute): void;
-    incomingEnded(call: IncomingCall): void;
-  };
+  private current: PhoneState = { status: 'idle' };
+  /** The call being placed, until its request has been answered. */
+  private placing: Promise<void> | undefined;
 
   private constructor(
     private readonly signaling: SignalingClient,
@@ -84,27 +90,10 @@ export class Phone extends EventEmitter<PhoneEvents> {
       jitter: opts.jitter,
       redundancy: opts.redundancy,
     };
-    this.control = {
-      selfName: () => this.registered,
-      adopt: (call) => {
-        this.active = call;
-        if (this.closing) void call.hangup();
-      },
-      hangup: (id) => this.signaling.hangup(id),
-      released: (call) => {
-        if (this.active === call) this.active = null;
-      },
-      routeEnded: (route) => {
-        if (this.outgoing === route) this.outgoing = null;
-      },
-      incomingEnded: (call) => {
-        if (this.incoming === call) this.incoming = null;
-      },
-    };
     signaling.on('incoming', (m) => this.onIncoming(m.call, m.from, m.offer));
-    signaling.on('accepted', (m) => this.routeFor(m.call)?.onAccepted(m.answer));
-    signaling.on('rejected', (m) => this.routeFor(m.call)?.onRejected(m.reason));
-    signaling.on('ended', (m) => this.onEnded(m.call, m.reason, m.by));
+    signaling.on('accepted', (m) => this.onAccepted(m.call, m.answer));
+    signaling.on('rejected', (m) => this.onGone(m.call, { reason: toCallReason(m.reason), byMe: false, cause: causeOf(m) }));
+    signaling.on('ended', (m) => this.onGone(m.call, { reason: toCallReason(m.reason), byMe: false, by: m.by, cause: causeOf(m) }));
     signaling.on('close', ({ error, reason }) => this.onClose(reason, error?.code));
   }
 
@@ -116,6 +105,26 @@ export class Phone extends EventEmitter<PhoneEvents> {
 
   get name(): string | undefined {
     return this.registered;
+  }
+
+  get state(): PhoneState {
+    return this.current;
+  }
+
+  get status(): PhoneState['status'] {
+    return this.current.status;
+  }
+
+  /** The one place the state changes: what the old state held and the new one does not is released. */
+  private set state(next: PhoneState) {
+    const old = this.current;
+    if (!canMove(old.status, next.status)) throw new Error(`phone: ${old.status} → ${next.status} is not a transition`);
+    const media = mediaOf(old);
+    if (media && media !== mediaOf(next)) void media.release();
+    const timer = ringTimerOf(old);
+    if (timer && timer !== ringTimerOf(next)) clearTimeout(timer);
+    this.current = next;
+    this.emit('stateChange', old, next);
   }
 
   /** Registers `name`; rejects with SignalingError (code name_taken, bad_name, ...) and may be retried. */
@@ -133,59 +142,319 @@ export class Phone extends EventEmitter<PhoneEvents> {
     return this.signaling.lookup(name);
   }
 
-  /** Places a call; its `result` resolves to the ActiveCall or rejects with CallFailedError. */
+  /**
+   * Places a call: opens the devices and the socket first (a bad input or output fails here,
+   * before anyone is rung), then sends the offer. Its `result` resolves to the ActiveCall or
+   * rejects with CallFailedError.
+   */
   call(name: string, opts: { input?: InputSpec; output?: OutputSpec } = {}): OutgoingCall {
-    const call = new OutgoingCall(this.signaling, this.settings, this.control, {
-      to: name,
-      input: opts.input ?? this.opts.input ?? 'tone',
-      output: opts.output ?? this.opts.output ?? 'null',
-      ringTimeoutMs: this.opts.ringTimeoutMs,
+    const handle = new OutgoingCall(name, this);
+    const s = this.current;
+    if (s.status !== 'idle') {
+      const end: CallEnd =
+        s.status === 'closed'
+          ? { reason: 'disconnected', byMe: true, message: 'the phone is closed' }
+          : { reason: 'busy', byMe: true, message: 'this phone is already in a call: hang up or cancel it first' };
+      handle.settle({ end });
+      return handle;
+    }
+    const dial: Dial = { handle, to: name, stage: 'preparing' };
+    this.state = { status: 'dialing', call: dial };
+    const placing = this.dial(dial, opts.input ?? this.opts.input ?? 'tone', opts.output ?? this.opts.output ?? 'null');
+    this.placing = placing.finally(() => {
+      if (this.placing === placing) this.placing = undefined;
     });
-    this.outgoing = call;
-    return call;
+    return handle;
+  }
+
+  /** Cancels a call being placed, declines one ringing here, or hangs up the live one. */
+  async hangup(): Promise<void> {
+    const s = this.current;
+    if (s.status === 'dialing') return this.cancel(s.call.handle);
+    if (s.status === 'ringing') return this.decline(s.call.handle);
+    if (s.status === 'connecting') {
+      this.finish({ reason: s.call.direction === 'outgoing' ? 'cancelled' : 'hangup', byMe: true });
+      await this.tell(s.call.id, 'hangup');
+      return;
+    }
+    if (s.status === 'active') return this.hangupActive(s.call);
   }
 
   /** Hangs up or cancels any call and leaves the server, which frees the name. */
   async close(): Promise<void> {
-    this.closing = true;
-    await Promise.allSettled([this.active?.hangup(), this.outgoing?.cancel(), this.incoming?.decline()]);
+    if (this.current.status === 'closed') return;
+    await this.hangup().catch(() => undefined);
+    // A call request still on its way is cancelled when its reply comes: wait for that.
+    await this.placing;
+    if (this.status !== 'closed') this.state = { status: 'closed' };
     await this.signaling.close();
   }
 
-  private routeFor(callId: string): CallRoute | undefined {
-    return this.outgoing && this.outgoing.id === callId ? this.outgoing : undefined;
+  // ---- OutgoingOwner ---------------------------------------------------------
+
+  idOf(handle: OutgoingCall): string | undefined {
+    const s = this.current;
+    if (s.status === 'dialing' && s.call.handle === handle) return s.call.id;
+    return undefined;
+  }
+
+  async cancel(handle: OutgoingCall): Promise<void> {
+    const s = this.current;
+    if (s.status === 'dialing' && s.call.handle === handle) {
+      const id = s.call.id;
+      this.finish({ reason: 'cancelled', byMe: true });
+      // Without an id the request is still on its way: dial() cancels once the id arrives.
+      if (id) await this.tell(id, 'cancel');
+    } else if (s.status === 'connecting' && s.call.handle === handle) {
+      const id = s.call.id;
+      this.finish({ reason: 'cancelled', byMe: true });
+      await this.tell(id, 'hangup');
+    }
+  }
+
+  // ---- IncomingOwner ---------------------------------------------------------
+
+  phaseOf(handle: IncomingCall): 'ringing' | 'answering' | 'gone' {
+    const s = this.current;
+    if (s.status === 'ringing' && s.call.handle === handle) return 'ringing';
+    if (s.status === 'connecting' && s.call.direction === 'incoming' && s.call.id === handle.id) return 'answering';
+    return 'gone';
+  }
+
+  async accept(handle: IncomingCall, opts: { input?: InputSpec; output?: OutputSpec }): Promise<ActiveCall> {
+    const s = this.current;
+    if (s.status !== 'ringing' || s.call.handle !== handle) {
+      throw new CallFailedError({ reason: 'cancelled', byMe: false, message: `the call from ${handle.from} is no longer there` });
+    }
+    const { id, from, plan } = s.call;
+    const connecting = { id, peer: from, direction: 'incoming' as const };
+    this.state = { status: 'connecting', call: connecting };
+    const stillHere = () => this.current.status === 'connecting' && this.current.call.id === id;
+    let media: PreparedMedia | undefined;
+    try {
+      media = await PreparedMedia.open(this.settings, opts.input ?? this.opts.input ?? 'tone', opts.output ?? this.opts.output ?? 'null');
+      if (!stillHere()) throw this.goneError(from);
+      this.state = { status: 'connecting', call: { ...connecting, media } };
+      const ssrc = newSsrc();
+      const answer = { ...plan.answer, candidates: media.candidates, ssrc };
+      const agreement: Agreement = { ...plan.agreement, localSsrc: ssrc };
+      const session = await media.start(this.settings, agreement);
+      if (!stillHere()) {
+        await session.stop();
+        throw this.goneError(from);
+      }
+      const active = new ActiveCall(from, id, agreement, session, this);
+      this.state = { status: 'active', call: active };
+      this.reply(id, { accept: true, answer });
+      return active;
+    } catch (err) {
+      await media?.release();
+      const failure = err instanceof CallFailedError ? err : new CallFailedError({ reason: 'error', byMe: true, message: (err as Error).message });
+      if (stillHere()) {
+        const end = failure.end;
+        this.finish(end);
+        this.reply(id, { accept: false, reason: 'failed', cause: end.cause });
+      }
+      throw failure;
+    }
+  }
+
+  async decline(handle: IncomingCall): Promise<void> {
+    const s = this.current;
+    if (s.status !== 'ringing' || s.call.handle !== handle) return;
+    this.finish({ reason: 'declined', byMe: true });
+    await this.signaling.answer(s.call.id, { accept: false, reason: 'declined' }).catch(() => undefined);
+  }
+
+  // ---- ActiveOwner -----------------------------------------------------------
+
+  async hangupActive(call: ActiveCall): Promise<void> {
+    const s = this.current;
+    if (s.status !== 'active' || s.call !== call) return call.end({ reason: 'hangup', byMe: true });
+    const done = this.finish({ reason: 'hangup', byMe: true, by: this.registered });
+    await Promise.all([this.tell(call.id, 'hangup'), done]);
+  }
+
+  mediaFailed(call: ActiveCall, cause: FailureCause, err: Error): void {
+    const s = this.current;
+    if (s.status !== 'active' || s.call !== call) return;
+    const detail = (err as { detail?: string }).detail;
+    void this.finish({ reason: 'failed', cause, byMe: true, message: err.message.split('\n')[0], detail: detail ?? err.message });
+    void this.tell(call.id, 'hangup', { reason: 'failed', cause });
+  }
+
+  // ---- the call's life -------------------------------------------------------
+
+  private async dial(dial: Dial, input: InputSpec, output: OutputSpec): Promise<void> {
+    const current = () => (this.current.status === 'dialing' && this.current.call.handle === dial.handle ? this.current.call : undefined);
+    let media: PreparedMedia;
+    try {
+      media = await PreparedMedia.open(this.settings, input, output);
+    } catch (err) {
+      if (current()) this.finish(endOf(err));
+      return;
+    }
+    const preparing = current();
+    if (!preparing) return void media.release();
+    const offer = {
+      v: MEDIA_DESCRIPTION_VERSION,
+      codecs: localCodecs(this.settings),
+      red: { payloadType: RED_PAYLOAD_TYPE },
+      candidates: media.candidates,
+      ssrc: newSsrc(),
+    } as const;
+    this.state = { status: 'dialing', call: { ...preparing, stage: 'requesting', media, offer } };
+    let callId: string;
+    try {
+      callId = (await this.signaling.call(dial.to, offer)).call;
+    } catch (err) {
+      if (current()) this.finish(endOf(err));
+      return;
+    }
+    const requesting = current();
+    if (!requesting) {
+      // Cancelled while the request was on its way: the call exists now, so cancel it.
+      await this.tell(callId, 'cancel');
+      return;
+    }
+    const ringTimer = this.opts.ringTimeoutMs
+      ? setTimeout(() => {
+          if (current()?.id !== callId) return;
+          this.finish({ reason: 'timeout', byMe: false });
+          void this.tell(callId, 'cancel');
+        }, this.opts.ringTimeoutMs)
+      : undefined;
+    this.state = { status: 'dialing', call: { ...requesting, stage: 'ringing', id: callId, ringTimer } };
+    dial.handle.emit('ringing', { call: callId });
+  }
+
+  private onAccepted(callId: string, body: Record<string, unknown>): void {
+    const s = this.current;
+    if (s.status !== 'dialing' || s.call.id !== callId || !s.call.media || !s.call.offer) return;
+    const { handle, media, offer, to } = s.call;
+    const agreement = acceptAnswer(body, offer);
+    if ('error' in agreement) {
+      this.finish({ reason: 'incompatible', byMe: true, message: agreement.error });
+      void this.tell(callId, 'hangup');
+      return;
+    }
+    this.state = { status: 'connecting', call: { id: callId, peer: to, direction: 'outgoing', handle, media } };
+    void this.connectOutgoing(handle, callId, to, media, agreement);
+  }
+
+  private async connectOutgoing(handle: OutgoingCall, callId: string, to: string, media: PreparedMedia, agreement: Agreement): Promise<void> {
+    const stillHere = () => this.current.status === 'connecting' && this.current.call.id === callId;
+    try {
+      const session = await media.start(this.settings, agreement);
+      if (!stillHere()) return void (await session.stop());
+      const active = new ActiveCall(to, callId, agreement, session, this);
+      this.state = { status: 'active', call: active };
+      handle.settle({ call: active });
+    } catch (err) {
+      if (!stillHere()) return;
+      const end = endOf(err);
+      this.finish(end);
+      void this.tell(callId, 'hangup', end.reason === 'failed' ? { reason: 'failed', cause: end.cause } : undefined);
+    }
   }
 
   private onIncoming(callId: string, from: string, offer: Record<string, unknown>): void {
-    if (this.active || this.outgoing || this.incoming || this.closing) {
-      void this.signaling.answer(callId, { accept: false, reason: 'busy' }).catch(() => undefined);
+    if (this.current.status !== 'idle') {
+      this.reply(callId, { accept: false, reason: 'busy' });
       return;
     }
-    // Checked before ringing: nobody should pick up a call that cannot carry audio.
-    const probe = answerOffer(offer, { codecs: localCodecs(this.settings), red: true, candidates: [], ssrc: 0 });
-    if (!probe.ok) {
-      void this.signaling.answer(callId, { accept: false, reason: 'incompatible' }).catch(() => undefined);
-      this.emit('call-failed', { from, reason: 'incompatible', message: `call from ${from} refused: ${probe.message}` });
+    // Negotiated once, before anyone is asked: nobody should pick up a call that cannot carry audio.
+    const plan = answerOffer(offer, { codecs: localCodecs(this.settings), red: true, candidates: [], ssrc: 0 });
+    if (!plan.ok) {
+      this.reply(callId, { accept: false, reason: 'incompatible' });
+      this.emit('call-failed', { from, reason: 'incompatible', message: `call from ${from} refused: ${plan.message}` });
       return;
     }
-    const call = new IncomingCall(callId, from, offer, this.signaling, this.settings, this.control, {
-      input: this.opts.input ?? 'tone',
-      output: this.opts.output ?? 'null',
-    });
-    this.incoming = call;
-    this.emit('incoming', call);
+    const handle = new IncomingCall(callId, from, this);
+    this.state = { status: 'ringing', call: { handle, id: callId, from, plan } };
+    this.emit('incoming', handle);
   }
 
-  private onEnded(callId: string, reason: string, by?: string): void {
-    if (this.active?.id === callId) void this.active.end({ reason, by });
-    else if (this.incoming?.id === callId) this.incoming.onEnded({ reason, by });
-    else this.routeFor(callId)?.onEnded(reason, by);
+  /** The server says the call is over: refused, cancelled, timed out, hung up or the peer gone. */
+  private onGone(callId: string, end: CallEnd): void {
+    if (callIdOf(this.current) !== callId) return;
+    void this.finish(end);
   }
 
   private onClose(reason: string, code?: string): void {
-    void this.active?.end({ reason: 'disconnected', message: reason });
-    this.outgoing?.onDisconnected();
-    this.incoming?.onEnded({ reason: 'disconnected', message: reason });
-    if (!this.closing) this.emit('disconnected', code ? { reason, code } : { reason });
+    const wasClosed = this.current.status === 'closed';
+    if (!wasClosed) {
+      void this.finish({ reason: 'disconnected', byMe: false, message: reason });
+      this.state = { status: 'closed' };
+      this.emit('disconnected', code ? { reason, code } : { reason });
+    }
   }
+
+  /**
+   * Ends whatever call there is with `end` and goes back to idle (closed stays closed): the
+   * handle is settled or told, a live call's media stopped. Resolves when the media has stopped.
+   */
+  private finish(end: CallEnd): Promise<void> {
+    const s = this.current;
+    let stopped: Promise<void> = Promise.resolve();
+    if (s.status === 'idle' || s.status === 'closed') return stopped;
+    this.state = { status: 'idle', ended: { id: callIdOf(s), peer: peerOf(s), end } };
+    switch (s.status) {
+      case 'dialing':
+        s.call.handle.settle({ end });
+        break;
+      case 'ringing':
+        s.call.handle.emit('ended', end);
+        s.call.handle.removeAllListeners();
+        break;
+      case 'connecting':
+        s.call.handle?.settle({ end });
+        break;
+      case 'active':
+        stopped = s.call.end(end);
+        break;
+    }
+    return stopped;
+  }
+
+  private reply(callId: string, reply: Reply): void {
+    void this.signaling.answer(callId, reply as Parameters<SignalingClient['answer']>[1]).catch(() => undefined);
+  }
+
+  /** Tells the server about the call; a lost connection or a call already gone is no matter here. */
+  private tell(callId: string, what: 'cancel' | 'hangup', failure?: { reason: 'failed'; cause?: FailureCause }): Promise<void> {
+    const sent = what === 'cancel' ? this.signaling.cancel(callId) : this.signaling.hangup(callId, failure);
+    return sent.catch(() => undefined);
+  }
+
+  private goneError(from: string): CallFailedError {
+    return new CallFailedError({ reason: 'cancelled', byMe: false, message: `the call from ${from} is no longer there` });
+  }
+}
+
+function peerOf(s: Exclude<PhoneState, { status: 'idle' | 'closed' }>): string {
+  switch (s.status) {
+    case 'dialing':
+      return s.call.to;
+    case 'ringing':
+      return s.call.from;
+    case 'connecting':
+    case 'active':
+      return s.call.peer;
+  }
+}
+
+function causeOf(m: object): FailureCause | undefined {
+  const cause = (m as { cause?: unknown }).cause;
+  return isFailureCause(cause) ? cause : undefined;
+}
+
+/** Any error on the way to a call, as a call end. */
+function endOf(err: unknown): CallEnd {
+  if (err instanceof CallFailedError) return err.end;
+  if (err instanceof SignalingError) {
+    const reason = toCallReason(err.code);
+    return { reason, byMe: false, message: reason === 'error' || reason === 'rate_limited' || reason === 'disconnected' ? err.message : undefined };
+  }
+  return { reason: 'error', byMe: true, message: (err as Error).message };
 }

@@ -11,6 +11,8 @@ import {
   type ServerMessageOf,
   type UserInfo,
 } from '../protocol';
+import type { FailureCause } from './call-reasons';
+import { withSafeText } from './terminal-text';
 
 /** The server answered a request with `error`. */
 export class SignalingError extends Error {
@@ -52,6 +54,8 @@ export interface SignalingEvents {
   ended: [ServerMessageOf<'ended'>];
   candidate: [ServerMessageOf<'candidate'>];
   message: [ServerMessage];
+  /** A line from the server that could not be handled (it is skipped). */
+  problem: [Error];
   /** The connection is gone; `error` is the server's last word, if it said one. */
   close: [{ error?: ServerMessageOf<'error'>; reason: string }];
 }
@@ -154,17 +158,20 @@ export class SignalingClient extends EventEmitter<SignalingEvents> {
 
   async answer(
     call: string,
-    reply: { accept: true; answer: Record<string, unknown> } | { accept: false; reason?: 'declined' | 'busy' | 'incompatible' },
+    reply:
+      | { accept: true; answer: Record<string, unknown> }
+      | { accept: false; reason?: 'declined' | 'busy' | 'incompatible' | 'failed'; cause?: FailureCause },
   ): Promise<void> {
-    await this.expect(this.request({ type: 'answer', call, ...reply }), 'ok');
+    await this.expect(this.request({ type: 'answer', call, ...reply } as Request), 'ok');
   }
 
   async cancel(call: string): Promise<void> {
     await this.expect(this.request({ type: 'cancel', call }), 'ok');
   }
 
-  async hangup(call: string): Promise<void> {
-    await this.expect(this.request({ type: 'hangup', call }), 'ok');
+  /** Hangs up; `failure` says this side's audio failed (the peer is told the cause). */
+  async hangup(call: string, failure?: { reason: 'failed'; cause?: FailureCause }): Promise<void> {
+    await this.expect(this.request({ type: 'hangup', call, ...failure } as Request), 'ok');
   }
 
   async candidate(call: string, candidate: Record<string, unknown>): Promise<void> {
@@ -229,11 +236,23 @@ export class SignalingClient extends EventEmitter<SignalingEvents> {
     else fn();
   }
 
-  /** Handles one line; true when it settled a pending request. */
+  /**
+   * Handles one line; true when it settled a pending request. Whatever goes wrong with one line
+   * (a listener that throws included) costs that line only, never the connection.
+   */
   private receive(line: string): boolean {
+    try {
+      return this.handle(line);
+    } catch (err) {
+      this.emit('problem', err as Error);
+      return false;
+    }
+  }
+
+  private handle(line: string): boolean {
     const parsed = parseServerMessage(line);
     if (!parsed.ok) return false; // A newer server may say things this client does not know.
-    const msg = parsed.msg;
+    const msg = withSafeText(parsed.msg);
     this.emit('message', msg);
     const req = 'req' in msg ? msg.req : undefined;
     const pending = typeof req === 'number' ? this.pending.get(req) : undefined;

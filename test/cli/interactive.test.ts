@@ -3,10 +3,11 @@
  * the screen read back.
  */
 import type { ChildProcess } from 'node:child_process';
-import type { Phone } from '../../src/client/phone';
+import type { CallEnd, Phone } from '../../src/client/phone';
 import type { RunningServer } from '../../src';
 import { RawClient, testServer } from '../helpers/signaling';
-import { eventually, PARLEY, run, serverProcess } from './helpers/parley';
+import { waitUntil } from '../helpers/wait';
+import { PARLEY, run, serverProcess } from './helpers/parley';
 import { peer } from './helpers/peers';
 import { TmuxScreen } from './helpers/tmux';
 
@@ -125,7 +126,7 @@ test('Ctrl-C in a call hangs up first, then quits cleanly', async () => {
   expect(await alice.waitExit()).toBe(0);
   expect(await bob.exited).toBe(0);
   expect(bob.out()).toMatch(/"event":"ended".*"reason":"hangup","by":"peer"/);
-  await eventually(() => nameIsFree(server.port, 'alice'), 'alice freed');
+  await waitUntil(() => nameIsFree(server.port, 'alice'), 'alice is freed');
 });
 
 test('a call arriving while at the menu can be answered from there', async () => {
@@ -166,5 +167,54 @@ test('the terminal going away ends the client and frees its name', async () => {
   await alice.waitFor('Registered as alice.');
   expect(await nameIsFree(server.port, 'alice')).toBe(false);
   alice.kill();
-  await eventually(() => nameIsFree(server.port, 'alice'), 'alice freed after the terminal closed');
+  await waitUntil(() => nameIsFree(server.port, 'alice'), 'alice is freed after the terminal closed');
+});
+
+test('Esc while it rings cancels at once: the callee stops ringing long before the ring timeout', async () => {
+  const bob = await peer(server.port, 'bob', 'ignore');
+  phones.push(bob);
+  const bobTold = new Promise<CallEnd>((resolve) => bob.once('incoming', (c) => c.once('ended', resolve)));
+  const alice = parley('alice', server.port, '--name', 'alice', '--input', 'tone:440', '--hangup-key', 'x');
+  await alice.waitFor('Registered as alice.');
+  dial(alice, 'bob');
+  await alice.waitFor('x or Esc cancel');
+  alice.send('Escape');
+  await alice.waitFor('Call to bob cancelled.');
+  // Told "cancelled", which only the caller's cancel says; the server's 20 s timeout would say "timeout".
+  expect(await bobTold).toMatchObject({ reason: 'cancelled' });
+  await alice.waitFor('1  look up a user and call them');
+});
+
+test('Ctrl-C while it rings cancels the call and quits at once', async () => {
+  const bob = await peer(server.port, 'bob', 'ignore');
+  phones.push(bob);
+  const bobTold = new Promise<CallEnd>((resolve) => bob.once('incoming', (c) => c.once('ended', resolve)));
+  const alice = parley('alice', server.port, '--name', 'alice', '--input', 'tone:440');
+  await alice.waitFor('Registered as alice.');
+  dial(alice, 'bob');
+  await alice.waitFor('Calling bob…');
+  alice.send('C-c');
+  expect(await bobTold).toMatchObject({ reason: 'cancelled' });
+  expect(await alice.waitExit()).toBe(0);
+});
+
+test('a call arriving while a name is being typed does not take the keys: it asks once the typing is done', async () => {
+  const alice = parley('alice', server.port, '--name', 'alice', '--input', 'tone:440');
+  await alice.waitFor('Registered as alice.');
+  alice.send('1');
+  alice.type('sa');
+  await alice.waitFor('Name: sa');
+  const mallory = await peer(server.port, 'mallory', 'ignore');
+  phones.push(mallory);
+  const outgoing = mallory.call('alice', { input: 'tone:660', output: 'null' });
+  await alice.waitFor('mallory is calling: finish or go back, then answer.');
+  // A name with a "y" in it: typed, not taken as "yes".
+  alice.type('lly');
+  await alice.waitFor('Name: sally');
+  expect(alice.screen()).not.toContain('In a call');
+  alice.send('Escape');
+  await alice.waitFor('mallory is calling — answer? [Y/N]');
+  alice.send('n');
+  await expect(outgoing.result).rejects.toMatchObject({ reason: 'declined' });
+  await alice.waitFor('You declined the call from mallory.');
 });

@@ -8,7 +8,8 @@ import { EXIT } from '../../src/client/exit-codes';
 import type { Phone } from '../../src/client/phone';
 import { dominantFrequency } from '../helpers/audio';
 import { RawClient, testServer } from '../helpers/signaling';
-import { eventually, freePort, run } from './helpers/parley';
+import { waitUntil } from '../helpers/wait';
+import { freePort, run } from './helpers/parley';
 import { peer, type Behaviour } from './helpers/peers';
 
 jest.setTimeout(45_000);
@@ -70,25 +71,55 @@ test('answer --auto and call --duration 2: each side records the other one\'s to
   expect(Math.abs(dominantFrequency(aliceHeard.subarray(24000), 48000, 200, 1000) - 660)).toBeLessThanOrEqual(10);
 });
 
-test('users lists who is online, without itself; readable and --json', async () => {
+test('users lists who is online, without itself, and nothing else on stdout; readable and --json', async () => {
   await callee('bob', 'ignore');
+  await callee('carol', 'ignore');
   const r = run(['users', ...at()]);
   expect(await r.exited).toBe(EXIT.ok);
-  expect(r.out()).toMatch(/^bob\tidle$/m);
-  expect(r.out()).not.toMatch(/^users-\S*\t/m);
+  // `parley users | cut -f1` gets names and nothing else: the chatter is on stderr.
+  expect(r.out()).toBe('bob\tidle\ncarol\tidle\n');
+  expect(r.err()).toMatch(/^registered as users-\S+ at 127\.0\.0\.1:\d+\n$/);
   const j = run(['users', '--json', ...at()]);
   expect(await j.exited).toBe(EXIT.ok);
-  expect(events(j.out()).at(-1)).toMatchObject({ event: 'users', users: [{ name: 'bob', status: 'idle' }] });
+  expect(events(j.out()).at(-1)).toMatchObject({
+    event: 'users',
+    users: [
+      { name: 'bob', status: 'idle' },
+      { name: 'carol', status: 'idle' },
+    ],
+  });
 });
 
 describe('exit codes', () => {
-  test('2: a bad command line', async () => {
+  test('2: a bad command line, said in one line and a hint', async () => {
     const r = run(['--frame', '30']);
     expect(await r.exited).toBe(EXIT.usage);
-    expect(r.err()).toContain('--frame: 10, 20 or 40, not 30');
-    expect(r.err()).toContain('usage:');
+    expect(r.err()).toBe(`parley: option '--frame <ms>' argument '30' is invalid. 10, 20 or 40, not "30"\nsee 'parley --help'\n`);
     expect(await run(['answer', '--name', 'x']).exited).toBe(EXIT.usage);
-    expect(await run(['dance']).exited).toBe(EXIT.usage);
+    const typo = run(['cal', 'bob']);
+    expect(await typo.exited).toBe(EXIT.usage);
+    expect(typo.err()).toBe(`parley: unknown command 'cal' (did you mean call?)\nsee 'parley --help'\n`);
+    const option = run(['call', 'bob', '--duraton', '3']);
+    expect(await option.exited).toBe(EXIT.usage);
+    expect(option.err()).toBe(`parley: unknown option '--duraton' (did you mean --duration?)\nsee 'parley call --help'\n`);
+    // An option the command does not take is refused, wherever it is written.
+    for (const args of [['users', '--input', 'tone'], ['--hangup-key', 'x', 'users']]) {
+      const wrong = run(args);
+      expect(await wrong.exited).toBe(EXIT.usage);
+      expect(wrong.err()).toMatch(/^parley: .*(unknown option '--input'|--hangup-key does not apply to 'parley users').*\nsee 'parley users --help'\n$/);
+    }
+  });
+
+  test('2: an unknown audio spec is refused before anything is sent', async () => {
+    await callee('bob', 'ignore');
+    const rang = new Promise((resolve) => phones[0].once('incoming', resolve));
+    for (const args of [['--input', 'foo.mp3'], ['--output', 'speakers']]) {
+      const r = run(['call', 'bob', ...args, ...at()]);
+      expect(await r.exited).toBe(EXIT.usage);
+      expect(r.err()).toMatch(new RegExp(`^parley: ${args[0]}: unknown audio (source|sink) "${args[1]}"`));
+      expect(r.err()).not.toContain('registered');
+    }
+    expect(await Promise.race([rang, new Promise((r) => setTimeout(() => r('not rung'), 500))])).toBe('not rung');
   });
 
   test('3: the server cannot be reached', async () => {
@@ -105,10 +136,14 @@ describe('exit codes', () => {
     expect(r.err()).toContain('The name "BOB" is taken');
   });
 
-  test('5: nobody of that name is online', async () => {
+  test('5: nobody of that name is online, and nothing says it rang', async () => {
     const r = run(['call', 'nobody', ...at()]);
     expect(await r.exited).toBe(EXIT.notFound);
     expect(r.err()).toContain('nobody is not online.');
+    const j = run(['call', 'nobody', '--json', ...at()]);
+    expect(await j.exited).toBe(EXIT.notFound);
+    expect(events(j.out()).map((e) => e.event)).toEqual(['registered', 'failed']);
+    expect(events(j.out())[1]).toMatchObject({ reason: 'not_found' });
   });
 
   test('6: declined', async () => {
@@ -121,7 +156,8 @@ describe('exit codes', () => {
   test('7: busy', async () => {
     await callee('bob', 'ignore');
     await callee('carol', 'ignore');
-    phones[1].call('bob'); // bob is ringing for carol
+    const carolCalls = phones[1].call('bob');
+    await new Promise((resolve) => carolCalls.once('ringing', resolve)); // bob is ringing for carol
     const r = run(['call', 'bob', ...at()]);
     expect(await r.exited).toBe(EXIT.busy);
     expect(r.err()).toContain('bob is busy');
@@ -136,7 +172,7 @@ describe('exit codes', () => {
 
   test('9: no codec in common', async () => {
     const bob = run(['answer', '--auto', '--name', 'bob', '--codec', 'pcm', ...at()]);
-    await bob.waitOut('waiting for calls as bob');
+    await bob.waitErr('waiting for calls as bob');
     const r = run(['call', 'bob', '--codec', 'opus', ...at()]);
     expect(await r.exited).toBe(EXIT.incompatible);
     expect(r.err()).toContain('no codec in common');
@@ -144,18 +180,36 @@ describe('exit codes', () => {
     expect(await bob.exited).toBe(EXIT.ok);
   });
 
-  test('1: audio that cannot start (a recording into a missing folder)', async () => {
-    const bob = run(['answer', '--auto', '--name', 'bob', '--max-calls', '1', ...at()]);
-    await bob.waitOut('waiting for calls as bob');
-    const r = run(['call', 'bob', '--output', path.join(dir, 'no-such-dir', 'x.wav'), ...at()]);
+  test('1: local audio that cannot start fails before the other side is rung', async () => {
+    await callee('bob', 'ignore');
+    let rang = 0;
+    phones[0].on('incoming', () => rang++);
+    const missingInput = run(['call', 'bob', '--input', path.join(dir, 'nothere.wav'), ...at()]);
+    expect(await missingInput.exited).toBe(EXIT.failed);
+    expect(missingInput.err()).toMatch(/parley: Could not call bob: your microphone \(audio input\) failed: .*nothere\.wav/);
+    const missingFolder = run(['call', 'bob', '--output', path.join(dir, 'no-such-dir', 'x.wav'), '--json', ...at()]);
+    expect(await missingFolder.exited).toBe(EXIT.failed);
+    expect(events(missingFolder.out()).map((e) => e.event)).toEqual(['registered', 'failed']);
+    expect(events(missingFolder.out())[1]).toMatchObject({ reason: 'failed', cause: 'output_device' });
+    expect(rang).toBe(0);
+  });
+
+  test('1: a callee whose audio cannot start refuses with a coded reason both sides read', async () => {
+    const bob = run(['answer', '--auto', '--name', 'bob', '--max-calls', '1', '--output', path.join(dir, 'no-such-dir', 'x.wav'), ...at()]);
+    await bob.waitErr('waiting for calls as bob');
+    const r = run(['call', 'bob', '--json', ...at()]);
     expect(await r.exited).toBe(EXIT.failed);
-    expect(r.err()).toContain('Audio could not start');
+    expect(events(r.out()).at(-1)).toMatchObject({ event: 'failed', reason: 'failed', cause: 'output_device' });
+    expect(events(r.out()).at(-1)!.message).toBe("bob could not take the call: bob's speaker (audio output) failed.");
     expect(await bob.exited).toBe(EXIT.ok);
+    expect(bob.err()).toMatch(/parley: Could not answer call-\S+: your speaker \(audio output\) failed: .*x\.wav.*\n/);
+    // One readable line, not a multi-line dump.
+    expect(bob.err().split('\n').filter((l) => l.startsWith('parley:'))).toHaveLength(1);
   });
 
   test('10: the server goes away while answering', async () => {
     const r = run(['answer', '--auto', '--name', 'bob', ...at()]);
-    await r.waitOut('waiting for calls as bob');
+    await r.waitErr('waiting for calls as bob');
     await server.close();
     expect(await r.exited).toBe(EXIT.connectionLost);
     expect(r.err()).toContain('lost the server');
@@ -164,25 +218,25 @@ describe('exit codes', () => {
 });
 
 test('closing standard input ends the interactive client cleanly and frees its name', async () => {
-  const r = run(['--name', 'carol', '--output', 'null', ...at()], { stdin: 'pipe' });
+  const r = run(['--name', 'carol', '--input', 'tone', '--output', 'null', ...at()], { stdin: 'pipe' });
   await r.waitOut('Registered as carol.');
   r.child.stdin!.end();
   expect(await r.exited).toBe(EXIT.ok);
   expect(r.err()).toBe('');
-  await eventually(async () => {
+  await waitUntil(async () => {
     const c = await RawClient.connect(server.port);
     c.send({ type: 'hello', version: 1, name: 'carol' });
     const reply = await c.next();
     await c.close();
     return reply.type === 'welcome';
-  }, 'carol freed');
+  }, 'carol is freed');
 });
 
 test('SIGTERM during a scripted call hangs up and exits 0', async () => {
   const bob = run(['answer', '--auto', '--name', 'bob', '--max-calls', '1', '--json', ...at()]);
   await bob.waitOut('"event":"waiting"');
   const r = run(['call', 'bob', ...at()]);
-  await r.waitOut('connected to bob');
+  await r.waitErr('connected to bob');
   r.child.kill('SIGTERM');
   expect(await r.exited).toBe(EXIT.ok);
   expect(await bob.exited).toBe(EXIT.ok);

@@ -1,4 +1,5 @@
 /** The interactive client's state machine, event by event, without a terminal or a network. */
+import type { CallReasonCode } from '../../src/client/call-reasons';
 import { initial, transition, type Key, type Step, type UiEvent, type UiState } from '../../src/client/ui/state';
 
 const cfg = { hangupKey: 'h' };
@@ -46,7 +47,8 @@ test('look up and call; each failure is told at the menu', () => {
     ['timeout', 'bob did not answer.'],
     ['not_found', 'bob is not online.'],
   ]) {
-    expect(play(ringing, { type: 'call-failed', reason, message: '' }).state).toEqual({ kind: 'menu', name: 'alice', notice: text });
+    const end = { reason: reason as CallReasonCode, byMe: false };
+    expect(play(ringing, { type: 'call-failed', end }).state).toEqual({ kind: 'menu', name: 'alice', notice: text });
   }
   const missing = play(s, { type: 'request-failed', code: 'not_found', message: '' });
   expect(missing.state).toMatchObject({ kind: 'menu', notice: 'No one called "bob" is online.' });
@@ -56,12 +58,10 @@ test('an incoming call rings at the menu and is declined as busy elsewhere', () 
   const ring = transition(menu, { type: 'incoming', from: 'bob', id: 'c1' }, cfg);
   expect(ring.state).toMatchObject({ kind: 'incoming', from: 'bob' });
   expect(transition(ring.state, key('y'), cfg).effects).toEqual([{ do: 'accept', id: 'c1' }]);
-  expect(transition(ring.state, key('n'), cfg).effects).toEqual([{ do: 'decline', id: 'c1', reason: 'declined' }]);
-  const gone = transition(ring.state, { type: 'incoming-gone', id: 'c1', reason: 'cancelled' }, cfg);
+  expect(transition(ring.state, key('n'), cfg).effects).toEqual([{ do: 'decline', id: 'c1' }]);
+  const gone = transition(ring.state, { type: 'incoming-gone', id: 'c1', end: { reason: 'cancelled', byMe: false } }, cfg);
   expect(gone.state).toMatchObject({ kind: 'menu', notice: 'bob hung up before you answered.' });
-  expect(transition(inCall, { type: 'incoming', from: 'carol', id: 'c2' }, cfg).effects).toEqual([
-    { do: 'decline', id: 'c2', reason: 'busy' },
-  ]);
+  expect(transition(inCall, { type: 'incoming', from: 'carol', id: 'c2' }, cfg).effects).toEqual([{ do: 'decline', id: 'c2' }]);
 });
 
 test('in a call: mute, help, the hang-up key; 0 and Ctrl-C hang up before exiting', () => {
@@ -69,17 +69,49 @@ test('in a call: mute, help, the hang-up key; 0 and Ctrl-C hang up before exitin
   expect(transition(inCall, key('?'), cfg).state).toMatchObject({ help: true });
   const hung = transition(inCall, key('h'), cfg);
   expect(hung.effects).toEqual([{ do: 'hangup' }]);
-  expect(transition(hung.state, { type: 'call-ended', reason: 'hangup', byMe: true, now: 1 }, cfg).state.kind).toBe('menu');
+  expect(transition(hung.state, { type: 'call-ended', end: { reason: 'hangup', byMe: true }, now: 1 }, cfg).state.kind).toBe('menu');
   for (const e of [key('0'), special('ctrl-c'), { type: 'shutdown' } as UiEvent]) {
     const leaving = transition(inCall, e, cfg);
     expect(leaving.effects).toEqual([{ do: 'hangup' }]);
-    expect(transition(leaving.state, { type: 'call-ended', reason: 'hangup', byMe: true, now: 1 }, cfg).effects).toEqual([
+    expect(transition(leaving.state, { type: 'call-ended', end: { reason: 'hangup', byMe: true }, now: 1 }, cfg).effects).toEqual([
       { do: 'exit', code: 0 },
     ]);
   }
 });
 
 test('the other side hanging up or vanishing is told at the menu', () => {
-  const ended = transition(inCall, { type: 'call-ended', reason: 'peer_gone', byMe: false, now: 65_000 }, cfg);
+  const ended = transition(inCall, { type: 'call-ended', end: { reason: 'peer_gone', byMe: false }, now: 65_000 }, cfg);
   expect(ended.state).toMatchObject({ kind: 'menu', notice: 'bob went away (connection lost). The call lasted 1:05.' });
+});
+
+test('a call arriving while a name is typed never takes the typed keys as an answer', () => {
+  const typing = play({ state: menu, effects: [] }, key('1'), key('s'), key('a'));
+  const rung = play(typing, { type: 'incoming', from: 'mallory', id: 'c9' }, key('y'), key('n'));
+  // "y" and "n" went into the name, not to the call; the call waits, shown on the same screen.
+  expect(rung.state).toMatchObject({ kind: 'lookup', input: 'sayn', caller: { from: 'mallory', id: 'c9' } });
+  expect(rung.effects).toEqual([]);
+  // Finishing the name asks about the call first, keeping what was typed for afterwards.
+  const asked = play(rung, special('enter'));
+  expect(asked.state).toMatchObject({ kind: 'incoming', from: 'mallory', id: 'c9', then: 'sayn' });
+  const declined = play(asked, key('n'));
+  expect(declined.effects).toEqual([{ do: 'decline', id: 'c9' }, { do: 'lookup', target: 'sayn' }]);
+  // Going back instead asks at once; a caller who gives up while you type just disappears.
+  expect(play(rung, special('escape')).state).toMatchObject({ kind: 'incoming', from: 'mallory' });
+  const gaveUp = play(rung, { type: 'incoming-gone', id: 'c9', end: { reason: 'cancelled', byMe: false } });
+  expect(gaveUp.state).toEqual({ kind: 'lookup', name: 'alice', input: 'sayn', caller: undefined });
+});
+
+test('cancel acts at once while ringing, and Ctrl-C while ringing cancels then exits without waiting for the ring to end', () => {
+  const calling: UiState = { kind: 'calling', name: 'alice', to: 'bob', cancelling: false, quitAfter: false };
+  const cancelled = transition(calling, special('escape'), cfg);
+  expect(cancelled.effects).toEqual([{ do: 'cancel' }]);
+  expect(transition(cancelled.state, { type: 'call-failed', end: { reason: 'cancelled', byMe: true } }, cfg).state).toMatchObject({
+    kind: 'menu',
+    notice: 'Call to bob cancelled.',
+  });
+  const leaving = transition(calling, special('ctrl-c'), cfg);
+  expect(leaving.effects).toEqual([{ do: 'cancel' }]);
+  expect(transition(leaving.state, { type: 'call-failed', end: { reason: 'cancelled', byMe: true } }, cfg).effects).toEqual([
+    { do: 'exit', code: 0 },
+  ]);
 });

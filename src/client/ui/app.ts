@@ -1,10 +1,11 @@
 /**
- * The interactive client's controller: feeds key presses and phone events into the state
- * machine, draws each new state, and carries out the effects it asks for.
+ * The interactive client's controller: feeds key presses and the phone's state changes into the
+ * state machine, draws each new state, and carries out the effects it asks for. It keeps no
+ * copy of the call: what the phone's state says is what the screen shows.
  */
 import { EXIT, type ExitCode } from '../exit-codes';
-import { ActiveCall, Phone, type IncomingCall, type OutgoingCall, type PhoneOptions } from '../phone';
-import { callView, liveView } from './call-view';
+import { Phone, type ActiveCall, type PhoneOptions, type PhoneState } from '../phone';
+import { callView, liveView } from '../views/call-view';
 import { render, type ScreenContext } from './screens';
 import { initial, transition, type Effect, type Step, type UiConfig, type UiEvent, type UiState } from './state';
 import { Terminal } from './terminal';
@@ -28,13 +29,12 @@ class App {
   private readonly cfg: UiConfig;
   private readonly ctx: ScreenContext;
   private phone?: Phone;
-  private outgoing?: OutgoingCall;
-  private active?: ActiveCall;
-  private hangingUp = false;
-  private readonly incoming = new Map<string, IncomingCall>();
   private ticker?: NodeJS.Timeout;
-  private queue = Promise.resolve();
+  /** Events raised while one is being handled wait their turn, so transitions never nest. */
+  private readonly events: UiEvent[] = [];
+  private handling = false;
   private finish: (code: ExitCode) => void = () => undefined;
+  private exiting = false;
 
   constructor(
     private readonly opts: InteractiveOptions,
@@ -55,63 +55,74 @@ class App {
   }
 
   private dispatch(e: UiEvent): void {
-    this.apply(transition(this.state, e, this.cfg), e.type === 'tick');
+    this.events.push(e);
+    if (this.handling) return;
+    this.handling = true;
+    try {
+      for (let next = this.events.shift(); next; next = this.events.shift()) {
+        this.apply(transition(this.state, next, this.cfg), next.type === 'tick');
+      }
+    } finally {
+      this.handling = false;
+    }
   }
 
   private apply(step: Step, live: boolean): void {
     this.state = step.state;
     this.terminal.draw(render(this.state, this.ctx), live);
-    for (const effect of step.effects) {
-      // One at a time, in order: "hang up, then exit" must not race.
-      this.queue = this.queue.then(() => this.perform(effect)).catch(() => undefined);
-    }
+    for (const effect of step.effects) this.perform(effect);
   }
 
-  private async perform(effect: Effect): Promise<void> {
+  /** Starts an effect; none waits for another, so cancel and quit act at once in every state. */
+  private perform(effect: Effect): void {
+    const phone = this.phone;
     switch (effect.do) {
       case 'connect':
-        return this.connect();
+        return void this.connect();
       case 'register':
         return this.request(
-          () => this.phone!.register(effect.name),
-          () => ({ type: 'registered', name: this.phone?.name ?? effect.name }),
+          () => phone!.register(effect.name),
+          () => ({ type: 'registered', name: phone?.name ?? effect.name }),
           (code, message) => ({ type: 'register-failed', name: effect.name, code, message }),
         );
       case 'list':
         return this.request(
-          () => this.phone!.list(),
+          () => phone!.list(),
           (users) => ({ type: 'users', users }),
           (code, message) => ({ type: 'request-failed', code, message }),
         );
       case 'lookup':
         return this.request(
-          () => this.phone!.lookup(effect.target),
+          () => phone!.lookup(effect.target),
           (user) => ({ type: 'found', user }),
           (code, message) => ({ type: 'request-failed', code, message }),
         );
       case 'call':
-        return this.call(effect.to);
-      case 'cancel':
-        await this.outgoing?.cancel();
+        phone?.call(effect.to);
         return;
-      case 'accept':
-        return this.accept(effect.id);
-      case 'decline': {
-        const call = this.incoming.get(effect.id);
-        this.incoming.delete(effect.id);
-        await call?.decline();
+      case 'cancel':
+      case 'hangup':
+        if (phone && phone.status !== 'idle') void phone.hangup();
+        else this.dispatch({ type: 'call-ended', end: { reason: 'hangup', byMe: true }, now: Date.now() });
+        return;
+      case 'accept': {
+        const s = phone?.state;
+        if (s?.status === 'ringing' && s.call.id === effect.id) s.call.handle.accept().catch(() => undefined);
+        else this.dispatch({ type: 'call-failed', end: { reason: 'cancelled', byMe: false, message: 'the caller gave up' } });
         return;
       }
-      case 'hangup':
-        if (!this.active) return this.dispatch({ type: 'call-ended', reason: 'hangup', byMe: true, now: Date.now() });
-        this.hangingUp = true;
-        await this.active.hangup();
+      case 'decline': {
+        const s = phone?.state;
+        if (s?.status === 'ringing' && s.call.id === effect.id) void s.call.handle.decline();
         return;
-      case 'mute':
-        this.active?.setMuted(effect.muted);
+      }
+      case 'mute': {
+        const s = phone?.state;
+        if (s?.status === 'active') s.call.setMuted(effect.muted);
         return;
+      }
       case 'exit':
-        return this.exit(effect.code);
+        return void this.exit(effect.code);
     }
   }
 
@@ -120,8 +131,8 @@ class App {
     try {
       const phone = await Phone.connect(this.opts.phone);
       this.phone = phone;
-      phone.on('incoming', (call: IncomingCall) => this.ring(call));
-      phone.on('call-failed', ({ message }) => this.dispatch({ type: 'notice', text: `${message}.` }));
+      phone.on('stateChange', (old, next) => this.onPhoneState(old, next));
+      phone.on('call-failed', ({ message }) => this.dispatch({ type: 'notice', text: `${capitalize(message)}.` }));
       phone.on('disconnected', ({ reason }: { reason: string }) => {
         if (this.phone !== phone) return;
         this.dropPhone();
@@ -133,83 +144,50 @@ class App {
     }
   }
 
+  /** The phone's state, as the screens' events. */
+  private onPhoneState(old: PhoneState, next: PhoneState): void {
+    if (next.status === 'ringing') return this.dispatch({ type: 'incoming', from: next.call.from, id: next.call.id });
+    if (next.status === 'active') return this.connected(next.call);
+    if (next.status !== 'idle' || !next.ended) return;
+    const { end } = next.ended;
+    switch (old.status) {
+      case 'ringing':
+        return this.dispatch({ type: 'incoming-gone', id: old.call.id, end });
+      case 'dialing':
+      case 'connecting':
+        return this.dispatch({ type: 'call-failed', end });
+      case 'active':
+        clearInterval(this.ticker);
+        return this.dispatch({ type: 'call-ended', end, now: Date.now() });
+    }
+  }
+
   /** Runs one request to the server; a lost connection is reported by 'disconnected' instead. */
-  private async request<T>(
-    send: () => Promise<T>,
-    ok: (value: T) => UiEvent,
-    failed: (code: string, message: string) => UiEvent,
-  ): Promise<void> {
+  private request<T>(send: () => Promise<T>, ok: (value: T) => UiEvent, failed: (code: string, message: string) => UiEvent): void {
     const phone = this.phone;
     if (!phone) return;
-    try {
-      const value = await send();
-      if (this.phone === phone) this.dispatch(ok(value));
-    } catch (err) {
-      const code = String((err as { code?: unknown }).code ?? 'failed');
-      if (this.phone === phone && code !== 'disconnected') this.dispatch(failed(code, (err as Error).message));
-    }
-  }
-
-  private ring(call: IncomingCall): void {
-    this.incoming.set(call.id, call);
-    const gone = (info?: { reason?: string }) => {
-      if (!this.incoming.delete(call.id)) return;
-      this.dispatch({ type: 'incoming-gone', id: call.id, reason: info?.reason ?? 'cancelled' });
-    };
-    call.once('cancelled', gone);
-    call.once('ended', gone);
-    this.dispatch({ type: 'incoming', from: call.from, id: call.id });
-  }
-
-  private async call(to: string): Promise<void> {
-    const phone = this.phone;
-    if (!phone) return;
-    const outgoing = phone.call(to);
-    this.outgoing = outgoing;
-    try {
-      const call = await outgoing.result;
-      this.connected(call);
-    } catch (err) {
-      const e = err as { reason?: string; message: string };
-      this.dispatch({ type: 'call-failed', reason: e.reason ?? 'failed', message: e.message });
-    } finally {
-      if (this.outgoing === outgoing) this.outgoing = undefined;
-    }
-  }
-
-  private async accept(id: string): Promise<void> {
-    const incoming = this.incoming.get(id);
-    this.incoming.delete(id);
-    if (!incoming) return this.dispatch({ type: 'call-failed', reason: 'cancelled', message: 'the caller gave up' });
-    try {
-      this.connected(await incoming.accept());
-    } catch (err) {
-      const e = err as { reason?: string; message: string };
-      this.dispatch({ type: 'call-failed', reason: e.reason ?? 'failed', message: e.message });
-    }
+    send().then(
+      (value) => {
+        if (this.phone === phone) this.dispatch(ok(value));
+      },
+      (err: Error & { code?: unknown }) => {
+        const code = String(err.code ?? 'failed');
+        if (this.phone === phone && code !== 'disconnected') this.dispatch(failed(code, err.message));
+      },
+    );
   }
 
   private connected(call: ActiveCall): void {
-    this.active = call;
-    this.hangingUp = false;
-    call.once('ended', ({ reason }: { reason: string }) => {
-      if (this.active !== call) return;
-      this.active = undefined;
-      clearInterval(this.ticker);
-      this.dispatch({ type: 'call-ended', reason, byMe: this.hangingUp, now: Date.now() });
-    });
     this.dispatch({ type: 'call-connected', call: callView(call) });
     const tick = () => this.dispatch({ type: 'tick', live: liveView(call) });
     tick();
+    clearInterval(this.ticker);
     this.ticker = setInterval(tick, TICK_MS);
   }
 
   private dropPhone(): void {
     const phone = this.phone;
     this.phone = undefined;
-    this.outgoing = undefined;
-    this.active = undefined;
-    this.incoming.clear();
     clearInterval(this.ticker);
     if (phone) {
       phone.removeAllListeners();
@@ -218,14 +196,16 @@ class App {
   }
 
   private async exit(code: ExitCode): Promise<void> {
+    if (this.exiting) return;
+    this.exiting = true;
     clearInterval(this.ticker);
-    const cleanup = (async () => {
-      await this.active?.hangup().catch(() => undefined);
-      await this.outgoing?.cancel().catch(() => undefined);
-      await this.phone?.close().catch(() => undefined);
-    })();
+    const cleanup = this.phone?.close().catch(() => undefined);
     await Promise.race([cleanup, new Promise((r) => setTimeout(r, CLEANUP_MS).unref())]);
     this.terminal.stop();
     this.finish(code ?? EXIT.ok);
   }
+}
+
+function capitalize(s: string): string {
+  return s.charAt(0).toUpperCase() + s.slice(1);
 }

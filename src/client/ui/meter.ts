@@ -1,5 +1,5 @@
 /** The call screen's level meters and statistics line. */
-import type { LiveView } from './state';
+import type { LiveView } from '../views/call-view';
 
 const FLOOR_DB = -60;
 

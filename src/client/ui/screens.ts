@@ -1,17 +1,18 @@
 /** What each state looks like: a list of lines, the prompt (if any) last so the cursor sits after it. */
-import { formatDuration } from './messages';
+import { formatDuration } from '../views/messages';
+import { bindingsOf, keysFor, type Binding, type KeyConfig } from './keys';
 import { levelMeter, statsLine } from './meter';
 import type { UiState } from './state';
 
-export interface ScreenContext {
+export interface ScreenContext extends KeyConfig {
   server: string;
-  hangupKey: string;
 }
 
 const bold = (s: string) => `\x1b[1m${s}\x1b[22m`;
 const dim = (s: string) => `\x1b[2m${s}\x1b[22m`;
 
 export function render(s: UiState, ctx: ScreenContext): string[] {
+  const keys = keysFor(ctx);
   const title = 'name' in s && s.kind !== 'registering' && s.name ? `parley — ${s.name} @ ${ctx.server}` : `parley — ${ctx.server}`;
   const lines = [bold(title), ''];
   const notice = 'notice' in s && s.notice ? [s.notice, ''] : [];
@@ -19,30 +20,30 @@ export function render(s: UiState, ctx: ScreenContext): string[] {
     case 'connecting':
       return [...lines, ...notice, `Connecting to ${ctx.server}…`];
     case 'unreachable':
-      return [...lines, ...notice, capitalize(s.message), '', 'Retry? [R/Q] '];
+      return [...lines, ...notice, capitalize(s.message), '', `Retry? [${choices(keys, 'unreachable')}] `];
     case 'naming':
       return [...lines, ...notice, ...(s.error ? [s.error, ''] : []), `Your name: ${s.input}`];
     case 'registering':
       return [...lines, `Registering as ${s.name}…`];
     case 'menu':
-      return [...lines, ...notice, ...userList(s), ...menu(), 'Choose: '];
+      return [...lines, ...notice, ...userList(s), ...menu(keys), 'Choose: '];
     case 'lookup':
-      return [...lines, `Call whom? ${dim('(Enter to call, Esc to go back)')}`, `Name: ${s.input}`];
+      return [
+        ...lines,
+        ...(s.caller ? [`${bold(s.caller.from)} is calling: finish or go back, then answer.`, ''] : []),
+        `Call whom? ${dim(`(${hints(keys, 'lookup')})`)}`,
+        `Name: ${s.input}`,
+      ];
     case 'waiting':
       return [...lines, s.what === 'list' ? 'Asking who is online…' : `Looking up ${s.target}…`];
     case 'calling':
-      return [
-        ...lines,
-        s.cancelling ? `Cancelling the call to ${s.to}…` : `Calling ${s.to}…`,
-        '',
-        `${bold(ctx.hangupKey)} or ${bold('Esc')} cancel`,
-      ];
+      return [...lines, s.cancelling ? `Cancelling the call to ${s.to}…` : `Calling ${s.to}…`, '', keyHints(keys, 'calling')];
     case 'incoming':
-      return [...lines, `${bold(s.from)} is calling — answer? [Y/N] `];
+      return [...lines, `${bold(s.from)} is calling — answer? [${choices(keys, 'incoming')}] `];
     case 'answering':
       return [...lines, `Connecting to ${s.from}…`];
     case 'in-call':
-      return [...lines, ...callScreen(s, ctx)];
+      return [...lines, ...callScreen(s, keys)];
     case 'hanging-up':
       return [...lines, `Hanging up on ${s.peer}…`];
     case 'quitting':
@@ -50,8 +51,29 @@ export function render(s: UiState, ctx: ScreenContext): string[] {
   }
 }
 
-function menu(): string[] {
-  return [`  ${bold('1')}  look up a user and call them`, `  ${bold('2')}  list who is online`, `  ${bold('0')}  quit`, ''];
+/** "Y/N": the first key of each binding of a yes/no screen. */
+function choices(keys: readonly Binding[], screen: Binding['screen']): string {
+  return bindingsOf(keys, screen)
+    .map((b) => b.label)
+    .join('/');
+}
+
+/** "Enter to call, Esc to go back". */
+function hints(keys: readonly Binding[], screen: Binding['screen']): string {
+  return bindingsOf(keys, screen)
+    .map((b) => `${b.label} to ${b.help}`)
+    .join(', ');
+}
+
+/** "h or Esc cancel": the labels in bold with their help. */
+function keyHints(keys: readonly Binding[], screen: Binding['screen']): string {
+  return bindingsOf(keys, screen)
+    .map((b) => `${bold(b.label)} ${b.help}`)
+    .join('   ');
+}
+
+function menu(keys: readonly Binding[]): string[] {
+  return [...bindingsOf(keys, 'menu').map((b) => `  ${bold(b.label)}  ${b.help}`), ''];
 }
 
 function userList(s: Extract<UiState, { kind: 'menu' }>): string[] {
@@ -61,7 +83,14 @@ function userList(s: Extract<UiState, { kind: 'menu' }>): string[] {
   return [`Online (${others.length}):`, ...others.map((u) => `  ${u.name.padEnd(32)} ${u.status}`), ''];
 }
 
-function callScreen(s: Extract<UiState, { kind: 'in-call' }>, ctx: ScreenContext): string[] {
+/** The call screen's one-word key hints: the help screen has the full sentences. */
+const SHORT: Record<string, (muted: boolean) => string> = {
+  hangup: () => 'hang up',
+  mute: (muted) => (muted ? 'unmute' : 'mute'),
+  help: () => 'help',
+};
+
+function callScreen(s: Extract<UiState, { kind: 'in-call' }>, keys: readonly Binding[]): string[] {
   const live = s.live;
   const elapsed = live ? (live.now - s.call.startedAt) / 1000 : 0;
   const lines = [
@@ -72,16 +101,16 @@ function callScreen(s: Extract<UiState, { kind: 'in-call' }>, ctx: ScreenContext
     `Speaker  ${levelMeter(live ? live.outputDb : -Infinity)}`,
     live ? statsLine(live) : 'Waiting for statistics…',
     '',
-    `${bold(ctx.hangupKey)} hang up   ${bold('m')} ${s.muted ? 'unmute' : 'mute'}   ${bold('?')} help`,
+    bindingsOf(keys, 'in-call')
+      .filter((b) => SHORT[b.action])
+      .map((b) => `${bold(b.label)} ${SHORT[b.action](s.muted)}`)
+      .join('   '),
   ];
   if (s.help) {
     lines.push(
       '',
-      `  ${ctx.hangupKey}       hang up and go back to the menu`,
-      '  m       mute or unmute your microphone',
-      '  0       hang up and quit',
-      '  Ctrl-C  hang up and quit',
-      '  ?       hide this help',
+      ...bindingsOf(keys, 'in-call').map((b) => `  ${b.label.padEnd(7)} ${b.help}`),
+      `  ${'Ctrl-C'.padEnd(7)} hang up and quit`,
       '',
       '  RTT: round trip to the other side; jitter: variation in packet arrival;',
       '  loss: packets that never arrived; buffer: audio held back to absorb jitter.',

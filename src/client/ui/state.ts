@@ -4,38 +4,18 @@
  * next. It is pure: side effects are returned as `Effect`s for the controller to run.
  */
 import type { UserInfo } from '../../protocol';
+import type { CallEnd } from '../call-reasons';
 import { EXIT, type ExitCode } from '../exit-codes';
-import {
-  describeCallEnd,
-  describeCallFailure,
-  describeMissedCall,
-  describeNameRefusal,
-} from './messages';
+import type { CallView, LiveView } from '../views/call-view';
+import { describeCallEnd, describeCallFailure, describeMissedCall, describeNameRefusal } from '../views/messages';
+import { actionFor, keysFor, type Binding, type Key, type KeyConfig } from './keys';
 
-export interface Key {
-  /** 'char' for printable text; otherwise enter, backspace, escape, ctrl-c. */
-  name: 'char' | 'enter' | 'backspace' | 'escape' | 'ctrl-c';
-  text?: string;
-}
+export type { CallView, LiveView, Key };
 
-export interface CallView {
-  peer: string;
-  codec: string;
-  frameMs: number;
-  startedAt: number;
-}
-
-/** What the call screen shows, sampled from the live call on every tick. */
-export interface LiveView {
-  now: number;
-  inputDb: number;
-  outputDb: number;
-  rttMs: number | null;
-  jitterMs: number;
-  lossPct: number;
-  bufferMs: number;
-  sent: number;
-  received: number;
+/** A call that arrived while a name was being typed: asked about once the typing is done. */
+export interface Waiting {
+  from: string;
+  id: string;
 }
 
 export type UiState =
@@ -45,10 +25,11 @@ export type UiState =
   | { kind: 'naming'; input: string; error?: string; notice?: string }
   | { kind: 'registering'; name: string; fromFlag: boolean }
   | { kind: 'menu'; name: string; notice?: string; users?: UserInfo[] }
-  | { kind: 'lookup'; name: string; input: string }
+  | { kind: 'lookup'; name: string; input: string; caller?: Waiting }
   | { kind: 'waiting'; name: string; what: 'list' | 'lookup'; target?: string }
   | { kind: 'calling'; name: string; to: string; cancelling: boolean; quitAfter: boolean }
-  | { kind: 'incoming'; name: string; from: string; id: string }
+  /** then: a lookup the person had typed before the call arrived, run if they decline. */
+  | { kind: 'incoming'; name: string; from: string; id: string; then?: string }
   | { kind: 'answering'; name: string; from: string }
   | { kind: 'in-call'; name: string; call: CallView; muted: boolean; help: boolean; live?: LiveView }
   | { kind: 'hanging-up'; name: string; peer: string; quitAfter: boolean }
@@ -64,10 +45,11 @@ export type UiEvent =
   | { type: 'request-failed'; code: string; message: string }
   | { type: 'found'; user: UserInfo }
   | { type: 'call-connected'; call: CallView }
-  | { type: 'call-failed'; reason: string; message: string }
+  /** A call placed or being answered never connected. */
+  | { type: 'call-failed'; end: CallEnd }
   | { type: 'incoming'; from: string; id: string }
-  | { type: 'incoming-gone'; id: string; reason: string }
-  | { type: 'call-ended'; reason: string; byMe: boolean; now: number }
+  | { type: 'incoming-gone'; id: string; end: CallEnd }
+  | { type: 'call-ended'; end: CallEnd; now: number }
   | { type: 'disconnected'; reason: string }
   | { type: 'tick'; live: LiveView }
   /** Something worth telling a person at the menu, e.g. a call refused for want of a common codec. */
@@ -83,14 +65,12 @@ export type Effect =
   | { do: 'call'; to: string }
   | { do: 'cancel' }
   | { do: 'accept'; id: string }
-  | { do: 'decline'; id: string; reason: 'declined' | 'busy' }
+  | { do: 'decline'; id: string }
   | { do: 'hangup' }
   | { do: 'mute'; muted: boolean }
   | { do: 'exit'; code: ExitCode };
 
-export interface UiConfig {
-  hangupKey: string;
-}
+export type UiConfig = KeyConfig;
 
 export interface Step {
   state: UiState;
@@ -109,15 +89,17 @@ const quit = (code: ExitCode = EXIT.ok, message?: string): Step => go({ kind: 'q
 
 export function transition(s: UiState, e: UiEvent, cfg: UiConfig): Step {
   // Events that mean the same thing on every screen.
-  if (e.type === 'shutdown') return shutdown(s);
+  if (e.type === 'shutdown' || (e.type === 'key' && e.key.name === 'ctrl-c')) return shutdown(s);
   if (e.type === 'disconnected' && s.kind !== 'connecting' && s.kind !== 'unreachable' && s.kind !== 'quitting') {
     return go({ kind: 'connecting', name: registeredName(s), notice: `Lost the connection to the server (${e.reason}).` }, { do: 'connect' });
   }
   if (e.type === 'incoming') {
-    if (s.kind === 'menu' || s.kind === 'lookup') return stay({ kind: 'incoming', name: s.name, from: e.from, id: e.id });
-    return go(s, { do: 'decline', id: e.id, reason: 'busy' });
+    if (s.kind === 'menu') return stay({ kind: 'incoming', name: s.name, from: e.from, id: e.id });
+    // Keys being typed are never taken as an answer: the call waits until the typing is done.
+    if (s.kind === 'lookup' && !s.caller) return stay({ ...s, caller: { from: e.from, id: e.id } });
+    return go(s, { do: 'decline', id: e.id });
   }
-  if (e.type === 'key' && e.key.name === 'ctrl-c') return shutdown(s);
+  const action = e.type === 'key' && isScreen(s.kind) ? actionFor(keysFor(cfg), s.kind, e.key) : undefined;
 
   switch (s.kind) {
     case 'connecting':
@@ -130,14 +112,13 @@ export function transition(s: UiState, e: UiEvent, cfg: UiConfig): Step {
       return stay(s);
 
     case 'unreachable':
-      if (e.type !== 'key') return stay(s);
-      if (isKey(e.key, 'r', 'R') || e.key.name === 'enter') return go({ kind: 'connecting', name: s.name }, { do: 'connect' });
-      if (isKey(e.key, 'q', 'Q', '0') || e.key.name === 'escape') return quit(EXIT.unreachable);
+      if (action === 'retry') return go({ kind: 'connecting', name: s.name }, { do: 'connect' });
+      if (action === 'quit') return quit(EXIT.unreachable);
       return stay(s);
 
     case 'naming':
       if (e.type !== 'key') return stay(s);
-      if (e.key.name === 'enter') {
+      if (action === 'submit') {
         const name = s.input.trim();
         if (!name) return stay({ ...s, error: 'Type a name first.' });
         return go({ kind: 'registering', name, fromFlag: false }, { do: 'register', name });
@@ -153,27 +134,30 @@ export function transition(s: UiState, e: UiEvent, cfg: UiConfig): Step {
 
     case 'menu':
       if (e.type === 'notice') return stay({ ...s, notice: e.text });
-      if (e.type !== 'key') return stay(s);
-      if (isKey(e.key, '1')) return stay({ kind: 'lookup', name: s.name, input: '' });
-      if (isKey(e.key, '2')) return go({ kind: 'waiting', name: s.name, what: 'list' }, { do: 'list' });
-      if (isKey(e.key, '0', 'q')) return quit();
+      if (action === 'lookup') return stay({ kind: 'lookup', name: s.name, input: '' });
+      if (action === 'list') return go({ kind: 'waiting', name: s.name, what: 'list' }, { do: 'list' });
+      if (action === 'quit') return quit();
       return stay(s);
 
-    case 'lookup':
+    case 'lookup': {
+      if (e.type === 'incoming-gone' && s.caller?.id === e.id) return stay({ ...s, caller: undefined });
       if (e.type !== 'key') return stay(s);
-      if (e.key.name === 'escape') return stay({ kind: 'menu', name: s.name });
-      if (e.key.name === 'enter') {
-        const target = s.input.trim();
-        if (!target) return stay({ kind: 'menu', name: s.name });
+      const target = s.input.trim();
+      if (action === 'back' || (action === 'submit' && !target)) {
+        return s.caller ? stay({ kind: 'incoming', name: s.name, ...s.caller }) : stay({ kind: 'menu', name: s.name });
+      }
+      if (action === 'submit') {
+        if (s.caller) return stay({ kind: 'incoming', name: s.name, ...s.caller, then: target });
         return go({ kind: 'waiting', name: s.name, what: 'lookup', target }, { do: 'lookup', target });
       }
       return stay({ ...s, input: edit(s.input, e.key) });
+    }
 
     case 'waiting':
       if (e.type === 'users') return stay({ kind: 'menu', name: s.name, users: e.users });
       if (e.type === 'found') {
         if (e.user.name.toLowerCase() === s.name.toLowerCase()) {
-          return stay({ kind: 'menu', name: s.name, notice: describeCallFailure('self_call', e.user.name) });
+          return stay({ kind: 'menu', name: s.name, notice: describeCallFailure(e.user.name, { reason: 'self_call', byMe: true }) });
         }
         return go({ kind: 'calling', name: s.name, to: e.user.name, cancelling: false, quitAfter: false }, { do: 'call', to: e.user.name });
       }
@@ -191,40 +175,37 @@ export function transition(s: UiState, e: UiEvent, cfg: UiConfig): Step {
       }
       if (e.type === 'call-failed') {
         if (s.quitAfter) return quit();
-        return stay({ kind: 'menu', name: s.name, notice: describeCallFailure(e.reason, s.to, e.message) });
+        return stay({ kind: 'menu', name: s.name, notice: describeCallFailure(s.to, e.end) });
       }
-      if (e.type === 'key' && !s.cancelling && (e.key.name === 'escape' || isKey(e.key, cfg.hangupKey))) {
-        return go({ ...s, cancelling: true }, { do: 'cancel' });
-      }
+      if (action === 'cancel' && !s.cancelling) return go({ ...s, cancelling: true }, { do: 'cancel' });
       return stay(s);
 
-    case 'incoming':
-      if (e.type === 'incoming-gone' && e.id === s.id) {
-        return stay({ kind: 'menu', name: s.name, notice: describeMissedCall(s.from, e.reason) });
-      }
-      if (e.type !== 'key') return stay(s);
-      if (isKey(e.key, 'y', 'Y')) return go({ kind: 'answering', name: s.name, from: s.from }, { do: 'accept', id: s.id });
-      if (isKey(e.key, 'n', 'N') || e.key.name === 'escape') {
-        return go({ kind: 'menu', name: s.name, notice: `You declined the call from ${s.from}.` }, { do: 'decline', id: s.id, reason: 'declined' });
-      }
+    case 'incoming': {
+      const after = (notice: string, ...effects: Effect[]): Step =>
+        s.then
+          ? go({ kind: 'waiting', name: s.name, what: 'lookup', target: s.then }, ...effects, { do: 'lookup', target: s.then })
+          : go({ kind: 'menu', name: s.name, notice }, ...effects);
+      if (e.type === 'incoming-gone' && e.id === s.id) return after(describeMissedCall(s.from, e.end));
+      if (action === 'answer') return go({ kind: 'answering', name: s.name, from: s.from }, { do: 'accept', id: s.id });
+      if (action === 'decline') return after(`You declined the call from ${s.from}.`, { do: 'decline', id: s.id });
       return stay(s);
+    }
 
     case 'answering':
       if (e.type === 'call-connected') return stay({ kind: 'in-call', name: s.name, call: e.call, muted: false, help: false });
-      if (e.type === 'call-failed') return stay({ kind: 'menu', name: s.name, notice: describeCallFailure(e.reason, s.from, e.message) });
+      if (e.type === 'call-failed') return stay({ kind: 'menu', name: s.name, notice: describeMissedCall(s.from, e.end) });
       return stay(s);
 
     case 'in-call':
       if (e.type === 'tick') return stay({ ...s, live: e.live });
       if (e.type === 'call-ended') {
         const seconds = (e.now - s.call.startedAt) / 1000;
-        return stay({ kind: 'menu', name: s.name, notice: describeCallEnd(s.call.peer, e.reason, e.byMe, seconds) });
+        return stay({ kind: 'menu', name: s.name, notice: describeCallEnd(s.call.peer, e.end, seconds) });
       }
-      if (e.type !== 'key') return stay(s);
-      if (isKey(e.key, cfg.hangupKey)) return go({ kind: 'hanging-up', name: s.name, peer: s.call.peer, quitAfter: false }, { do: 'hangup' });
-      if (isKey(e.key, '0')) return go({ kind: 'hanging-up', name: s.name, peer: s.call.peer, quitAfter: true }, { do: 'hangup' });
-      if (isKey(e.key, 'm', 'M')) return go({ ...s, muted: !s.muted }, { do: 'mute', muted: !s.muted });
-      if (isKey(e.key, '?')) return stay({ ...s, help: !s.help });
+      if (action === 'hangup') return go({ kind: 'hanging-up', name: s.name, peer: s.call.peer, quitAfter: false }, { do: 'hangup' });
+      if (action === 'hangup-quit') return go({ kind: 'hanging-up', name: s.name, peer: s.call.peer, quitAfter: true }, { do: 'hangup' });
+      if (action === 'mute') return go({ ...s, muted: !s.muted }, { do: 'mute', muted: !s.muted });
+      if (action === 'help') return stay({ ...s, help: !s.help });
       return stay(s);
 
     case 'hanging-up':
@@ -246,7 +227,9 @@ function shutdown(s: UiState): Step {
     case 'calling':
       return s.quitAfter ? stay(s) : go({ ...s, cancelling: true, quitAfter: true }, { do: 'cancel' });
     case 'incoming':
-      return go({ kind: 'quitting' }, { do: 'decline', id: s.id, reason: 'declined' }, { do: 'exit', code: EXIT.ok });
+      return go({ kind: 'quitting' }, { do: 'decline', id: s.id }, { do: 'exit', code: EXIT.ok });
+    case 'lookup':
+      return s.caller ? go({ kind: 'quitting' }, { do: 'decline', id: s.caller.id }, { do: 'exit', code: EXIT.ok }) : quit();
     case 'hanging-up':
       return stay({ ...s, quitAfter: true });
     case 'quitting':
@@ -258,14 +241,22 @@ function shutdown(s: UiState): Step {
   }
 }
 
+function isScreen(kind: UiState['kind']): kind is Binding['screen'] {
+  return (
+    kind === 'unreachable' ||
+    kind === 'naming' ||
+    kind === 'menu' ||
+    kind === 'lookup' ||
+    kind === 'calling' ||
+    kind === 'incoming' ||
+    kind === 'in-call'
+  );
+}
+
 /** The name to register again after a reconnect: one the server accepted, or the one given by --name. */
 function registeredName(s: UiState): string | undefined {
   if (s.kind === 'registering') return s.fromFlag ? s.name : undefined;
   return 'name' in s ? s.name : undefined;
-}
-
-function isKey(key: Key, ...texts: string[]): boolean {
-  return key.name === 'char' && key.text !== undefined && texts.includes(key.text);
 }
 
 /** Line editing for the two text prompts. */

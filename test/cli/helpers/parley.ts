@@ -1,6 +1,8 @@
 /** Running the built `parley` and `parley-server` as real processes. */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { EventEmitter } from 'node:events';
 import net from 'node:net';
+import os from 'node:os';
 import path from 'node:path';
 
 export const PARLEY = path.join(__dirname, '../../../bin/parley');
@@ -12,28 +14,53 @@ export interface Run {
   err: () => string;
   /** Resolves with the exit code (or the signal's name). */
   exited: Promise<number | string>;
-  /** Polls stdout until `pattern` shows. */
+  /** Waits until `pattern` shows on stdout. */
   waitOut(pattern: string | RegExp, timeoutMs?: number): Promise<string>;
+  /** Waits until `pattern` shows on stderr. */
+  waitErr(pattern: string | RegExp, timeoutMs?: number): Promise<string>;
 }
 
-export function run(args: string[], opts: { stdin?: 'pipe' | 'ignore'; bin?: string } = {}): Run {
-  const child = spawn(process.execPath, [opts.bin ?? PARLEY, ...args], { stdio: [opts.stdin ?? 'ignore', 'pipe', 'pipe'] });
+/**
+ * Runs `parley` with a private config location (so a developer's own config file never leaks
+ * into a test) and whatever environment the test adds.
+ */
+export function run(args: string[], opts: { stdin?: 'pipe' | 'ignore'; bin?: string; env?: Record<string, string> } = {}): Run {
+  const env: NodeJS.ProcessEnv = { ...process.env, PARLEY_CONFIG: path.join(os.tmpdir(), `parley-test-no-config-${process.pid}.json`), ...opts.env };
+  for (const k of Object.keys(env)) {
+    if (k.startsWith('PARLEY_') && k !== 'PARLEY_CONFIG' && !(opts.env && k in opts.env)) delete env[k];
+  }
+  const child = spawn(process.execPath, [opts.bin ?? PARLEY, ...args], { stdio: [opts.stdin ?? 'ignore', 'pipe', 'pipe'], env });
   let out = '';
   let err = '';
-  child.stdout!.on('data', (d) => (out += d));
-  child.stderr!.on('data', (d) => (err += d));
+  const grew = new EventEmitter();
+  child.stdout!.on('data', (d) => {
+    out += d;
+    grew.emit('data');
+  });
+  child.stderr!.on('data', (d) => {
+    err += d;
+    grew.emit('data');
+  });
   const exited = new Promise<number | string>((resolve) => child.once('exit', (code, signal) => resolve(code ?? signal ?? -1)));
-  const waitOut = async (pattern: string | RegExp, timeoutMs = 10_000) => {
+  child.once('exit', () => grew.emit('data'));
+  const waitFor = (text: () => string) => async (pattern: string | RegExp, timeoutMs = 20_000) => {
+    const seen = () => (typeof pattern === 'string' ? text().includes(pattern) : pattern.test(text()));
     const deadline = Date.now() + timeoutMs;
-    while (!(typeof pattern === 'string' ? out.includes(pattern) : pattern.test(out))) {
-      if (Date.now() > deadline || child.exitCode !== null) {
+    while (!seen()) {
+      if (child.exitCode !== null || child.signalCode !== null || Date.now() > deadline) {
         throw new Error(`waiting for ${String(pattern)}; exit ${child.exitCode}; stdout:\n${out}\nstderr:\n${err}`);
       }
-      await new Promise((r) => setTimeout(r, 50));
+      await new Promise<void>((resolve) => {
+        const t = setTimeout(resolve, 250);
+        grew.once('data', () => {
+          clearTimeout(t);
+          resolve();
+        });
+      });
     }
-    return out;
+    return text();
   };
-  return { child, out: () => out, err: () => err, exited, waitOut };
+  return { child, out: () => out, err: () => err, exited, waitOut: waitFor(() => out), waitErr: waitFor(() => err) };
 }
 
 /** parley-server in its own process, so a test can kill it the hard way. */

@@ -3,6 +3,9 @@
  * private tmux server, types keys into it and reads the screen back.
  */
 import { execFileSync } from 'node:child_process';
+import os from 'node:os';
+import path from 'node:path';
+import { waitUntil } from '../../helpers/wait';
 
 let counter = 0;
 
@@ -17,7 +20,9 @@ export class TmuxScreen {
   /** Starts `argv` in a 120×40 terminal. */
   static start(label: string, argv: string[], env: Record<string, string> = {}): TmuxScreen {
     const t = new TmuxScreen(label);
-    const envArgs = Object.entries(env).flatMap(([k, v]) => ['-e', `${k}=${v}`]);
+    // A private config location: a developer's own config file must not change what a test sees.
+    const all = { PARLEY_CONFIG: path.join(os.tmpdir(), `parley-test-no-config-${process.pid}.json`), ...env };
+    const envArgs = Object.entries(all).flatMap(([k, v]) => ['-e', `${k}=${v}`]);
     // The wrapper prints the exit status on the screen; remain-on-exit keeps the pane after
     // the command exits, set in the same tmux call so even a quick exit is kept.
     const command = `${argv.map(shellQuote).join(' ')}; echo "[exit $?]"`;
@@ -40,19 +45,25 @@ export class TmuxScreen {
   }
 
   /** Polls the screen until `pattern` shows, failing with the last screen after `timeoutMs`. */
-  async waitFor(pattern: string | RegExp, timeoutMs = 10_000): Promise<string> {
-    const deadline = Date.now() + timeoutMs;
+  async waitFor(pattern: string | RegExp, timeoutMs = 20_000): Promise<string> {
     let last = '';
-    for (;;) {
-      last = this.screen();
-      if (typeof pattern === 'string' ? last.includes(pattern) : pattern.test(last)) return last;
-      if (Date.now() > deadline) throw new Error(`${this.label}: timed out waiting for ${String(pattern)}; the screen:\n${last}`);
-      await sleep(100);
+    try {
+      return await waitUntil(
+        () => {
+          last = this.screen();
+          return (typeof pattern === 'string' ? last.includes(pattern) : pattern.test(last)) ? last : undefined;
+        },
+        `${String(pattern)} shows`,
+        timeoutMs,
+        100,
+      );
+    } catch {
+      throw new Error(`${this.label}: timed out waiting for ${String(pattern)}; the screen:\n${last}`);
     }
   }
 
   /** The command's exit status once it has exited. */
-  async waitExit(timeoutMs = 10_000): Promise<number> {
+  async waitExit(timeoutMs = 20_000): Promise<number> {
     const screen = await this.waitFor(/\[exit \d+\]/, timeoutMs);
     return Number(/\[exit (\d+)\]/.exec(screen)![1]);
   }
@@ -71,10 +82,6 @@ export class TmuxScreen {
   private tmux(...args: string[]): string {
     return execFileSync('tmux', ['-L', this.socket, ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
   }
-}
-
-export function sleep(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms));
 }
 
 function shellQuote(s: string): string {

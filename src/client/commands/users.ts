@@ -1,4 +1,4 @@
-/** `parley users`: who is online, then exit. */
+/** `parley users`: who is online, then exit. Standard output holds the list and nothing else. */
 import { EXIT, type ExitCode } from '../exit-codes';
 import type { PhoneOptions } from '../phone';
 import type { Reporter } from './reporter';
@@ -9,8 +9,8 @@ export async function users(opts: { phone: PhoneOptions; name?: string }, report
   try {
     const me = phone.name?.toLowerCase();
     const others = (await phone.list()).filter((u) => u.name.toLowerCase() !== me);
-    const text = others.length ? others.map((u) => `${u.name}\t${u.status}`).join('\n') : '(no one else is online)';
-    report.event('users', { users: others }, text);
+    if (others.length === 0) report.event('users', { users: [] }, '(no one else is online)');
+    else report.data('users', { users: others }, others.map((u) => `${u.name}\t${u.status}`).join('\n'));
     return EXIT.ok;
   } finally {
     await phone.close();

@@ -15,6 +15,6 @@ export async function doctor(report: Reporter): Promise<ExitCode> {
     ),
     'files (--input a.wav, --output b.wav), tones and null output always work.',
   ];
-  report.event('doctor', { codecs, devices }, lines.join('\n'));
+  report.data('doctor', { codecs, devices }, lines.join('\n'));
   return EXIT.ok;
 }

@@ -1,6 +1,25 @@
 /** Reads a live call into the plain values the screens and the JSON events show. */
 import type { ActiveCall } from '../phone';
-import type { CallView, LiveView } from './state';
+
+export interface CallView {
+  peer: string;
+  codec: string;
+  frameMs: number;
+  startedAt: number;
+}
+
+/** What the call screen shows, sampled from the live call on every tick. */
+export interface LiveView {
+  now: number;
+  inputDb: number;
+  outputDb: number;
+  rttMs: number | null;
+  jitterMs: number;
+  lossPct: number;
+  bufferMs: number;
+  sent: number;
+  received: number;
+}
 
 export function callView(call: ActiveCall): CallView {
   return { peer: call.peer, codec: `${call.codec.name} [${call.codec.backend}]`, frameMs: call.frameMs, startedAt: call.startedAt };

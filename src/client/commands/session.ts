@@ -1,8 +1,8 @@
 /** What every scripted command starts with: reach the server, take a name, stop on a signal. */
 import { randomBytes } from 'node:crypto';
 import { EXIT, type ExitCode } from '../exit-codes';
-import { describeNameRefusal } from '../ui/messages';
 import { Phone, type PhoneOptions } from '../phone';
+import { describeNameRefusal } from '../views/messages';
 import type { Reporter } from './reporter';
 
 /** Ends a scripted run with this exit code; its message has already been reported. */
@@ -10,12 +10,6 @@ export class ScriptExit extends Error {
   constructor(readonly code: ExitCode) {
     super(`exit ${code}`);
   }
-}
-
-export interface ScriptOptions {
-  name?: string;
-  phone: PhoneOptions;
-  json: boolean;
 }
 
 /** A throwaway name for a command that only needs one to be allowed to ask things. */
@@ -48,13 +42,28 @@ export async function openPhone(opts: PhoneOptions, name: string, report: Report
   return phone;
 }
 
-/** Resolves on the first SIGINT, SIGTERM or SIGHUP, so a run can hang up before it exits. */
-export function whenSignalled(): { promise: Promise<string>; dispose: () => void } {
-  const signals = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
-  let handler: (s: string) => void = () => undefined;
-  const promise = new Promise<string>((resolve) => {
-    handler = resolve;
-    for (const s of signals) process.on(s, handler);
+const STOP_SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
+
+/**
+ * Aborts on the first SIGINT, SIGTERM or SIGHUP, so a run can hang up before it exits. Waiters
+ * subscribe to the signal and unsubscribe when done, so nothing a call holds stays reachable
+ * from the process's signal handlers after the call.
+ */
+export function whenSignalled(): { signal: AbortSignal; dispose: () => void } {
+  const controller = new AbortController();
+  const handler = () => controller.abort();
+  for (const s of STOP_SIGNALS) process.on(s, handler);
+  return { signal: controller.signal, dispose: () => STOP_SIGNALS.forEach((s) => process.off(s, handler)) };
+}
+
+/** Resolves when `signal` aborts; `cancel` drops the subscription. */
+export function onAbort(signal: AbortSignal): { aborted: Promise<void>; cancel: () => void } {
+  let cancel = () => undefined as void;
+  const aborted = new Promise<void>((resolve) => {
+    if (signal.aborted) return resolve();
+    const listener = () => resolve();
+    signal.addEventListener('abort', listener, { once: true });
+    cancel = () => signal.removeEventListener('abort', listener);
   });
-  return { promise, dispose: () => signals.forEach((s) => process.off(s, handler)) };
+  return { aborted, cancel };
 }

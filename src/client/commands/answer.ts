@@ -1,9 +1,11 @@
 /** `parley answer --auto`: wait under a name, accept each call, talk until it ends. */
+import { CallFailedError } from '../call-errors';
 import { EXIT, type ExitCode } from '../exit-codes';
 import type { IncomingCall, PhoneOptions } from '../phone';
 import type { OutputSpec } from '../call-media';
+import { describeMissedCall } from '../views/messages';
 import type { Reporter } from './reporter';
-import { openPhone, whenSignalled } from './session';
+import { onAbort, openPhone, whenSignalled } from './session';
 import { talk } from './talk';
 
 export interface AnswerCommand {
@@ -20,39 +22,38 @@ export async function answer(opts: AnswerCommand, report: Reporter): Promise<Exi
   const me = phone.name ?? opts.name;
   let answered = 0;
   let inCall = false;
-  let stopping = false;
+  const stop = onAbort(signalled.signal);
   try {
     return await new Promise<ExitCode>((resolve) => {
       phone.once('disconnected', ({ reason }: { reason: string }) => {
         report.problem('disconnected', { reason }, `lost the server: ${reason}`);
         resolve(EXIT.connectionLost);
       });
-      signalled.promise.then(() => {
-        stopping = true;
-        // A call in progress hangs up first (talk() watches the same signal), then we resolve.
+      // A call in progress hangs up first (talk() watches the same signal), then we resolve.
+      void stop.aborted.then(() => {
         if (!inCall) resolve(EXIT.ok);
       });
       phone.on('incoming', async (incoming: IncomingCall) => {
-        if (inCall || stopping) {
-          incoming.decline().catch(() => undefined);
-          return;
-        }
+        if (signalled.signal.aborted) return void incoming.decline();
         inCall = true;
         const n = ++answered;
         report.event('incoming', { from: incoming.from, call: incoming.id }, `${incoming.from} is calling; answering`);
         try {
           const active = await incoming.accept({ input: opts.phone.input, output: numbered(opts.phone.output, n) });
-          await talk(active, report, { durationS: opts.durationS, stop: signalled.promise });
+          await talk(active, report, { durationS: opts.durationS, stop: signalled.signal });
         } catch (err) {
-          const message = (err as Error).message;
-          report.problem('failed', { from: incoming.from, message }, `could not answer ${incoming.from}: ${message}`);
+          const end = err instanceof CallFailedError ? err.end : { reason: 'error' as const, byMe: true, message: (err as Error).message };
+          const text = describeMissedCall(incoming.from, end);
+          report.problem('failed', { from: incoming.from, reason: end.reason, cause: end.cause, message: text }, text, end.detail);
         }
         inCall = false;
-        if (stopping || (opts.maxCalls !== undefined && n >= opts.maxCalls)) resolve(EXIT.ok);
+        if (signalled.signal.aborted || (opts.maxCalls !== undefined && n >= opts.maxCalls)) resolve(EXIT.ok);
       });
+      phone.on('call-failed', ({ message }) => report.problem('refused', { message }, message));
       report.event('waiting', { name: me }, `waiting for calls as ${me}`);
     });
   } finally {
+    stop.cancel();
     signalled.dispose();
     await phone.close();
   }

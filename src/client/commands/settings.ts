@@ -1,0 +1,122 @@
+/**
+ * Every setting a person sets more than once, as one table: its flag, its environment variable,
+ * its config-file key, what it means and how it is checked. The command line, the config file
+ * and `parley config` are all drawn from it.
+ */
+import { isValidName } from '../../protocol';
+
+export const DEFAULT_PORT = 7100;
+
+/** Thrown by a setting's check: the message is one line, said as a usage error. */
+export class SettingError extends Error {}
+
+export interface Setting<T> {
+  flags: string;
+  env: string;
+  help: string;
+  /** The value when nothing else sets it; `undefined` when it depends on the command. */
+  default?: string;
+  /** Said instead of the default where the default depends on the command. */
+  defaultNote?: string;
+  /** Checks and converts a value from any source; throws SettingError. */
+  parse(value: string): T;
+}
+
+const setting = <T>(s: Setting<T>): Setting<T> => s;
+
+export const SETTINGS = {
+  name: setting({
+    flags: '--name <name>',
+    env: 'PARLEY_NAME',
+    help: 'the name to register (1-32 letters, digits, ".", "_", "-")',
+    parse: (v) => {
+      if (!isValidName(v)) throw new SettingError(`not a valid name: "${v}" (1-32 letters, digits, ".", "_" or "-")`);
+      return v;
+    },
+  }),
+  server: setting({
+    flags: '--server <host:port>',
+    env: 'PARLEY_SERVER',
+    help: 'the parley server; HOST alone means port 7100, [v6]:PORT for IPv6',
+    default: `127.0.0.1:${DEFAULT_PORT}`,
+    parse: serverAddress,
+  }),
+  port: setting({
+    flags: '--port <n>',
+    env: 'PARLEY_PORT',
+    help: 'local UDP port for audio (0: any free port)',
+    default: '0',
+    parse: (v) => {
+      const n = Number(v);
+      if (v.trim() === '' || !Number.isInteger(n) || n < 0 || n > 65535) throw new SettingError(`not a port number: "${v}"`);
+      return n;
+    },
+  }),
+  input: setting({
+    flags: '--input <spec>',
+    env: 'PARLEY_INPUT',
+    help: 'mic | mic:arecord | mic:sox | tone | tone:HZ | silence | FILE.wav',
+    defaultNote: 'mic interactively, tone in scripts',
+    parse: (v) => v,
+  }),
+  output: setting({
+    flags: '--output <spec>',
+    env: 'PARLEY_OUTPUT',
+    help: 'speaker | speaker:addon | speaker:aplay | null | FILE.wav',
+    defaultNote: 'speaker interactively, null in scripts',
+    parse: (v) => v,
+  }),
+  codec: setting({
+    flags: '--codec <codec>',
+    env: 'PARLEY_CODEC',
+    help: 'use only this codec: opus or pcm',
+    defaultNote: 'opus, falling back to pcm',
+    parse: (v) => {
+      if (v !== 'opus' && v !== 'pcm') throw new SettingError(`opus or pcm, not "${v}"`);
+      return v;
+    },
+  }),
+  frame: setting({
+    flags: '--frame <ms>',
+    env: 'PARLEY_FRAME',
+    help: 'audio frame length in ms: 10, 20 or 40',
+    default: '20',
+    parse: (v) => {
+      const n = Number(v);
+      if (n !== 10 && n !== 20 && n !== 40) throw new SettingError(`10, 20 or 40, not "${v}"`);
+      return n as 10 | 20 | 40;
+    },
+  }),
+  hangupKey: setting({
+    flags: '--hangup-key <key>',
+    env: 'PARLEY_HANGUP_KEY',
+    help: 'the key that hangs up a call: one letter other than m',
+    default: 'h',
+    parse: (v) => {
+      if (v.length !== 1 || !/[a-z]/i.test(v) || 'mM'.includes(v)) throw new SettingError(`one letter other than m, not "${v}"`);
+      return v;
+    },
+  }),
+} as const;
+
+export type SettingKey = keyof typeof SETTINGS;
+export type SettingValues = { [K in SettingKey]?: ReturnType<(typeof SETTINGS)[K]['parse']> };
+export const SETTING_KEYS = Object.keys(SETTINGS) as SettingKey[];
+
+export function isSettingKey(k: string): k is SettingKey {
+  return Object.prototype.hasOwnProperty.call(SETTINGS, k);
+}
+
+/** host:port, host, :port, [v6]:port or a bare IPv6 address. */
+export function serverAddress(spec: string): { host: string; port: number } {
+  const bare = spec.trim();
+  if ((bare.match(/:/g) ?? []).length > 1 && !bare.includes('[')) {
+    if (!/^[0-9a-f:.]+$/i.test(bare)) throw new SettingError(`expected HOST:PORT, not "${spec}"`);
+    return { host: bare, port: DEFAULT_PORT };
+  }
+  const m = /^(?:\[([^\]]+)\]|([^:[\]]*))(?::(\d+))?$/.exec(spec.trim());
+  const host = m?.[1] ?? m?.[2] ?? '';
+  const port = m?.[3] === undefined ? DEFAULT_PORT : Number(m[3]);
+  if (!m || port < 1 || port > 65535) throw new SettingError(`expected HOST:PORT, not "${spec}"`);
+  return { host: host || '127.0.0.1', port };
+}

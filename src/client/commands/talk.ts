@@ -1,0 +1,60 @@
+/** A connected call in a scripted run: report it, keep it up for its duration, report how it ended. */
+import { exitCodeFor, partyOf, type CallEnd } from '../call-reasons';
+import type { ExitCode } from '../exit-codes';
+import type { ActiveCall } from '../phone';
+import { callView, liveView, type LiveView } from '../views/call-view';
+import { describeCallEnd } from '../views/messages';
+import type { Reporter } from './reporter';
+import { onAbort } from './session';
+
+const STATS_EVERY_MS = 1000;
+
+export interface TalkOptions {
+  /** Hang up after this many seconds; otherwise talk until the other side hangs up or `stop` aborts. */
+  durationS?: number;
+  stop: AbortSignal;
+}
+
+export async function talk(call: ActiveCall, report: Reporter, opts: TalkOptions): Promise<ExitCode> {
+  const view = callView(call);
+  report.event(
+    'connected',
+    { peer: call.peer, call: call.id, codec: call.codec, frameMs: call.frameMs },
+    `connected to ${call.peer}: ${view.codec}, ${view.frameMs} ms frames`,
+  );
+  const ended = new Promise<CallEnd>((resolve) => call.once('ended', resolve));
+  const ticker = setInterval(() => report.quiet('stats', { peer: call.peer, ...figures(liveView(call)) }), STATS_EVERY_MS);
+  const stop = onAbort(opts.stop);
+  let timer: NodeJS.Timeout | undefined;
+  const enough = new Promise<null>((resolve) => {
+    if (opts.durationS !== undefined) timer = setTimeout(() => resolve(null), opts.durationS * 1000);
+    void stop.aborted.then(() => resolve(null));
+  });
+  let end: CallEnd;
+  try {
+    end = (await Promise.race([ended, enough])) ?? (await call.hangup(), await ended);
+  } finally {
+    clearInterval(ticker);
+    clearTimeout(timer);
+    stop.cancel();
+  }
+  const seconds = (Date.now() - call.startedAt) / 1000;
+  const live = liveView(call);
+  const fields = { peer: call.peer, reason: end.reason, cause: end.cause, by: partyOf(end), seconds: round(seconds), stats: figures(live) };
+  const text =
+    `${describeCallEnd(call.peer, end, seconds)}\n` +
+    `  sent ${live.sent} packets, received ${live.received}, loss ${live.lossPct.toFixed(1)}%, jitter ${live.jitterMs.toFixed(1)} ms`;
+  if (end.reason === 'failed') report.problem('ended', { ...fields, message: end.message }, text, end.detail);
+  else report.event('ended', fields, text);
+  return exitCodeFor(end, true);
+}
+
+/** The live figures as JSON wants them: rounded, without the sampling clock. */
+function figures(v: LiveView): Record<string, number | null> {
+  const { now: _now, ...rest } = v;
+  return Object.fromEntries(Object.entries(rest).map(([k, x]) => [k, x === null || !Number.isFinite(x) ? null : round(x)]));
+}
+
+function round(x: number): number {
+  return Math.round(x * 100) / 100;
+}
