@@ -1,4 +1,7 @@
 import { randomInt } from 'node:crypto';
+import { constants } from 'node:fs';
+import { access } from 'node:fs/promises';
+import path from 'node:path';
 import { createSink, createSource, getCodec } from '../audio';
 import type { JitterBufferOptions } from '../audio/jitter-buffer';
 import type { AudioSink, AudioSource, Codec, CodecName } from '../audio/types';
@@ -121,6 +124,31 @@ export class PreparedMedia {
     this.handedOn = true;
     this.link.close();
     await Promise.allSettled([this.source.stop(), this.sink.close()]);
+  }
+}
+
+/**
+ * Checks, before waiting for calls, what can be checked without holding a device: an input file
+ * is read and an output file's folder is writable. Rejects with CallFailedError (reason failed).
+ */
+export async function checkFiles(input: InputSpec, output: OutputSpec): Promise<void> {
+  if (typeof input === 'string' && /\.wav$/i.test(input)) {
+    const source = makeSource(input);
+    try {
+      await openSource(source);
+    } catch (err) {
+      throw deviceFailure('input_device', err);
+    } finally {
+      await source.stop().catch(() => undefined);
+    }
+  }
+  if (typeof output === 'string' && /\.wav$/i.test(output)) {
+    const folder = path.dirname(path.resolve(output));
+    try {
+      await access(folder, constants.W_OK);
+    } catch (err) {
+      throw deviceFailure('output_device', new Error(`cannot write WAV file ${output}: ${(err as Error).message}`));
+    }
   }
 }
 

@@ -200,6 +200,12 @@ export function describeMissedCall(from: string, end: CallEnd): string {
   return TABLE[end.reason].missed(from, end);
 }
 
+/** This side's audio failing outside any call (checked before waiting for calls). */
+export function describeLocalFailure(end: CallEnd): string {
+  const text = causeWords('', { ...end, byMe: true });
+  return `${text.charAt(0).toUpperCase()}${text.slice(1)}.`;
+}
+
 /** m:ss, or h:mm:ss past an hour. */
 export function formatDuration(seconds: number): string {
   const s = Math.max(0, Math.floor(seconds));

@@ -1,5 +1,5 @@
 /** The scripted commands as real processes: what they print, the audio they record, their exit codes. */
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { RunningServer } from '../../src';
@@ -194,17 +194,28 @@ describe('exit codes', () => {
     expect(rang).toBe(0);
   });
 
+  test('1: answer --auto checks its files before it waits for calls', async () => {
+    const r = run(['answer', '--auto', '--name', 'bob', '--output', path.join(dir, 'no-such-dir', 'x.wav'), ...at()]);
+    expect(await r.exited).toBe(EXIT.failed);
+    expect(r.err()).toMatch(/^parley: Your speaker \(audio output\) failed: cannot write WAV file .*x\.wav: .*\n$/);
+  });
+
   test('1: a callee whose audio cannot start refuses with a coded reason both sides read', async () => {
-    const bob = run(['answer', '--auto', '--name', 'bob', '--max-calls', '1', '--output', path.join(dir, 'no-such-dir', 'x.wav'), ...at()]);
+    // The folder is there when bob starts waiting and gone when the call comes.
+    const folder = path.join(dir, 'recordings');
+    mkdirSync(folder);
+    const bob = run(['answer', '--auto', '--name', 'bob', '--max-calls', '1', '--output', path.join(folder, 'x.wav'), ...at()]);
     await bob.waitErr('waiting for calls as bob');
-    const r = run(['call', 'bob', '--json', ...at()]);
+    rmSync(folder, { recursive: true });
+    const r = run(['call', 'bob', '--name', 'alice', '--json', ...at()]);
     expect(await r.exited).toBe(EXIT.failed);
     expect(events(r.out()).at(-1)).toMatchObject({ event: 'failed', reason: 'failed', cause: 'output_device' });
     expect(events(r.out()).at(-1)!.message).toBe("bob could not take the call: bob's speaker (audio output) failed.");
     expect(await bob.exited).toBe(EXIT.ok);
-    expect(bob.err()).toMatch(/parley: Could not answer call-\S+: your speaker \(audio output\) failed: .*x\.wav.*\n/);
     // One readable line, not a multi-line dump.
-    expect(bob.err().split('\n').filter((l) => l.startsWith('parley:'))).toHaveLength(1);
+    const said = bob.err().split('\n').filter((l) => l.startsWith('parley:'));
+    expect(said).toHaveLength(1);
+    expect(said[0]).toMatch(/^parley: Could not answer alice: your speaker \(audio output\) failed: .*x\.wav/);
   });
 
   test('10: the server goes away while answering', async () => {

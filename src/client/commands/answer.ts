@@ -3,6 +3,8 @@ import { CallFailedError } from '../call-errors';
 import { EXIT, type ExitCode } from '../exit-codes';
 import type { IncomingCall, PhoneOptions } from '../phone';
 import type { OutputSpec } from '../call-media';
+import { describeLocalFailure } from '../call-reasons';
+import { checkFiles } from '../call-media';
 import { describeMissedCall } from '../views/messages';
 import type { Reporter } from './reporter';
 import { onAbort, openPhone, whenSignalled } from './session';
@@ -17,6 +19,15 @@ export interface AnswerCommand {
 }
 
 export async function answer(opts: AnswerCommand, report: Reporter): Promise<ExitCode> {
+  // A file that can't be read or written would fail every call: say so now, before waiting.
+  try {
+    await checkFiles(opts.phone.input ?? 'tone', opts.phone.output ?? 'null');
+  } catch (err) {
+    const end = (err as CallFailedError).end;
+    const text = describeLocalFailure(end);
+    report.problem('failed', { reason: end.reason, cause: end.cause, message: text }, text, end.detail);
+    return EXIT.failed;
+  }
   const signalled = whenSignalled();
   const phone = await openPhone(opts.phone, opts.name, report);
   const me = phone.name ?? opts.name;
