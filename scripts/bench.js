@@ -30,7 +30,7 @@ step(process.execPath, [require.resolve('typescript/bin/tsc', { paths: [root] })
 
 const missingDevice = require(path.join(root, 'dist-bench', 'bench', 'device', 'pulse.js')).missingPieces();
 if (missingDevice.length) {
-  process.stderr.write(`device-latency will be skipped: ${missingDevice.join(', ')} missing (${HINT} installs them)\n`);
+  process.stderr.write(`device-latency will be skipped, missing ${missingDevice.join(', ')}: run ${HINT}\n`);
 }
 
 const nodePath = [benchModules, process.env.NODE_PATH].filter(Boolean).join(path.delimiter);
