@@ -1,9 +1,16 @@
 #!/usr/bin/env bash
-# Debian packages parley uses: ALSA headers (to build the `speaker` addon), arecord and sox
-# (microphone), tmux (terminal tests), PulseAudio and its ALSA plugin (bench/device-latency.ts:
-# a device that keeps real time on machines without a sound card). Installs only what is missing.
+# Debian packages parley uses, in two sets; installs only what is missing (with sudo when not root).
+#   run    what running and testing need: a C/C++ toolchain and ALSA headers (to build the
+#          `speaker` and `@discordjs/opus` addons), arecord/aplay and sox with its ALSA driver
+#          (microphone and speaker backends), tmux (terminal tests)
+#   bench  what bench/device-latency.ts needs: PulseAudio, its tools and its ALSA plugin (a device
+#          that keeps real time on machines without a sound card), and arecord/aplay
 set -euo pipefail
-packages=(libasound2-dev alsa-utils sox tmux pulseaudio libasound2-plugins pulseaudio-utils)
+case "${1:-}" in
+  run) packages=(g++ make python3 libasound2-dev alsa-utils sox libsox-fmt-alsa tmux) ;;
+  bench) packages=(pulseaudio pulseaudio-utils libasound2-plugins alsa-utils) ;;
+  *) echo "usage: $0 run|bench" >&2; exit 2 ;;
+esac
 missing=()
 for p in "${packages[@]}"; do
   dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
