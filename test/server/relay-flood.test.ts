@@ -19,7 +19,7 @@ async function acceptedCall(): Promise<{ alice: RawClient; bob: RawClient; call:
   const bob = await RawClient.register(server.port, 'bob');
   clients.push(alice, bob);
   alice.send({ type: 'call', to: 'bob', offer: {} });
-  const { call } = (await alice.next()) as { call: string };
+  const call = (await alice.next()).call as string;
   await bob.next();
   bob.send({ type: 'answer', call, accept: true, answer: {} });
   await bob.next();
@@ -68,7 +68,7 @@ test('default limits: the sender is refused (rate_limited) after the per-call ca
 });
 
 test('with no per-call cap and no request budget, the receiver backlog alone protects the callee', async () => {
-  server = await ServerChild.start({ limits: { candidatesPerCall: 1e9, requestRate: 1e9, requestBurst: 1e9 } });
+  server = await ServerChild.start({ limits: { candidatesPerCall: 1e9, requests: { perSecond: 1e9, burst: 1e9 } } });
   const { alice, bob, call } = await acceptedCall();
   bob.socket.pause();
   const sent = await flood(alice, call);

@@ -32,7 +32,7 @@ test('a victim rung and cancelled in a loop by one attacker stays callable by an
 
   let stop = false;
   let rings = 0;
-  const refusals: { retryAfterMs?: unknown; message?: unknown }[] = [];
+  const refusals: Record<string, unknown>[] = [];
   const attacking = (async () => {
     while (!stop) {
       attacker.send({ type: 'call', to: 'victim', offer });
