@@ -55,16 +55,17 @@ export class Dispatcher {
       return this.bad(conn, 'too_large', `line of ${ev.bytes} bytes is over the limit`);
     }
     conn.charge(lineCost(ev.line.length), now);
+    const parsed = parseClientMessage(ev.line);
+    if (!parsed.ok) return this.bad(conn, parsed.code, parsed.message, parsed.req);
+    this.strike = false;
     try {
-      const parsed = parseClientMessage(ev.line);
-      if (!parsed.ok) return this.bad(conn, parsed.code, parsed.message, parsed.req);
-      this.strike = false;
       this.dispatch(conn, parsed.msg, now);
-      if (!this.strike) conn.badLines = 0;
     } catch (err) {
-      this.log.error('failed handling a line', { remote: conn.remote, name: conn.session?.name, error: (err as Error)?.stack ?? String(err) });
-      conn.send({ type: 'error', code: 'server_error', message: 'the server failed handling that request; it was not done' });
+      this.log.error('failed handling a line', { remote: conn.remote, name: conn.session?.name, type: parsed.msg.type, error: (err as Error)?.stack ?? String(err) });
+      conn.send({ type: 'error', req: parsed.msg.req, code: 'server_error', message: 'the server failed handling that request; it was not done' });
+      return;
     }
+    if (!this.strike) conn.badLines = 0;
   }
 
   private dispatch(conn: Connection, msg: ClientMessage, now: number): void {

@@ -67,13 +67,6 @@ export async function startServer(opts: ServerOptions = {}): Promise<RunningServ
   };
   const fileLimit = openFileLimit();
   const openFiles = fileLimit === null ? Infinity : Math.max(1, fileLimit - FD_RESERVE);
-  if (openFiles < limits.maxConnections) {
-    log.warn('the open-file limit allows fewer connections than the connection cap; raise it with ulimit -n', {
-      open_file_limit: fileLimit,
-      connections: openFiles,
-      max_connections: limits.maxConnections,
-    });
-  }
   const gate = new ConnectionGate({ total: limits.maxConnections, perAddress: limits.maxConnectionsPerAddress, openFiles }, clock, log);
   let udp: dgram.Socket | null = null;
   const dispatcher = new Dispatcher(registry, broker, log, clock, limits, () => udp?.address().port ?? 0);
@@ -126,6 +119,12 @@ export async function startServer(opts: ServerOptions = {}): Promise<RunningServ
     lastAcceptError = now;
     log.error('cannot accept connections', { error: err.message, code: err.code, open: gate.open });
   });
+  if (openFiles < limits.maxConnections) {
+    log.info('connections are capped by the open-file limit (raise it with ulimit -n)', {
+      open_file_limit: fileLimit,
+      max_connections: openFiles,
+    });
+  }
   const bound = server.address() as net.AddressInfo;
   const port = bound.port;
   try {

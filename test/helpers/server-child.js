@@ -1,11 +1,12 @@
 // A server in its own process (from the build in dist/) for tests that attack or measure it:
 // options arrive as JSON in argv[2]; it reports its port, and its memory (now and at its peak) on request, over IPC,
-// and logs (when asked) to stderr like parley-server does.
-const { startServer } = require('../../dist/server');
+// and logs warnings (or what `logLevel` asks for) to stderr as parley-server does.
+const { createLogger, startServer } = require('../../dist/server');
 
-const opts = JSON.parse(process.argv[2] || '{}');
+const { logLevel, ...opts } = JSON.parse(process.argv[2] || '{}');
+const logger = createLogger({ level: logLevel || 'warn' });
 
-startServer({ host: '127.0.0.1', port: 0, udpPort: 0, ...opts }).then((server) => {
+startServer({ host: '127.0.0.1', port: 0, udpPort: 0, logger, ...opts }).then((server) => {
   process.on('message', (m) => {
     if (m !== 'memory') return;
     if (global.gc) {

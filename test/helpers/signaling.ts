@@ -1,4 +1,4 @@
-import { fork, type ChildProcess } from 'node:child_process';
+import { fork, spawn, type ChildProcess } from 'node:child_process';
 import net from 'node:net';
 import path from 'node:path';
 import { LineDecoder, startServer, type RunningServer, type ServerOptions } from '../../src';
@@ -40,9 +40,10 @@ export class RawClient {
     );
   }
 
-  static connect(port: number): Promise<RawClient> {
+  /** `from`: the local address to connect from (another loopback address, say, to be another client machine). */
+  static connect(port: number, { host = '127.0.0.1', from }: { host?: string; from?: string } = {}): Promise<RawClient> {
     return new Promise((resolve, reject) => {
-      const s = net.connect({ host: '127.0.0.1', port });
+      const s = net.connect({ host, port, localAddress: from });
       s.once('error', reject);
       s.once('connect', () => resolve(new RawClient(s)));
     });
@@ -163,11 +164,16 @@ export class ServerChild {
     child.stderr?.on('data', (d) => (this.err += d));
   }
 
-  static async start(opts: Record<string, unknown> = {}): Promise<ServerChild> {
-    const child = fork(path.join(__dirname, 'server-child.js'), [JSON.stringify(opts)], {
-      execArgv: ['--expose-gc'],
-      stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
-    });
+  /** `fdLimit`: the child's open-file limit (set with the shell's ulimit before it starts). */
+  static async start(opts: Record<string, unknown> = {}, { fdLimit }: { fdLimit?: number } = {}): Promise<ServerChild> {
+    const script = path.join(__dirname, 'server-child.js');
+    const args = [JSON.stringify(opts)];
+    const child =
+      fdLimit === undefined
+        ? fork(script, args, { execArgv: ['--expose-gc'], stdio: ['ignore', 'ignore', 'pipe', 'ipc'] })
+        : spawn('/bin/sh', ['-c', `ulimit -n ${fdLimit} && exec "$0" "$@"`, process.execPath, '--expose-gc', script, ...args], {
+            stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
+          });
     let early = '';
     child.stderr!.on('data', (d) => (early += d));
     const port = await new Promise<number>((resolve, reject) => {
