@@ -142,7 +142,8 @@ export type ParseResult<T> = { ok: true; msg: T } | { ok: false; code: 'bad_requ
  * below is a refusal, not an exception.
  */
 function parseWith<T>(line: string, schemas: Record<string, z.ZodType>): ParseResult<T> {
-  if (nestsDeeperThan(line, MAX_JSON_DEPTH)) {
+  // A line no longer than the bound cannot nest deeper than it (pings, say): no scan needed.
+  if (line.length > MAX_JSON_DEPTH && nestsDeeperThan(line, MAX_JSON_DEPTH)) {
     return { ok: false, code: 'too_large', message: `nested deeper than ${MAX_JSON_DEPTH} levels` };
   }
   let raw: unknown;
