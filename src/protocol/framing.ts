@@ -24,15 +24,16 @@ export class LineDecoder {
   /** Bytes of the unfinished line: held in `partial`, or skipped when it is over the limit. */
   private size = 0;
   private skipping = false;
-  /** Input not yet looked at, kept when a handler asked to stop. */
-  private held: Buffer | null = null;
+  /** Input not yet looked at, kept when a handler asked to stop (and whatever was pushed after). */
+  private held: Buffer[] = [];
 
   constructor(private readonly maxBytes = MAX_LINE_BYTES) {}
 
   /** Feeds a chunk; false when a handler asked to stop (the rest is held for `resume`). */
   push(chunk: Buffer, emit: LineHandler): boolean {
-    if (this.held) {
-      this.held = Buffer.concat([this.held, chunk]);
+    if (this.held.length > 0) {
+      // Stopped: nothing is read before `resume`. The caller should not be feeding it now.
+      this.held.push(Buffer.from(chunk));
       return false;
     }
     return this.feed(chunk, emit);
@@ -40,10 +41,10 @@ export class LineDecoder {
 
   /** Goes on with the input held since a handler asked to stop; false when one asks again. */
   resume(emit: LineHandler): boolean {
-    const held = this.held;
-    if (!held) return true;
-    this.held = null;
-    return this.feed(held, emit);
+    while (this.held.length > 0) {
+      if (!this.feed(this.held.shift()!, emit)) return false;
+    }
+    return true;
   }
 
   /** Bytes held for an unfinished line. */
@@ -53,7 +54,9 @@ export class LineDecoder {
 
   /** Bytes received and not yet looked at, since a handler asked to stop. */
   get heldBytes(): number {
-    return this.held?.length ?? 0;
+    let n = 0;
+    for (const b of this.held) n += b.length;
+    return n;
   }
 
   /** Bytes allocated for the unfinished line (at most half as much again as it holds, or 64). */
@@ -72,7 +75,7 @@ export class LineDecoder {
       const ev = this.finish(chunk, start, nl);
       start = nl + 1;
       if (ev && emit(ev) === false) {
-        if (start < chunk.length) this.held = copy(chunk, start, chunk.length);
+        if (start < chunk.length) this.held.unshift(copy(chunk, start, chunk.length));
         return false;
       }
     }

@@ -81,8 +81,9 @@ export class Connection {
     return this.socket.writableLength;
   }
 
-  /** Input from the socket. */
+  /** Input from the socket; once closing, it is read only to see the peer close, and dropped. */
   receive(chunk: Buffer): void {
+    if (this.state.phase === 'closing') return;
     if (!this.decoder.push(chunk, this.onLine)) this.hold();
   }
 

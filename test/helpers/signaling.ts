@@ -141,6 +141,28 @@ export function useTestServer(opts: ServerOptions = {}) {
   };
 }
 
+/**
+ * Writes `data` over and over as fast as the socket takes it (waiting for 'drain' when it is full)
+ * until the socket closes or `maxWrites` have gone; returns how many went.
+ */
+export async function pour(socket: net.Socket, data: string | Buffer, maxWrites = Infinity): Promise<number> {
+  let sent = 0;
+  while (!socket.destroyed && sent < maxWrites) {
+    sent++;
+    if (socket.write(data)) continue;
+    await new Promise<void>((resolve) => {
+      const go = () => {
+        socket.off('drain', go);
+        socket.off('close', go);
+        resolve();
+      };
+      socket.on('drain', go);
+      socket.on('close', go);
+    });
+  }
+  return sent;
+}
+
 export interface MemoryFigures {
   rss: number;
   /** The most RSS it has had so far. */

@@ -93,3 +93,24 @@ test('a handler stopping the decoder anywhere loses nothing: resume goes on wher
     fuzzParameters(500),
   );
 });
+
+test('chunks pushed while stopped are held, in order, and read on resume', () => {
+  fc.assert(
+    fc.property(stream, cuts, fc.array(fc.boolean(), { maxLength: 50 }), fc.array(fc.boolean(), { maxLength: 50 }), (input, at, stops, resumes) => {
+      const d = new LineDecoder(MAX);
+      const got: LineEvent[] = [];
+      let i = 0;
+      const handler = (ev: LineEvent) => {
+        got.push(ev);
+        return !stops[i++ % Math.max(1, stops.length)];
+      };
+      chunked(input, at).forEach((chunk, k) => {
+        if (resumes[k % Math.max(1, resumes.length)]) d.resume(handler);
+        d.push(Buffer.from(chunk), handler);
+      });
+      while (!d.resume(handler));
+      expect(got).toEqual(expected(input, MAX));
+    }),
+    fuzzParameters(500),
+  );
+});

@@ -1,4 +1,7 @@
-import { RawClient, ServerChild } from '../helpers/signaling';
+import net from 'node:net';
+import { performance } from 'node:perf_hooks';
+import { pour, RawClient, ServerChild } from '../helpers/signaling';
+import { waitFor } from '../helpers/wait';
 
 /**
  * Single lines built to hurt: each goes to a real server in its own process, which must answer
@@ -91,4 +94,36 @@ test('an invalid req (a 60 KB string) is never echoed back', async () => {
   // A valid req still is.
   c.sendRaw(JSON.stringify({ type: 'dance', req: 'ok' }) + '\n');
   expect(await c.next()).toMatchObject({ type: 'error', code: 'bad_request', req: 'ok' });
+});
+
+test('a connection cut off for bad lines that goes on sending costs nothing: what follows is dropped unread', async () => {
+  const bystander = await register('bystander');
+  const before = await server.memory();
+  // A peer that ignores the server closing its side and keeps writing, as fast as the socket takes it.
+  const socket = net.connect({ host: '127.0.0.1', port: server.port, allowHalfOpen: true });
+  await waitFor(socket, 'connect');
+  let heard = '';
+  socket.on('data', (d) => (heard += d));
+  socket.on('error', () => undefined);
+  const closed = waitFor(socket, 'close', 60_000);
+  // The twentieth bad line and more bytes in one segment, so the server has input left when it gives up.
+  const chunk = Buffer.alloc(64 * 1024, 'y');
+  socket.write(Buffer.concat([Buffer.from('garbage\n'.repeat(20)), chunk]));
+  // Then more, until the server cuts it off for good (a write then meets a reset).
+  const writing = pour(socket, chunk);
+  // Meanwhile someone else's pings, one after another, until the server has cut the writer off.
+  let worst = 0;
+  let done = false;
+  void closed.then(() => (done = true));
+  for (let i = 0; !done; i++) {
+    const t0 = performance.now();
+    bystander.send({ type: 'ping', req: i });
+    expect(await bystander.next(60_000)).toEqual({ type: 'pong', req: i });
+    worst = Math.max(worst, performance.now() - t0);
+  }
+  await writing;
+  expect(heard).toContain('"code":"too_many_errors"');
+  expect(worst).toBeLessThan(1000);
+  const after = await server.memory();
+  expect(after.maxRss - before.maxRss).toBeLessThan(64 * 2 ** 20);
 });

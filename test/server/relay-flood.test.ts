@@ -1,4 +1,4 @@
-import { RawClient, ServerChild } from '../helpers/signaling';
+import { pour, RawClient, ServerChild } from '../helpers/signaling';
 
 /**
  * In an accepted call the caller pipelines 16 KB candidates at a callee that reads slowly (here:
@@ -30,11 +30,7 @@ async function acceptedCall(): Promise<{ alice: RawClient; bob: RawClient; call:
 /** Candidates of about 16 KB each, written as fast as the socket takes them, until the sender is cut off. */
 async function flood(alice: RawClient, call: string): Promise<number> {
   const line = JSON.stringify({ type: 'candidate', call, candidate: { pad: 'x'.repeat(16_000) } }) + '\n';
-  let sent = 0;
-  while (!alice.closed && sent < 20_000) {
-    sent++;
-    if (!alice.socket.write(line)) await new Promise((r) => alice.socket.once('drain', r).once('close', r));
-  }
+  const sent = await pour(alice.socket, line, 20_000);
   await alice.waitClosed(60_000);
   return sent;
 }
