@@ -53,10 +53,14 @@ export const DEFAULT_LIMITS: ServerLimits = {
   registrationTimeoutMs: 10_000,
 };
 
-/** The defaults with `overrides` on top; a `users` page never exceeds the protocol's MAX_LIST_PAGE. */
-export function resolveLimits(overrides: Partial<ServerLimits> = {}): ServerLimits {
+/**
+ * The defaults with `overrides` on top. A `users` page never exceeds the protocol's MAX_LIST_PAGE,
+ * and the relay threshold stays at most a quarter of the slow-consumer cap.
+ */
+export function resolveLimits(overrides: Partial<ServerLimits> = {}, maxPendingOutput = Infinity): ServerLimits {
   const limits = { ...DEFAULT_LIMITS, ...overrides };
   limits.listPageSize = Math.max(1, Math.min(MAX_LIST_PAGE, limits.listPageSize));
+  limits.relayBacklogBytes = Math.min(limits.relayBacklogBytes, Math.floor(maxPendingOutput / 4));
   return limits;
 }
 

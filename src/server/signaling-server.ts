@@ -53,7 +53,9 @@ export async function startServer(opts: ServerOptions = {}): Promise<RunningServ
   const host = opts.host ?? '0.0.0.0';
   const log = opts.logger ?? (opts.logLevel ? createLogger({ level: opts.logLevel, json: opts.logJson }) : silentLogger);
   const clock = opts.clock ?? systemClock;
-  const limits = resolveLimits(opts.limits);
+  const maxPendingOutput = opts.maxPendingOutputBytes ?? MAX_PENDING_OUTPUT_BYTES;
+  // Relays stop well before a receiver could be cut off as a slow consumer, whatever the options say.
+  const limits = resolveLimits(opts.limits, maxPendingOutput);
   const heartbeatMs = opts.heartbeatTimeoutMs ?? 60_000;
   const registry = opts.registry ?? new MemoryRegistry();
   const broker = new CallBroker({ ringTimeoutMs: opts.ringTimeoutMs ?? 30_000, log, clock, limits });
@@ -63,7 +65,7 @@ export async function startServer(opts: ServerOptions = {}): Promise<RunningServ
     clock,
     throttle,
     requests: limits.requests,
-    maxPendingOutput: opts.maxPendingOutputBytes ?? MAX_PENDING_OUTPUT_BYTES,
+    maxPendingOutput,
   };
   const fileLimit = openFileLimit();
   const openFiles = fileLimit === null ? Infinity : Math.max(1, fileLimit - FD_RESERVE);
