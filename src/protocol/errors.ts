@@ -1,7 +1,7 @@
 /** Error codes carried by `error` messages. */
 export const ERROR_CODES = [
   'bad_request', // malformed line, invalid JSON, unknown type, wrong field type
-  'too_large', // line over MAX_LINE_BYTES or body over MAX_BODY_BYTES
+  'too_large', // line over MAX_LINE_BYTES, body over MAX_BODY_BYTES, nesting deeper than MAX_JSON_DEPTH
   'unsupported_version',
   'bad_name',
   'name_taken',
@@ -12,9 +12,13 @@ export const ERROR_CODES = [
   'self_call',
   'no_such_call', // unknown call id, or a call the sender is not a party of
   'wrong_state', // e.g. answering a call you placed, cancelling an answered call
+  'rate_limited', // too much too fast (calls, relays, candidates); `retryAfterMs` says when to try again, if ever
+  'server_error', // the server failed handling this one request; nothing was done
   'too_many_errors', // final error before disconnect
   'slow_consumer', // final error: pending output passed the cap
   'heartbeat_timeout', // final error: no message within the heartbeat window
+  'registration_timeout', // final error: no successful hello within the registration window
+  'too_many_connections', // final error: the connection is over the server's per-address or total cap
   'server_shutdown', // final error: the server is closing
 ] as const;
 export type ErrorCode = (typeof ERROR_CODES)[number];
@@ -28,5 +32,14 @@ export const END_REASONS = [
   'cancelled', // the caller gave up before the answer
   'hangup',
   'peer_gone', // the other party disconnected
+  'failed', // a side could not go on (see FailCause)
 ] as const;
 export type EndReason = (typeof END_REASONS)[number];
+
+/** What failed when a call ends or is refused with reason `failed`: a code, never free text. */
+export const FAIL_CAUSES = [
+  'input_device', // the microphone (or input file) would not open, or died
+  'output_device', // the speaker (or output file) would not open, or died
+  'no_path', // no media path between the two sides
+] as const;
+export type FailCause = (typeof FAIL_CAUSES)[number];

@@ -1,5 +1,6 @@
 export * from './limits';
 export * from './errors';
 export * from './framing';
+export * from './json-bounds';
 export * from './signaling';
 export * from './stun';

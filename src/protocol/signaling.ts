@@ -1,26 +1,34 @@
 import { z } from 'zod';
-import { END_REASONS, ERROR_CODES } from './errors';
-import { MAX_BODY_BYTES, NAME_PATTERN } from './limits';
+import { END_REASONS, ERROR_CODES, FAIL_CAUSES } from './errors';
+import { jsonBytes, nestsDeeperThan } from './json-bounds';
+import { MAX_BODY_BYTES, MAX_JSON_DEPTH, MAX_REQ_CHARS, NAME_PATTERN } from './limits';
 
 /**
  * Signaling wire format v1: one JSON object per line. One schema a message; the
  * TypeScript types are inferred from them. docs/protocol.md is the prose contract.
  */
 
-const req = z.union([z.string().max(64), z.number().int()]).optional();
+const req = z.union([z.string().max(MAX_REQ_CHARS), z.number().int()]).optional();
 const callId = z.string().min(1).max(64);
 /** Names are checked for shape by the server (to answer `bad_name`), so any string is accepted here. */
 const name = z.string().max(256);
-/** Offer/answer/candidate bodies: any JSON object, opaque to the server beyond its size. */
+/** Marks the issues that mean "too big" rather than "malformed", so the reply says `too_large`. */
+const TOO_LARGE = { tooLarge: true };
+/**
+ * Offer/answer/candidate bodies: any JSON object, opaque to the server beyond its size in UTF-8
+ * bytes. Its depth was bounded before parsing (see parseWith), so serialising it cannot overflow.
+ */
 const body = z
   .record(z.string(), z.unknown())
-  .refine((v) => JSON.stringify(v).length <= MAX_BODY_BYTES, { message: `larger than ${MAX_BODY_BYTES} bytes` });
+  .refine((v) => jsonBytes(v) <= MAX_BODY_BYTES, { message: `larger than ${MAX_BODY_BYTES} bytes`, params: TOO_LARGE });
 const endReason = z.enum(END_REASONS);
+const failCause = z.enum(FAIL_CAUSES);
 export const userStatus = z.enum(['idle', 'ringing', 'in-call']);
 
 // ---- client → server -------------------------------------------------------
 export const helloSchema = z.object({ type: z.literal('hello'), req, version: z.number().int(), name });
-export const listSchema = z.object({ type: z.literal('list'), req });
+/** One page of the users online, by name; `after` is the last name of the previous page. */
+export const listSchema = z.object({ type: z.literal('list'), req, after: name.optional(), limit: z.number().int().min(1).optional() });
 export const lookupSchema = z.object({ type: z.literal('lookup'), req, name });
 export const callSchema = z.object({ type: z.literal('call'), req, to: name, offer: body });
 export const answerSchema = z.object({
@@ -29,11 +37,20 @@ export const answerSchema = z.object({
   call: callId,
   accept: z.boolean(),
   answer: body.optional(),
-  reason: z.enum(['declined', 'busy', 'incompatible']).optional(),
+  reason: z.enum(['declined', 'busy', 'incompatible', 'failed']).optional(),
+  /** With reason `failed`: what failed. */
+  cause: failCause.optional(),
 });
 export const cancelSchema = z.object({ type: z.literal('cancel'), req, call: callId });
 export const candidateSchema = z.object({ type: z.literal('candidate'), req, call: callId, candidate: body });
-export const hangupSchema = z.object({ type: z.literal('hangup'), req, call: callId });
+export const hangupSchema = z.object({
+  type: z.literal('hangup'),
+  req,
+  call: callId,
+  reason: z.enum(['hangup', 'failed']).optional(),
+  /** With reason `failed`: what failed. */
+  cause: failCause.optional(),
+});
 export const pingSchema = z.object({ type: z.literal('ping'), req });
 
 export const clientMessageSchema = z.discriminatedUnion('type', [
@@ -61,17 +78,19 @@ export const welcomeSchema = z.object({
   udpPort: z.number().int(),
   version: z.number().int(),
 });
-export const usersSchema = z.object({ type: z.literal('users'), req, users: z.array(userInfo) });
+/** `more`: further users follow the last one here (ask again with `after`). */
+export const usersSchema = z.object({ type: z.literal('users'), req, users: z.array(userInfo), more: z.boolean().optional() });
 export const userSchema = z.object({ type: z.literal('user'), req, name: z.string(), status: userStatus });
 export const ringingSchema = z.object({ type: z.literal('ringing'), req, call: callId, to: z.string() });
 export const incomingSchema = z.object({ type: z.literal('incoming'), call: callId, from: z.string(), offer: body });
 export const acceptedSchema = z.object({ type: z.literal('accepted'), call: callId, answer: body });
-export const rejectedSchema = z.object({ type: z.literal('rejected'), call: callId, reason: endReason });
+export const rejectedSchema = z.object({ type: z.literal('rejected'), call: callId, reason: endReason, cause: failCause.optional() });
 export const endedSchema = z.object({
   type: z.literal('ended'),
   call: callId,
   by: z.string().optional(),
   reason: endReason,
+  cause: failCause.optional(),
 });
 export const remoteCandidateSchema = z.object({
   type: z.literal('candidate'),
@@ -86,6 +105,8 @@ export const errorSchema = z.object({
   req,
   code: z.enum(ERROR_CODES),
   message: z.string(),
+  /** With `rate_limited`: how long to wait before trying again. */
+  retryAfterMs: z.number().int().nonnegative().optional(),
 });
 
 export const serverMessageSchema = z.discriminatedUnion('type', [
@@ -115,11 +136,16 @@ export function isValidName(n: string): boolean {
 
 export type ParseResult<T> = { ok: true; msg: T } | { ok: false; code: 'bad_request' | 'too_large'; message: string; req?: string | number };
 
-/** Parses one line into a validated message of the given union, with a readable reason when it is not one. */
-function parseWith<T>(
-  line: string,
-  schemas: Record<string, z.ZodType>,
-): ParseResult<T> {
+/**
+ * Parses one line into a validated message of the given union, with a readable reason when it is
+ * not one. Never throws: depth is bounded on the text before parsing, and anything unforeseen
+ * below is a refusal, not an exception.
+ */
+function parseWith<T>(line: string, schemas: Record<string, z.ZodType>): ParseResult<T> {
+  // A line no longer than the bound cannot nest deeper than it (pings, say): no scan needed.
+  if (line.length > MAX_JSON_DEPTH && nestsDeeperThan(line, MAX_JSON_DEPTH)) {
+    return { ok: false, code: 'too_large', message: `nested deeper than ${MAX_JSON_DEPTH} levels` };
+  }
   let raw: unknown;
   try {
     raw = JSON.parse(line);
@@ -130,19 +156,34 @@ function parseWith<T>(
     return { ok: false, code: 'bad_request', message: 'a message must be a JSON object' };
   }
   const obj = raw as Record<string, unknown>;
-  const r = typeof obj.req === 'string' || typeof obj.req === 'number' ? obj.req : undefined;
+  const r = validReq(obj.req);
   const t = obj.type;
   if (typeof t !== 'string') return { ok: false, code: 'bad_request', message: 'missing "type"', req: r };
   const schema = Object.prototype.hasOwnProperty.call(schemas, t) ? schemas[t] : undefined;
-  if (!schema) return { ok: false, code: 'bad_request', message: `unknown type "${t.slice(0, 40)}"`, req: r };
-  const res = schema.safeParse(obj);
+  if (!schema) return { ok: false, code: 'bad_request', message: `unknown type "${clip(t)}"`, req: r };
+  let res;
+  try {
+    res = schema.safeParse(obj);
+  } catch {
+    return { ok: false, code: 'bad_request', message: `${t}: could not be read`, req: r };
+  }
   if (!res.success) {
     const issue = res.error.issues[0];
-    const where = issue.path.length ? issue.path.join('.') : t;
-    const tooLarge = issue.message.startsWith('larger than');
+    const where = issue.path.length ? clip(issue.path.join('.')) : t;
+    const tooLarge = issue.code === 'custom' && issue.params?.tooLarge === true;
     return { ok: false, code: tooLarge ? 'too_large' : 'bad_request', message: `${t}: ${where}: ${issue.message}`, req: r };
   }
   return { ok: true, msg: res.data as T };
+}
+
+/** The request id to echo in a refusal: only one that is itself valid, so a refusal is never larger than its cause. */
+function validReq(v: unknown): string | number | undefined {
+  if (typeof v === 'string') return v.length <= MAX_REQ_CHARS ? v : undefined;
+  return Number.isSafeInteger(v) ? (v as number) : undefined;
+}
+
+function clip(s: string): string {
+  return s.length > 40 ? s.slice(0, 40) + '…' : s;
 }
 
 export function parseClientMessage(line: string): ParseResult<ClientMessage> {

@@ -1,27 +1,43 @@
-import type { EndReason, ErrorCode } from '../protocol';
+import type { EndReason, FailCause, ServerMessage } from '../protocol';
 import { nextPhase, type CallEvent, type CallPhase } from './call-state';
+import type { Clock, ClockTimer } from './clock';
 import { mintId } from './ids';
+import type { ServerLimits } from './limits';
 import type { Logger } from './logger';
 import type { Session } from './registry';
+import { rateLimited, type Failure } from './refusals';
+import { RingLimits } from './ring-limits';
+
+export type { Failure } from './refusals';
 
 export interface CallRecord {
   readonly id: string;
   readonly caller: Session;
   readonly callee: Session;
   phase: CallPhase;
-  timer: NodeJS.Timeout | null;
+  timer: ClockTimer | null;
+  /** Candidates relayed so far from the caller and from the callee. */
+  callerCandidates: number;
+  calleeCandidates: number;
 }
 
-export type Failure = { code: ErrorCode; message: string };
+/** How a callee says no, or a party says the call could not go on. */
+export type Ending = { reason: Exclude<EndReason, 'failed'> } | { reason: 'failed'; cause?: FailCause };
+
+/** A relayed message waits this long at most for its receiver to catch up, as far as the sender is told. */
+const RELAY_RETRY_MS = 1000;
 
 /**
- * Owns every call between two sessions: who may act on it, its phase, its ring timer,
- * and which message each party receives at each step.
+ * Owns every call between two sessions: who may act on it, its phase, its ring timer, the limits
+ * on ringing and relaying, and which message each party receives at each step.
  */
 export class CallBroker {
   private readonly calls = new Map<string, CallRecord>();
+  readonly ringLimits: RingLimits;
 
-  constructor(private readonly opts: { ringTimeoutMs: number; log: Logger }) {}
+  constructor(private readonly opts: { ringTimeoutMs: number; log: Logger; clock: Clock; limits: ServerLimits }) {
+    this.ringLimits = new RingLimits(opts.limits, opts.clock);
+  }
 
   get size(): number {
     return this.calls.size;
@@ -36,69 +52,85 @@ export class CallBroker {
     if (caller === callee) return { code: 'self_call', message: 'you cannot call yourself' };
     if (caller.callId) return { code: 'busy', message: 'you are already in a call: hang up or cancel it first' };
     if (callee.callId) return { code: 'busy', message: `${callee.name} is busy in another call` };
-    const call: CallRecord = { id: mintId(), caller, callee, phase: 'ringing', timer: null };
-    call.timer = setTimeout(() => this.timeout(call), this.opts.ringTimeoutMs);
+    const gate = this.relayGate(callee);
+    if (gate) return gate;
+    const limited = this.ringLimits.ring(caller, callee);
+    if (limited) {
+      this.opts.log.debug('call refused', { from: caller.name, to: callee.name, reason: 'rate_limited' });
+      return limited;
+    }
+    const call: CallRecord = { id: mintId(), caller, callee, phase: 'ringing', timer: null, callerCandidates: 0, calleeCandidates: 0 };
+    call.timer = this.opts.clock.setTimeout(() => this.timeout(call), this.opts.ringTimeoutMs);
     this.calls.set(call.id, call);
     caller.callId = call.id;
     callee.callId = call.id;
     callee.send({ type: 'incoming', call: call.id, from: caller.name, offer });
-    this.opts.log.info(`call ${short(call.id)}: ${caller.name} → ${callee.name} ringing`);
+    this.opts.log.info('call ringing', { call: short(call.id), from: caller.name, to: callee.name });
     return call;
   }
 
-  answer(
-    session: Session,
-    callId: string,
-    reply: { accept: true; answer: Record<string, unknown> } | { accept: false; reason: EndReason },
-  ): Failure | null {
+  answer(session: Session, callId: string, reply: { accept: true; answer: Record<string, unknown> } | ({ accept: false } & Ending)): Failure | null {
     const call = this.partyCall(session, callId);
     if ('code' in call) return call;
     if (session !== call.callee) return { code: 'wrong_state', message: 'only the callee can answer a call' };
     if (reply.accept) {
+      const gate = this.relayGate(call.caller);
+      if (gate) return gate;
       const f = this.step(call, 'accept');
       if (f) return f;
+      this.ringLimits.accepted(call.caller, call.callee);
       call.caller.send({ type: 'accepted', call: call.id, answer: reply.answer });
-      this.opts.log.info(`call ${short(call.id)}: ${call.callee.name} accepted`);
+      this.opts.log.info('call accepted', { call: short(call.id), from: call.caller.name, to: call.callee.name });
       return null;
     }
     const f = this.step(call, 'decline');
     if (f) return f;
-    call.caller.send({ type: 'rejected', call: call.id, reason: reply.reason });
-    this.opts.log.info(`call ${short(call.id)}: ${call.callee.name} declined (${reply.reason})`);
+    if (reply.reason === 'declined') this.ringLimits.declined(call.caller, call.callee);
+    call.caller.send(withCause({ type: 'rejected', call: call.id, reason: reply.reason }, reply));
+    this.opts.log.info('call refused', { call: short(call.id), from: call.caller.name, to: call.callee.name, ...outcome(reply) });
     return null;
   }
 
   cancel(session: Session, callId: string): Failure | null {
     const call = this.partyCall(session, callId);
     if ('code' in call) return call;
-    if (session !== call.caller) return { code: 'wrong_state', message: 'only the caller can cancel; the callee declines' };
-    const f = this.step(call, 'cancel');
-    if (f) return f;
-    call.callee.send({ type: 'ended', call: call.id, by: session.name, reason: 'cancelled' });
-    this.opts.log.info(`call ${short(call.id)}: cancelled by ${session.name}`);
-    return null;
+    return this.cancelCall(call, session, { reason: 'cancelled' });
   }
 
-  /** Hanging up a call still ringing cancels it (caller) or declines it (callee). */
-  hangup(session: Session, callId: string): Failure | null {
+  /**
+   * Ends a call. While it still rings this cancels it (caller) or declines it (callee); with
+   * reason `failed` the other party is told that, and what failed.
+   */
+  hangup(session: Session, callId: string, how: Ending = { reason: 'hangup' }): Failure | null {
     const call = this.partyCall(session, callId);
     if ('code' in call) return call;
+    const failed = how.reason === 'failed';
     if (call.phase === 'ringing') {
-      return session === call.caller
-        ? this.cancel(session, callId)
-        : this.answer(session, callId, { accept: false, reason: 'declined' });
+      if (session === call.caller) return this.cancelCall(call, session, failed ? how : { reason: 'cancelled' });
+      return this.answer(session, callId, failed ? { accept: false, ...how } : { accept: false, reason: 'declined' });
     }
     const f = this.step(call, 'hangup');
     if (f) return f;
-    other(call, session).send({ type: 'ended', call: call.id, by: session.name, reason: 'hangup' });
-    this.opts.log.info(`call ${short(call.id)}: hung up by ${session.name}`);
+    const reason = failed ? how : ({ reason: 'hangup' } as const);
+    other(call, session).send(withCause({ type: 'ended', call: call.id, by: session.name, reason: reason.reason }, reason));
+    this.opts.log.info('call ended', { call: short(call.id), by: session.name, ...outcome(reason) });
     return null;
   }
 
   candidate(session: Session, callId: string, candidate: Record<string, unknown>): Failure | null {
     const call = this.partyCall(session, callId);
     if ('code' in call) return call;
-    other(call, session).send({ type: 'candidate', call: call.id, from: session.name, candidate });
+    const fromCaller = session === call.caller;
+    const sent = fromCaller ? call.callerCandidates : call.calleeCandidates;
+    if (sent >= this.opts.limits.candidatesPerCall) {
+      return { code: 'rate_limited', message: `at most ${this.opts.limits.candidatesPerCall} candidates per call` };
+    }
+    const peer = other(call, session);
+    const gate = this.relayGate(peer);
+    if (gate) return gate;
+    if (fromCaller) call.callerCandidates++;
+    else call.calleeCandidates++;
+    peer.send({ type: 'candidate', call: call.id, from: session.name, candidate });
     return null;
   }
 
@@ -108,7 +140,7 @@ export class CallBroker {
     if (!call) return;
     this.step(call, 'gone');
     other(call, session).send({ type: 'ended', call: call.id, by: session.name, reason: 'peer_gone' });
-    this.opts.log.info(`call ${short(call.id)}: ${session.name} disconnected`);
+    this.opts.log.info('call ended', { call: short(call.id), by: session.name, reason: 'peer_gone' });
   }
 
   /** Ends every call at once (server shutdown). */
@@ -116,12 +148,31 @@ export class CallBroker {
     for (const call of this.calls.values()) this.finish(call);
   }
 
+  private cancelCall(call: CallRecord, caller: Session, how: Ending): Failure | null {
+    if (caller !== call.caller) return { code: 'wrong_state', message: 'only the caller can cancel; the callee declines' };
+    const f = this.step(call, 'cancel');
+    if (f) return f;
+    call.callee.send(withCause({ type: 'ended', call: call.id, by: caller.name, reason: how.reason }, how));
+    this.opts.log.info('call cancelled', { call: short(call.id), by: caller.name, ...outcome(how) });
+    return null;
+  }
+
   private timeout(call: CallRecord): void {
     call.timer = null;
     if (this.step(call, 'timeout')) return;
     call.caller.send({ type: 'ended', call: call.id, reason: 'timeout' });
     call.callee.send({ type: 'ended', call: call.id, reason: 'timeout' });
-    this.opts.log.info(`call ${short(call.id)}: ${call.callee.name} did not answer in time`);
+    this.opts.log.info('call not answered in time', { call: short(call.id), from: call.caller.name, to: call.callee.name, reason: 'timeout' });
+  }
+
+  /**
+   * A message relayed to `receiver` waits in the server only while the receiver keeps up: past
+   * the backlog threshold (well below the slow-consumer cap) the sender is refused instead, so a
+   * sender can never get its receiver cut off.
+   */
+  private relayGate(receiver: Session): Failure | null {
+    if (receiver.backlog() <= this.opts.limits.relayBacklogBytes) return null;
+    return rateLimited(`${receiver.name} is not reading its messages fast enough`, RELAY_RETRY_MS);
   }
 
   private partyCall(session: Session, callId: string): CallRecord | Failure {
@@ -138,7 +189,7 @@ export class CallBroker {
     call.phase = next;
     if (next === 'ended') this.finish(call);
     else if (call.timer && next !== 'ringing') {
-      clearTimeout(call.timer);
+      this.opts.clock.clearTimeout(call.timer);
       call.timer = null;
     }
     return null;
@@ -146,12 +197,23 @@ export class CallBroker {
 
   private finish(call: CallRecord): void {
     call.phase = 'ended';
-    if (call.timer) clearTimeout(call.timer);
+    if (call.timer) this.opts.clock.clearTimeout(call.timer);
     call.timer = null;
     this.calls.delete(call.id);
     if (call.caller.callId === call.id) call.caller.callId = null;
     if (call.callee.callId === call.id) call.callee.callId = null;
   }
+}
+
+/** Adds the failure's cause code, when there is one, to a `rejected` or `ended` message. */
+function withCause<M extends Extract<ServerMessage, { type: 'rejected' | 'ended' }>>(msg: M, how: Ending): M {
+  if (how.reason === 'failed' && how.cause) msg.cause = how.cause;
+  return msg;
+}
+
+/** Log fields for how a call ended. */
+function outcome(how: Ending): { reason: EndReason; cause?: FailCause } {
+  return how.reason === 'failed' && how.cause ? { reason: how.reason, cause: how.cause } : { reason: how.reason };
 }
 
 function other(call: CallRecord, session: Session): Session {

@@ -1,86 +1,124 @@
-import { parseArgs } from 'node:util';
+import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { PROTOCOL_VERSION } from '../protocol';
 import { VERSION } from '../version';
-import { ipv4Addresses } from './addresses';
+import { clientAddresses, hostPort } from './addresses';
+import { DEFAULT_LIMITS } from './limits';
 import { createLogger, LOG_LEVELS, type LogLevel } from './logger';
 import { startServer } from './signaling-server';
 
-const USAGE = `usage: parley-server [options]
+const HINT = 'see parley-server --help';
 
-  --host ADDR           address to listen on (default 0.0.0.0)
-  --port N              TCP signaling port; the UDP port is the same number (default 7100)
-  --ring-timeout S      seconds a call rings before it times out (default 30)
-  --heartbeat-timeout S seconds of silence before a client is dropped (default 60)
-  --log-level LEVEL     silent | error | warn | info | debug (default info)
-  --log-json            log JSON lines instead of readable ones
-  -V, --version         the version
-  -h, --help            this help`;
+interface Options {
+  host: string;
+  port: number;
+  ringTimeout: number;
+  heartbeatTimeout: number;
+  registrationTimeout: number;
+  maxConnections: number;
+  maxConnectionsPerAddress: number;
+  logLevel: LogLevel;
+  logJson: boolean;
+}
+
+function program(): Command {
+  return new Command('parley-server')
+    .description('The parley registry and signaling server: names, calls, and STUN answers on UDP.')
+    .version(`parley-server ${VERSION} (protocol v${PROTOCOL_VERSION})`, '-V, --version', 'print the version')
+    .helpOption('-h, --help', 'show this help')
+    .addOption(new Option('--host <addr>', 'address to listen on, IPv4 or IPv6 (:: for both)').default('0.0.0.0').env('PARLEY_SERVER_HOST'))
+    .addOption(new Option('--port <n>', 'TCP signaling port; the UDP port is the same number (0: any free one)').default(7100).argParser(portNumber).env('PARLEY_SERVER_PORT'))
+    .addOption(new Option('--ring-timeout <s>', 'seconds a call rings before it times out').default(30).argParser(seconds))
+    .addOption(new Option('--heartbeat-timeout <s>', 'seconds of silence before a client is dropped').default(60).argParser(seconds))
+    .addOption(
+      new Option('--registration-timeout <s>', 'seconds a connection may stay open without registering a name')
+        .default(DEFAULT_LIMITS.registrationTimeoutMs / 1000)
+        .argParser(seconds),
+    )
+    .addOption(new Option('--max-connections <n>', 'open connections in total').default(DEFAULT_LIMITS.maxConnections).argParser(count))
+    .addOption(
+      new Option('--max-connections-per-address <n>', 'open connections from one IP address').default(DEFAULT_LIMITS.maxConnectionsPerAddress).argParser(count),
+    )
+    .addOption(new Option('--log-level <level>', 'how much to log').choices(LOG_LEVELS).default('info').env('PARLEY_SERVER_LOG_LEVEL'))
+    .addOption(new Option('--log-json', 'log JSON lines instead of readable ones').default(false).env('PARLEY_SERVER_LOG_JSON'))
+    .allowExcessArguments(false)
+    .showSuggestionAfterError(true)
+    .showHelpAfterError(HINT)
+    .configureOutput({ outputError: (str, write) => write(oneLine(str)) })
+    .exitOverride();
+}
 
 export async function main(argv: string[]): Promise<void> {
-  let values;
+  let o: Options;
   try {
-    values = parseArgs({
-      args: argv,
-      options: {
-        host: { type: 'string', default: '0.0.0.0' },
-        port: { type: 'string', default: '7100' },
-        'ring-timeout': { type: 'string', default: '30' },
-        'heartbeat-timeout': { type: 'string', default: '60' },
-        'log-level': { type: 'string', default: 'info' },
-        'log-json': { type: 'boolean', default: false },
-        help: { type: 'boolean', short: 'h', default: false },
-        version: { type: 'boolean', short: 'V', default: false },
-      },
-    }).values;
+    o = program().parse(argv, { from: 'user' }).opts<Options>();
   } catch (err) {
-    return usageError((err as Error).message);
-  }
-  if (values.help) {
-    process.stdout.write(USAGE + '\n');
+    if (!(err instanceof CommanderError)) throw err;
+    // Help and version exit 0; anything else was a usage error, already printed.
+    process.exitCode = err.exitCode === 0 ? 0 : 2;
     return;
   }
-  if (values.version) {
-    process.stdout.write(`parley-server ${VERSION} (protocol v${PROTOCOL_VERSION})\n`);
-    return;
-  }
-  const port = Number(values.port);
-  const ring = Number(values['ring-timeout']);
-  const heartbeat = Number(values['heartbeat-timeout']);
-  const level = values['log-level'] as LogLevel;
-  if (!Number.isInteger(port) || port < 0 || port > 65535) return usageError(`--port: not a port number: ${values.port}`);
-  if (!(ring > 0)) return usageError(`--ring-timeout: not a number of seconds: ${values['ring-timeout']}`);
-  if (!(heartbeat > 0)) return usageError(`--heartbeat-timeout: not a number of seconds: ${values['heartbeat-timeout']}`);
-  if (!LOG_LEVELS.includes(level)) return usageError(`--log-level: one of ${LOG_LEVELS.join(', ')}`);
-
-  const logger = createLogger({ level, json: values['log-json'] });
+  const logger = createLogger({ level: o.logLevel, json: o.logJson });
   let server;
   try {
     server = await startServer({
-      host: values.host,
-      port,
-      ringTimeoutMs: ring * 1000,
-      heartbeatTimeoutMs: heartbeat * 1000,
+      host: o.host,
+      port: o.port,
+      ringTimeoutMs: o.ringTimeout * 1000,
+      heartbeatTimeoutMs: o.heartbeatTimeout * 1000,
+      limits: {
+        registrationTimeoutMs: o.registrationTimeout * 1000,
+        maxConnections: o.maxConnections,
+        maxConnectionsPerAddress: o.maxConnectionsPerAddress,
+      },
       logger,
     });
   } catch (err) {
-    process.stderr.write(`parley-server: cannot listen on ${values.host}:${port}: ${(err as Error).message}\n`);
+    process.stderr.write(`parley-server: cannot listen on ${hostPort(o.host, o.port)}: ${(err as Error).message}\n`);
     process.exitCode = 1;
     return;
   }
-  const hosts = server.host === '0.0.0.0' ? ipv4Addresses() : [server.host];
   process.stdout.write(
     `parley-server listening on TCP port ${server.port} (UDP ${server.udpPort})\n` +
-      hosts.map((h) => `  clients connect with: parley --server ${h}:${server.port}\n`).join(''),
+      clientAddresses(server.host)
+        .map((h) => `  clients connect with: parley --server ${hostPort(h, server.port)}\n`)
+        .join(''),
   );
   const stop = (signal: string) => {
-    logger.info(`${signal}: closing`);
+    logger.info('closing', { signal });
     server.close().then(() => process.exit(0));
   };
-  process.once('SIGINT', () => stop('SIGINT'));
-  process.once('SIGTERM', () => stop('SIGTERM'));
+  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.once(signal, () => stop(signal));
 }
 
-function usageError(message: string): void {
-  process.stderr.write(`parley-server: ${message}\n\n${USAGE}\n`);
-  process.exitCode = 2;
+/**
+ * Commander's error as one line: `error: unknown option '--prot'\n(Did you mean --port?)` →
+ * `parley-server: unknown option '--prot' (did you mean --port?)`, and
+ * `error: option '--port <n>' argument 'abc' is invalid. not a port…` → `parley-server: --port abc: not a port…`.
+ */
+function oneLine(str: string): string {
+  const text = str
+    .trim()
+    .replace(/^error: /, '')
+    .replace(/\s*\n\(Did you mean (.*)\?\)$/, ' (did you mean $1?)')
+    .replace(/^option '(-[^ ']+)[^']*' argument '(.*)' is invalid\. (\w)/s, (_, flag: string, value: string, first: string) => `${flag} ${value}: ${first.toLowerCase()}`)
+    .replace(/\s*\n\s*/g, ' ');
+  return `parley-server: ${text}\n`;
+}
+
+function portNumber(v: string): number {
+  const n = Number(v);
+  if (!/^\d+$/.test(v) || n > 65535) throw new InvalidArgumentError('not a port number (0 to 65535)');
+  return n;
+}
+
+function seconds(v: string): number {
+  const n = Number(v);
+  if (!(n > 0) || !Number.isFinite(n)) throw new InvalidArgumentError('not a number of seconds above 0');
+  return n;
+}
+
+function count(v: string): number {
+  const n = Number(v);
+  if (!/^\d+$/.test(v) || n < 1) throw new InvalidArgumentError('not a whole number above 0');
+  return n;
 }

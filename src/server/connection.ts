@@ -1,75 +1,156 @@
 import type { Socket } from 'node:net';
-import { LineDecoder, MAX_PENDING_OUTPUT_BYTES, type ErrorCode, type ServerMessage } from '../protocol';
+import { LineDecoder, type ErrorCode, type LineEvent, type LineHandler, type ServerMessage } from '../protocol';
+import type { Clock } from './clock';
 import type { Session } from './registry';
+import type { Throttle } from './throttle';
+import { TokenBucket, type Rate } from './token-bucket';
 
-/** What a connection is: nothing yet, a registered session, or on its way out. */
+/** What a connection is: nothing yet, a registered session, or on its way out (since when). */
 export type ConnectionState =
   | { phase: 'anonymous' }
   | { phase: 'registered'; session: Session }
-  | { phase: 'closing'; reason: string };
+  | { phase: 'closing'; reason: string; since: number };
 
 /**
- * One client's TCP socket: line framing in, batched writes out, the bad-line count and
- * the heartbeat clock. It knows nothing of what messages mean (see dispatcher.ts).
+ * The write side within one tick: nothing written yet, writes corked to leave together, or over
+ * the pending-output cap (later writes are dropped and the flush cuts the connection).
+ */
+type Output = 'idle' | 'corked' | 'overflowing';
+
+export interface ConnectionHooks {
+  /** Handles one line (synchronously); it charges the connection what the line cost. */
+  line(conn: Connection, ev: LineEvent): void;
+  /** Called once, as soon as the connection is on its way out: frees the name at once. */
+  leave(conn: Connection, session: Session, why: string): void;
+}
+
+export interface ConnectionEnv {
+  clock: Clock;
+  throttle: Throttle;
+  /** The request budget (token bucket) each connection gets. */
+  requests: Rate;
+  /** Pending output to one client before it is dropped as a slow consumer. */
+  maxPendingOutput: number;
+}
+
+/**
+ * One client's TCP socket: line framing in (paused while over its request budget), batched
+ * writes out (cut off once too much waits), the bad-line count and the heartbeat clock. It knows
+ * nothing of what messages mean (see dispatcher.ts).
  */
 export class Connection {
   state: ConnectionState = { phase: 'anonymous' };
-  lastSeen = Date.now();
+  lastSeen: number;
+  readonly openedAt: number;
   badLines = 0;
   readonly decoder = new LineDecoder();
+  /** The peer's IP address, and address:port for logs. */
+  readonly address: string;
   readonly remote: string;
-  private corked = false;
+  private output: Output = 'idle';
+  private readonly budget: TokenBucket;
+  /** The budget after the last charge; below zero, reading stops. */
+  private level: number;
+  private readonly onLine: LineHandler;
+  private readonly flushNow = () => this.flush();
 
   constructor(
     readonly socket: Socket,
-    /** Called once, as soon as the connection is on its way out: frees the name at once. */
-    private readonly onLeave: (session: Session, why: string) => void,
-    private readonly maxPendingOutput = MAX_PENDING_OUTPUT_BYTES,
+    private readonly hooks: ConnectionHooks,
+    private readonly env: ConnectionEnv,
   ) {
-    this.remote = `${socket.remoteAddress}:${socket.remotePort}`;
+    const now = env.clock.now();
+    this.lastSeen = now;
+    this.openedAt = now;
+    this.budget = new TokenBucket(env.requests, now);
+    this.level = env.requests.burst;
+    this.address = socket.remoteAddress ?? '';
+    this.remote = formatRemote(this.address, socket.remotePort);
+    this.onLine = (ev) => {
+      this.hooks.line(this, ev);
+      return this.level >= 0 && this.state.phase !== 'closing';
+    };
   }
 
   get session(): Session | null {
     return this.state.phase === 'registered' ? this.state.session : null;
   }
 
+  /** Bytes written to this client that its socket has not taken yet. */
+  get backlog(): number {
+    return this.socket.writableLength;
+  }
+
+  /** Input from the socket; once closing, it is read only to see the peer close, and dropped. */
+  receive(chunk: Buffer): void {
+    if (this.state.phase === 'closing') return;
+    if (!this.decoder.push(chunk, this.onLine)) this.hold();
+  }
+
+  /** Charges the request budget; reading stops after this line when it is spent. */
+  charge(cost: number, now: number): void {
+    this.level = this.budget.charge(cost, now);
+  }
+
+  /** The budget has refilled (called by the throttle): reads what was held, then the socket again. */
+  resume(): void {
+    if (this.state.phase === 'closing') return;
+    this.level = this.budget.charge(0, this.env.clock.now());
+    if (this.decoder.resume(this.onLine)) this.socket.resume();
+    else this.hold();
+  }
+
   /** Moves to `closing` (once) and lets the session go. */
   leave(why: string): void {
     if (this.state.phase === 'closing') return;
     const session = this.session;
-    this.state = { phase: 'closing', reason: why };
-    if (session) this.onLeave(session, why);
+    this.state = { phase: 'closing', reason: why, since: this.env.clock.now() };
+    this.env.throttle.release(this);
+    if (session) this.hooks.leave(this, session, why);
   }
 
   send(msg: ServerMessage): void {
     const socket = this.socket;
-    if (!socket.writable) return;
+    if (this.output === 'overflowing' || !socket.writable) return;
     // Everything sent in one tick leaves in one write (writev), not one syscall per message.
-    if (!this.corked) {
-      this.corked = true;
+    if (this.output === 'idle') {
+      this.output = 'corked';
       socket.cork();
-      process.nextTick(() => this.flush());
+      process.nextTick(this.flushNow);
     }
     socket.write(JSON.stringify(msg) + '\n');
+    // Checked as it is produced: a client that stops reading costs at most the cap, whatever
+    // one tick asks to send it. It is cut off at the flush, not in the middle of someone's request.
+    if (socket.writableLength > this.env.maxPendingOutput) this.output = 'overflowing';
   }
 
-  private flush(): void {
-    this.corked = false;
-    this.socket.uncork();
-    // What the kernel would not take stays in Node's buffer: a client that stops reading
-    // is cut off here rather than growing the server's memory.
-    if (this.socket.writableLength > this.maxPendingOutput) {
-      this.leave('slow_consumer');
-      this.socket.destroy();
-    }
-  }
-
-  /** Sends a last error, then closes; a peer that does not close its side is cut off. */
+  /** Sends a last error, then closes; the sweep cuts off a peer that does not close its side. */
   fail(code: ErrorCode, message: string): void {
     if (this.state.phase === 'closing') return;
     this.send({ type: 'error', code, message });
     this.leave(code);
     this.socket.end();
-    setTimeout(() => this.socket.destroy(), 2000).unref();
   }
+
+  private hold(): void {
+    if (this.state.phase === 'closing') return;
+    this.socket.pause();
+    const now = this.env.clock.now();
+    this.env.throttle.hold(this, now + this.budget.msUntil(0, now));
+  }
+
+  private flush(): void {
+    const overflowed = this.output === 'overflowing';
+    this.output = 'idle';
+    this.socket.uncork();
+    if (overflowed) {
+      this.leave('slow_consumer');
+      this.socket.destroy();
+    }
+  }
+}
+
+/** `1.2.3.4:5` or `[::1]:5`. */
+export function formatRemote(address: string, port: number | undefined): string {
+  return address.includes(':') ? `[${address}]:${port}` : `${address}:${port}`;
 }

@@ -7,18 +7,29 @@ import {
   type ClientMessageOf,
   type ErrorCode,
   type LineEvent,
+  type ServerMessageOf,
   type UserStatus,
 } from '../protocol';
-import { CallBroker } from './call-broker';
+import type { CallBroker, Ending } from './call-broker';
+import type { Clock } from './clock';
 import type { Connection } from './connection';
 import { mintId } from './ids';
+import { lineCost, pageCost, type ServerLimits } from './limits';
 import type { Logger } from './logger';
+import type { Failure } from './refusals';
 import type { Registry, Session } from './registry';
 
 type Req = ClientMessage['req'];
 
 /** Errors that mean the client is misbehaving: they count towards the bad-line limit like malformed lines. */
-const STRIKES: ReadonlySet<ErrorCode> = new Set<ErrorCode>(['not_registered', 'already_registered', 'no_such_call', 'wrong_state', 'unsupported_version']);
+const STRIKES: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
+  'not_registered',
+  'already_registered',
+  'no_such_call',
+  'wrong_state',
+  'unsupported_version',
+  'rate_limited',
+]);
 
 /** Turns each line a client sends into registry and broker actions, and replies. */
 export class Dispatcher {
@@ -29,28 +40,47 @@ export class Dispatcher {
     private readonly registry: Registry,
     private readonly broker: CallBroker,
     private readonly log: Logger,
+    private readonly clock: Clock,
+    private readonly limits: ServerLimits,
     private readonly udpPort: () => number,
   ) {}
 
+  /** One line from a client. Whatever goes wrong in handling it stays with that line and that connection. */
   handle(conn: Connection, ev: LineEvent): void {
     if (conn.state.phase === 'closing') return;
-    conn.lastSeen = Date.now();
-    if (ev.kind === 'oversize') return this.bad(conn, 'too_large', `line of ${ev.bytes} bytes is over the limit`);
+    const now = this.clock.now();
+    conn.lastSeen = now;
+    if (ev.kind === 'oversize') {
+      conn.charge(lineCost(ev.bytes), now);
+      return this.bad(conn, 'too_large', `line of ${ev.bytes} bytes is over the limit`);
+    }
+    conn.charge(lineCost(ev.line.length), now);
     const parsed = parseClientMessage(ev.line);
     if (!parsed.ok) return this.bad(conn, parsed.code, parsed.message, parsed.req);
     this.strike = false;
-    this.dispatch(conn, parsed.msg);
+    try {
+      this.dispatch(conn, parsed.msg, now);
+    } catch (err) {
+      this.log.error('failed handling a line', { remote: conn.remote, name: conn.session?.name, type: parsed.msg.type, error: (err as Error)?.stack ?? String(err) });
+      conn.send({ type: 'error', req: parsed.msg.req, code: 'server_error', message: 'the server failed handling that request; it was not done' });
+      return;
+    }
     if (!this.strike) conn.badLines = 0;
   }
 
-  private dispatch(conn: Connection, msg: ClientMessage): void {
+  private dispatch(conn: Connection, msg: ClientMessage, now: number): void {
     if (msg.type === 'ping') return conn.send({ type: 'pong', req: msg.req });
     if (msg.type === 'hello') return this.hello(conn, msg);
     const session = conn.session;
     if (!session) return this.error(conn, msg.req, 'not_registered', 'say hello with a name first');
     switch (msg.type) {
-      case 'list':
-        return conn.send({ type: 'users', req: msg.req, users: this.users() });
+      case 'list': {
+        const limit = Math.min(msg.limit ?? this.limits.listPageSize, this.limits.listPageSize);
+        const page = this.registry.page(msg.after, limit);
+        const users = page.sessions.map((s) => ({ name: s.name, status: this.status(s) }));
+        conn.charge(pageCost(users.length), now);
+        return conn.send({ type: 'users', req: msg.req, users, more: page.more });
+      }
       case 'lookup': {
         const found = this.registry.find(msg.name);
         if (!found) return this.error(conn, msg.req, 'not_found', `no user named "${clip(msg.name)}" is online`);
@@ -60,42 +90,36 @@ export class Dispatcher {
         const callee = this.registry.find(msg.to);
         if (!callee) return this.error(conn, msg.req, 'not_found', `no user named "${clip(msg.to)}" is online`);
         const r = this.broker.start(session, callee, msg.offer);
-        if ('code' in r) return this.error(conn, msg.req, r.code, r.message);
+        if ('code' in r) return this.fail(conn, msg.req, r);
         return conn.send({ type: 'ringing', req: msg.req, call: r.id, to: callee.name });
       }
       case 'answer': {
         if (msg.accept && !msg.answer) return this.bad(conn, 'bad_request', 'answer: accepting needs an "answer" body', msg.req);
         const reply = msg.accept
           ? { accept: true as const, answer: msg.answer ?? {} }
-          : { accept: false as const, reason: msg.reason ?? 'declined' };
+          : { accept: false as const, ...ending(msg.reason ?? 'declined', msg.cause) };
         return this.ack(conn, msg.req, this.broker.answer(session, msg.call, reply));
       }
       case 'cancel':
         return this.ack(conn, msg.req, this.broker.cancel(session, msg.call));
       case 'hangup':
-        return this.ack(conn, msg.req, this.broker.hangup(session, msg.call));
+        return this.ack(conn, msg.req, this.broker.hangup(session, msg.call, ending(msg.reason ?? 'hangup', msg.cause)));
       case 'candidate':
         return this.ack(conn, msg.req, this.broker.candidate(session, msg.call, msg.candidate));
     }
   }
 
   /** A session's connection is closing: free the name and end its call. */
-  left(session: Session, why: string): void {
+  left(session: Session, why: string, remote: string): void {
     this.broker.gone(session);
     this.registry.release(session);
-    if (why === 'slow_consumer') this.log.warn(`dropped ${session.name}: it stopped reading its messages`);
-    this.log.info(`${session.name} left (${why})`, { id: session.id });
+    if (why === 'slow_consumer') this.log.warn('dropped a client that stopped reading its messages', { name: session.name, remote, reason: why });
+    this.log.info('left', { name: session.name, id: session.id, remote, reason: why });
   }
 
   status(s: Session): UserStatus {
     const phase = this.broker.phaseOf(s);
     return phase === 'ringing' ? 'ringing' : phase === 'active' ? 'in-call' : 'idle';
-  }
-
-  private users() {
-    const users = [];
-    for (const s of this.registry.all()) users.push({ name: s.name, status: this.status(s) });
-    return users.sort((a, b) => (a.name.toLowerCase() < b.name.toLowerCase() ? -1 : 1));
   }
 
   private hello(conn: Connection, msg: ClientMessageOf<'hello'>): void {
@@ -106,38 +130,51 @@ export class Dispatcher {
     if (!isValidName(msg.name)) {
       return this.error(conn, msg.req, 'bad_name', 'a name is 1 to 32 letters, digits, ".", "_" or "-"');
     }
-    const session: Session = { id: mintId(), name: msg.name, callId: null, send: (m) => conn.send(m) };
+    const session: Session = { id: mintId(), name: msg.name, callId: null, send: (m) => conn.send(m), backlog: () => conn.backlog };
     if (!this.registry.claim(session)) {
       return this.error(conn, msg.req, 'name_taken', `the name "${msg.name}" is taken: choose another`);
     }
     conn.state = { phase: 'registered', session };
     conn.send({ type: 'welcome', req: msg.req, id: session.id, name: session.name, udpPort: this.udpPort(), version: PROTOCOL_VERSION });
-    this.log.info(`${session.name} registered`, { id: session.id, from: conn.remote });
+    this.log.info('registered', { name: session.name, id: session.id, remote: conn.remote });
   }
 
-  private ack(conn: Connection, req: Req, failure: { code: ErrorCode; message: string } | null): void {
-    if (failure) this.error(conn, req, failure.code, failure.message);
+  private ack(conn: Connection, req: Req, failure: Failure | null): void {
+    if (failure) this.fail(conn, req, failure);
     else conn.send({ type: 'ok', req });
   }
 
-  private error(conn: Connection, req: Req, code: ErrorCode, message: string): void {
-    if (STRIKES.has(code)) {
-      this.strike = true;
-      return this.bad(conn, code, message, req);
-    }
-    conn.send({ type: 'error', req, code, message });
+  private fail(conn: Connection, req: Req, f: Failure): void {
+    this.error(conn, req, f.code, f.message, f.retryAfterMs);
   }
 
-  private bad(conn: Connection, code: ErrorCode, message: string, req?: Req): void {
+  private error(conn: Connection, req: Req, code: ErrorCode, message: string, retryAfterMs?: number): void {
+    if (STRIKES.has(code)) {
+      this.strike = true;
+      return this.bad(conn, code, message, req, retryAfterMs);
+    }
+    conn.send(errorReply(req, code, message, retryAfterMs));
+  }
+
+  private bad(conn: Connection, code: ErrorCode, message: string, req?: Req, retryAfterMs?: number): void {
     conn.badLines++;
-    this.log.debug(`bad line from ${conn.remote}: ${message}`);
+    this.log.debug('bad line', { remote: conn.remote, name: conn.session?.name, code, detail: message });
     if (conn.badLines >= MAX_BAD_LINES) {
-      this.log.warn(`disconnecting ${conn.session?.name ?? conn.remote}: ${MAX_BAD_LINES} bad lines in a row`);
+      this.log.warn('disconnecting a client: too many bad lines in a row', { remote: conn.remote, name: conn.session?.name, reason: 'too_many_errors', last: code });
       conn.fail('too_many_errors', `${MAX_BAD_LINES} bad lines in a row (last: ${message}); closing the connection`);
       return;
     }
-    conn.send({ type: 'error', req, code, message });
+    conn.send(errorReply(req, code, message, retryAfterMs));
   }
+}
+
+function errorReply(req: Req, code: ErrorCode, message: string, retryAfterMs: number | undefined): ServerMessageOf<'error'> {
+  return retryAfterMs === undefined ? { type: 'error', req, code, message } : { type: 'error', req, code, message, retryAfterMs };
+}
+
+/** An answer's or hang-up's reason, with the cause code kept only for `failed`. */
+function ending(reason: Ending['reason'], cause: ClientMessageOf<'hangup'>['cause']): Ending {
+  return reason === 'failed' ? (cause ? { reason, cause } : { reason }) : { reason };
 }
 
 function clip(s: string): string {

@@ -1,13 +1,20 @@
 import net from 'node:net';
 import type dgram from 'node:dgram';
+import { MAX_PENDING_OUTPUT_BYTES } from '../protocol';
 import { CallBroker } from './call-broker';
-import { Connection } from './connection';
+import { systemClock, type Clock, type ClockTimer } from './clock';
+import { Connection, formatRemote, type ConnectionEnv, type ConnectionHooks } from './connection';
+import { ConnectionGate } from './connection-gate';
 import { Dispatcher } from './dispatcher';
+import { FD_RESERVE, openFileLimit } from './fd-limit';
+import { resolveLimits, type ServerLimits } from './limits';
 import { createLogger, silentLogger, type Logger, type LogLevel } from './logger';
 import { MemoryRegistry, type Registry } from './registry';
+import { Throttle } from './throttle';
 import { startUdpService } from './udp-service';
 
 export interface ServerOptions {
+  /** Address to listen on (TCP and UDP); an IPv6 one (`::1`, `::`) works too. Default 0.0.0.0. */
   host?: string;
   /** TCP port; 0 picks a free one. */
   port?: number;
@@ -17,6 +24,10 @@ export interface ServerOptions {
   /** A client that sends nothing (not even ping) for this long is disconnected. */
   heartbeatTimeoutMs?: number;
   maxPendingOutputBytes?: number;
+  /** What one client may cost and how many may connect; see ServerLimits for each and its default. */
+  limits?: Partial<ServerLimits>;
+  /** Time for the ring timer, the sweep and every limit; real time by default (tests drive their own). */
+  clock?: Clock;
   logger?: Logger;
   logLevel?: LogLevel;
   logJson?: boolean;
@@ -29,33 +40,72 @@ export interface RunningServer {
   readonly udpPort: number;
   /** Registered clients right now. */
   readonly clients: number;
+  /** Open TCP connections right now, registered or not. */
+  readonly connections: number;
   /** Tells every client `server_shutdown`, then closes. */
   close(): Promise<void>;
 }
 
+/** A closing connection whose peer has not closed its side by then is cut off. */
+const CLOSING_GRACE_MS = 2000;
+
 export async function startServer(opts: ServerOptions = {}): Promise<RunningServer> {
   const host = opts.host ?? '0.0.0.0';
   const log = opts.logger ?? (opts.logLevel ? createLogger({ level: opts.logLevel, json: opts.logJson }) : silentLogger);
+  const clock = opts.clock ?? systemClock;
+  const maxPendingOutput = opts.maxPendingOutputBytes ?? MAX_PENDING_OUTPUT_BYTES;
+  // Relays stop well before a receiver could be cut off as a slow consumer, whatever the options say.
+  const limits = resolveLimits(opts.limits, maxPendingOutput);
   const heartbeatMs = opts.heartbeatTimeoutMs ?? 60_000;
   const registry = opts.registry ?? new MemoryRegistry();
-  const broker = new CallBroker({ ringTimeoutMs: opts.ringTimeoutMs ?? 30_000, log });
+  const broker = new CallBroker({ ringTimeoutMs: opts.ringTimeoutMs ?? 30_000, log, clock, limits });
   const connections = new Set<Connection>();
+  const throttle = new Throttle(clock);
+  const env: ConnectionEnv = {
+    clock,
+    throttle,
+    requests: limits.requests,
+    maxPendingOutput,
+  };
+  const fileLimit = openFileLimit();
+  const openFiles = fileLimit === null ? Infinity : Math.max(1, fileLimit - FD_RESERVE);
+  const gate = new ConnectionGate({ total: limits.maxConnections, perAddress: limits.maxConnectionsPerAddress, openFiles }, clock, log);
   let udp: dgram.Socket | null = null;
-  const dispatcher = new Dispatcher(registry, broker, log, () => udp?.address().port ?? 0);
+  const dispatcher = new Dispatcher(registry, broker, log, clock, limits, () => udp?.address().port ?? 0);
+  const hooks: ConnectionHooks = {
+    line: (conn, ev) => dispatcher.handle(conn, ev),
+    leave: (conn, session, why) => dispatcher.left(session, why, conn.remote),
+  };
 
   const server = net.createServer((socket) => {
+    socket.on('error', (err) => log.debug('socket error', { remote: formatRemote(socket.remoteAddress ?? '', socket.remotePort), error: err.message }));
+    const address = socket.remoteAddress ?? '';
+    const refusal = gate.admit(address, formatRemote(address, socket.remotePort));
+    if (refusal) {
+      // Told why, then closed as soon as that is written; never read.
+      socket.write(JSON.stringify({ type: 'error', code: 'too_many_connections', message: ConnectionGate.describe(refusal) }) + '\n');
+      socket.destroySoon();
+      return;
+    }
     socket.setNoDelay(true);
-    const conn = new Connection(socket, (session, why) => dispatcher.left(session, why), opts.maxPendingOutputBytes);
+    const conn = new Connection(socket, hooks, env);
     connections.add(conn);
-    const emit = dispatcher.handle.bind(dispatcher, conn);
-    socket.on('data', (chunk) => conn.decoder.push(chunk, emit));
-    socket.on('error', (err) => log.debug(`socket ${conn.remote}: ${err.message}`));
+    socket.on('data', (chunk: Buffer) => {
+      try {
+        conn.receive(chunk);
+      } catch (err) {
+        // Handling is guarded line by line; this is the last line of defence for the process.
+        log.error('failed reading from a client', { remote: conn.remote, error: (err as Error)?.stack ?? String(err) });
+        conn.leave('server_error');
+        socket.destroy();
+      }
+    });
     socket.on('close', () => {
       connections.delete(conn);
+      gate.release(address);
       conn.leave('disconnected');
     });
   });
-  server.on('error', (err) => log.error(`server: ${err.message}`));
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(opts.port ?? 7100, host, () => {
@@ -63,26 +113,52 @@ export async function startServer(opts: ServerOptions = {}): Promise<RunningServ
       resolve();
     });
   });
-  const port = (server.address() as net.AddressInfo).port;
+  // Listening: later errors are about accepting (EMFILE, ENFILE), and the server goes on.
+  let lastAcceptError = -Infinity;
+  server.on('error', (err: NodeJS.ErrnoException) => {
+    const now = clock.now();
+    if (now - lastAcceptError < 1000) return;
+    lastAcceptError = now;
+    log.error('cannot accept connections', { error: err.message, code: err.code, open: gate.open });
+  });
+  if (openFiles < limits.maxConnections) {
+    log.info('connections are capped by the open-file limit (raise it with ulimit -n)', {
+      open_file_limit: fileLimit,
+      max_connections: openFiles,
+    });
+  }
+  const bound = server.address() as net.AddressInfo;
+  const port = bound.port;
   try {
-    udp = await startUdpService(host, opts.udpPort ?? port, log);
+    udp = await startUdpService(host, bound.family === 'IPv6' ? 'IPv6' : 'IPv4', opts.udpPort ?? port, log);
   } catch (err) {
     server.close();
     throw new Error(`cannot bind UDP port ${opts.udpPort ?? port}: ${(err as Error).message}`);
   }
   const udpPort = udp.address().port;
 
-  // One sweep for everyone: no timer per connection.
-  const sweep = setInterval(
-    () => {
-      const deadline = Date.now() - heartbeatMs;
-      for (const c of connections) {
-        if (c.lastSeen < deadline) c.fail('heartbeat_timeout', `nothing heard for ${Math.round(heartbeatMs / 1000)} s`);
+  // One sweep for everyone, no timer per connection: heartbeats, registration deadlines, closing
+  // connections whose peer never closed, and the ring limits' memory.
+  const sweepMs = Math.max(50, Math.min(5000, heartbeatMs / 4, limits.registrationTimeoutMs / 4));
+  const sweep = () => {
+    const now = clock.now();
+    const silentSince = now - heartbeatMs;
+    const unregisteredSince = now - limits.registrationTimeoutMs;
+    for (const c of connections) {
+      const s = c.state;
+      if (s.phase === 'closing') {
+        if (now - s.since >= CLOSING_GRACE_MS) c.socket.destroy();
+      } else if (c.lastSeen < silentSince) {
+        c.fail('heartbeat_timeout', `nothing heard for ${Math.round(heartbeatMs / 1000)} s`);
+      } else if (s.phase === 'anonymous' && c.openedAt <= unregisteredSince) {
+        log.info('closed a connection that did not register in time', { remote: c.remote, reason: 'registration_timeout' });
+        c.fail('registration_timeout', `no hello within ${Math.round(limits.registrationTimeoutMs / 1000)} s`);
       }
-    },
-    Math.max(50, Math.min(5000, heartbeatMs / 4)),
-  );
-  sweep.unref();
+    }
+    broker.ringLimits.prune();
+    sweepTimer = clock.setTimeout(sweep, sweepMs);
+  };
+  let sweepTimer: ClockTimer | null = clock.setTimeout(sweep, sweepMs);
 
   let closing: Promise<void> | null = null;
   return {
@@ -92,10 +168,15 @@ export async function startServer(opts: ServerOptions = {}): Promise<RunningServ
     get clients() {
       return registry.size;
     },
+    get connections() {
+      return connections.size;
+    },
     close() {
       closing ??= (async () => {
-        clearInterval(sweep);
-        log.info(`shutting down: telling ${connections.size} client(s)`);
+        if (sweepTimer) clock.clearTimeout(sweepTimer);
+        sweepTimer = null;
+        throttle.clear();
+        log.info('shutting down', { clients: connections.size });
         const closed = new Promise<void>((resolve) => server.close(() => resolve()));
         broker.clear();
         for (const c of connections) c.fail('server_shutdown', 'the server is shutting down');

@@ -1,12 +1,22 @@
-// A server in its own process (from the build in dist/) for tests that measure it:
-// reports its port, and its RSS on request, over IPC.
-const { startServer } = require('../../dist/server');
+// A server in its own process (from the build in dist/) for tests that attack or measure it:
+// options arrive as JSON in argv[2]; it reports its port, and its memory (now and at its peak) on request, over IPC,
+// and logs warnings (or what `logLevel` asks for) to stderr as parley-server does.
+const { createLogger, startServer } = require('../../dist/server');
 
-startServer({ host: '127.0.0.1', port: 0, udpPort: 0 }).then((server) => {
+const { logLevel, ...opts } = JSON.parse(process.argv[2] || '{}');
+const logger = createLogger({ level: logLevel || 'warn' });
+
+startServer({ host: '127.0.0.1', port: 0, udpPort: 0, logger, ...opts }).then((server) => {
   process.on('message', (m) => {
-    if (m !== 'rss') return;
-    if (global.gc) global.gc();
-    process.send({ rss: process.memoryUsage().rss });
+    if (m !== 'memory') return;
+    if (global.gc) {
+      global.gc();
+      global.gc();
+    }
+    const { rss, heapUsed, arrayBuffers, external } = process.memoryUsage();
+    const maxRss = process.resourceUsage().maxRSS * 1024;
+    process.send({ memory: { rss, maxRss, heapUsed, arrayBuffers, external }, clients: server.clients });
   });
+  process.on('disconnect', () => process.exit(0));
   process.send({ port: server.port });
 });

@@ -1,4 +1,6 @@
+import { fork, spawn, type ChildProcess } from 'node:child_process';
 import net from 'node:net';
+import path from 'node:path';
 import { LineDecoder, startServer, type RunningServer, type ServerOptions } from '../../src';
 
 export async function testServer(opts: ServerOptions = {}): Promise<RunningServer> {
@@ -6,6 +8,7 @@ export async function testServer(opts: ServerOptions = {}): Promise<RunningServe
 }
 
 type Msg = Record<string, unknown> & { type: string };
+let quietSeq = 0;
 
 /**
  * A raw line-protocol client for tests: sends exactly what it is given and records
@@ -37,9 +40,10 @@ export class RawClient {
     );
   }
 
-  static connect(port: number): Promise<RawClient> {
+  /** `from`: the local address to connect from (another loopback address, say, to be another client machine). */
+  static connect(port: number, { host = '127.0.0.1', from }: { host?: string; from?: string } = {}): Promise<RawClient> {
     return new Promise((resolve, reject) => {
-      const s = net.connect({ host: '127.0.0.1', port });
+      const s = net.connect({ host, port, localAddress: from });
       s.once('error', reject);
       s.once('connect', () => resolve(new RawClient(s)));
     });
@@ -79,12 +83,15 @@ export class RawClient {
     return this.received[this.cursor++];
   }
 
-  /** Asserts nothing more arrives within `ms`. */
-  async nothingWithin(ms: number): Promise<void> {
-    await new Promise((r) => setTimeout(r, ms));
-    if (this.cursor < this.received.length) {
-      throw new Error(`unexpected message: ${JSON.stringify(this.received[this.cursor])}`);
-    }
+  /**
+   * Asserts the server has sent nothing not yet consumed: a ping's pong must be the next message,
+   * and the server answers each connection in order, so whatever it sent before has arrived by then.
+   */
+  async quiet(): Promise<void> {
+    const req = `quiet-${++quietSeq}`;
+    this.send({ type: 'ping', req });
+    const m = await this.next();
+    if (m.type !== 'pong' || m.req !== req) throw new Error(`unexpected message: ${JSON.stringify(m)}`);
   }
 
   waitClosed(timeoutMs = 3000): Promise<void> {
@@ -132,4 +139,100 @@ export function useTestServer(opts: ServerOptions = {}) {
     connect: async () => track(await RawClient.connect(server.port)),
     registered: async (name: string) => track(await RawClient.register(server.port, name)),
   };
+}
+
+/**
+ * Writes `data` over and over as fast as the socket takes it (waiting for 'drain' when it is full)
+ * until the socket closes or `maxWrites` have gone; returns how many went.
+ */
+export async function pour(socket: net.Socket, data: string | Buffer, maxWrites = Infinity): Promise<number> {
+  let sent = 0;
+  while (!socket.destroyed && sent < maxWrites) {
+    sent++;
+    if (socket.write(data)) continue;
+    await new Promise<void>((resolve) => {
+      const go = () => {
+        socket.off('drain', go);
+        socket.off('close', go);
+        resolve();
+      };
+      socket.on('drain', go);
+      socket.on('close', go);
+    });
+  }
+  return sent;
+}
+
+export interface MemoryFigures {
+  rss: number;
+  /** The most RSS it has had so far. */
+  maxRss: number;
+  heapUsed: number;
+  arrayBuffers: number;
+  external: number;
+}
+
+/**
+ * A server in a process of its own (built code from dist/), for tests about the server crashing,
+ * stalling or growing: its memory is its own and its death does not take the test runner with it.
+ */
+export class ServerChild {
+  private err = '';
+
+  private constructor(
+    readonly child: ChildProcess,
+    readonly port: number,
+  ) {
+    child.stderr?.on('data', (d) => (this.err += d));
+  }
+
+  /** `fdLimit`: the child's open-file limit (set with the shell's ulimit before it starts). */
+  static async start(opts: Record<string, unknown> = {}, { fdLimit }: { fdLimit?: number } = {}): Promise<ServerChild> {
+    const script = path.join(__dirname, 'server-child.js');
+    const args = [JSON.stringify(opts)];
+    const child =
+      fdLimit === undefined
+        ? fork(script, args, { execArgv: ['--expose-gc'], stdio: ['ignore', 'ignore', 'pipe', 'ipc'] })
+        : spawn('/bin/sh', ['-c', `ulimit -n ${fdLimit} && exec "$0" "$@"`, process.execPath, '--expose-gc', script, ...args], {
+            stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
+          });
+    let early = '';
+    child.stderr!.on('data', (d) => (early += d));
+    const port = await new Promise<number>((resolve, reject) => {
+      child.once('message', (m: { port: number }) => resolve(m.port));
+      child.once('exit', (code) => reject(new Error(`server child exited ${code}: ${early}`)));
+    });
+    const s = new ServerChild(child, port);
+    s.err = early;
+    return s;
+  }
+
+  /** What it logged so far. */
+  get stderr(): string {
+    return this.err;
+  }
+
+  get alive(): boolean {
+    return this.child.exitCode === null && this.child.signalCode === null;
+  }
+
+  /** Its memory after two full collections, and its registered clients. */
+  memory(): Promise<MemoryFigures & { clients: number }> {
+    return new Promise((resolve, reject) => {
+      const onExit = (code: number | null) => reject(new Error(`server child exited ${code}: ${this.err.slice(-2000)}`));
+      this.child.once('exit', onExit);
+      this.child.once('message', (m: { memory: MemoryFigures; clients: number }) => {
+        this.child.off('exit', onExit);
+        resolve({ ...m.memory, clients: m.clients });
+      });
+      this.child.send('memory');
+    });
+  }
+
+  async stop(): Promise<void> {
+    if (!this.alive) return;
+    const exited = new Promise((r) => this.child.once('exit', r));
+    this.child.kill();
+    await exited;
+  }
 }

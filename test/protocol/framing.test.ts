@@ -2,7 +2,7 @@ import { LineDecoder, type LineEvent } from '../../src/protocol';
 
 function feed(d: LineDecoder, ...chunks: (string | Buffer)[]): LineEvent[] {
   const out: LineEvent[] = [];
-  for (const c of chunks) d.push(Buffer.isBuffer(c) ? c : Buffer.from(c), (e) => out.push(e));
+  for (const c of chunks) d.push(Buffer.isBuffer(c) ? c : Buffer.from(c), (e) => void out.push(e));
   return out;
 }
 

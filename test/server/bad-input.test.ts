@@ -1,6 +1,10 @@
+import { MemoryRegistry } from '../../src/server';
 import { useTestServer } from '../helpers/signaling';
+import { waitUntil } from '../helpers/wait';
+import { ManualClock } from './manual-clock';
 
-const t = useTestServer();
+const clock = new ManualClock();
+const t = useTestServer({ clock });
 const registered = t.registered;
 const connect = t.connect;
 
@@ -56,7 +60,7 @@ describe('bad input', () => {
     for (let i = 0; i < 19; i++) c.sendRaw('garbage\n');
     c.send({ type: 'ping' });
     for (let i = 0; i < 19; i++) c.sendRaw('garbage\n');
-    await new Promise((r) => setTimeout(r, 100));
+    await waitUntil(() => c.received.length === 19 + 1 + 19, 'the server answered every line');
     expect(c.closed).toBe(false);
     c.sendRaw('garbage\n');
     await c.waitClosed();
@@ -81,21 +85,78 @@ describe('bad input', () => {
   });
 
   test('a client that stops reading is dropped once its pending output passes the cap; others carry on', async () => {
-    await t.restart({ maxPendingOutputBytes: 64 * 1024 });
+    // A budget large enough that only the output cap is in play.
+    await t.restart({ clock, maxPendingOutputBytes: 64 * 1024, limits: { requests: { perSecond: 1e9, burst: 1e9 } } });
     const slow = await connect();
     slow.send({ type: 'hello', version: 1, name: 'slow' });
     await slow.next();
     slow.socket.pause();
     const fine = await registered('fine');
-        // The replies it never reads fill the kernel's buffers first, then the server's cap.
+    // The replies it never reads fill the kernel's buffers first, then the server's cap.
     const burst = (JSON.stringify({ type: 'list' }) + '\n').repeat(1000);
-    const deadline = Date.now() + 10_000;
-    while (t.server.clients !== 1 && Date.now() < deadline) {
-      if (!slow.socket.destroyed && slow.socket.writableLength < 1024 * 1024) slow.sendRaw(burst);
-      await new Promise((r) => setTimeout(r, 5));
-    }
-    expect(t.server.clients).toBe(1);
+    await waitUntil(
+      () => {
+        if (!slow.socket.destroyed && slow.socket.writableLength < 1024 * 1024) slow.sendRaw(burst);
+        return t.server.clients === 1;
+      },
+      'the slow client was dropped',
+      30_000,
+      5,
+    );
     fine.send({ type: 'list', req: 1 });
-    expect(await fine.next()).toEqual({ type: 'users', req: 1, users: [{ name: 'fine', status: 'idle' }] });
+    expect(await fine.next()).toEqual({ type: 'users', req: 1, users: [{ name: 'fine', status: 'idle' }], more: false });
+  });
+
+  test('a connection over its request budget is not read until the budget refills; others are served meanwhile', async () => {
+    const flooder = await registered('flooder');
+    const other = await registered('other');
+    const pongs = () => flooder.received.filter((m) => m.type === 'pong').length;
+    // 1,000 pings in one write. The budget (400, then 100 a second) covers the hello, 399 pings
+    // and the one that overdraws it.
+    flooder.sendRaw('{"type":"ping"}\n'.repeat(1000));
+    await waitUntil(() => pongs() >= 400, 'the budget was spent');
+    other.send({ type: 'ping', req: 'meanwhile' });
+    expect(await other.next()).toEqual({ type: 'pong', req: 'meanwhile' });
+    expect(pongs()).toBe(400);
+    // A second of budget: a hundred more.
+    clock.advance(1000);
+    await waitUntil(() => pongs() >= 500, 'a second of budget was used');
+    other.send({ type: 'ping', req: 'again' });
+    expect(await other.next()).toEqual({ type: 'pong', req: 'again' });
+    expect(pongs()).toBe(500);
+    clock.advance(5000);
+    await waitUntil(() => pongs() === 1000, 'the rest was read');
+    expect(flooder.received).toHaveLength(1 + 1000);
+    expect(flooder.closed).toBe(false);
+  });
+
+  test('larger lines cost more: a line of 16 KiB costs 17 units (1, and 1 a KiB)', async () => {
+    await t.restart({ clock, limits: { requests: { perSecond: 1, burst: 40 } } });
+    const a = await registered('a');
+    a.sendRaw(`{"type":"lookup","name":"x","pad":"${'p'.repeat(16 * 1024)}"}\n`.repeat(5));
+    // 40 units: the hello (1), two 17-unit lines, and a third that overdraws it.
+    await waitUntil(() => a.received.length >= 1 + 3, 'the budget was spent');
+    await t.connect().then((c) => c.quiet());
+    expect(a.received).toHaveLength(1 + 3);
+  });
+
+  test('an exception while handling a line is answered with server_error on that connection only', async () => {
+    class BrokenRegistry extends MemoryRegistry {
+      override find(name: string) {
+        if (name === 'boom') throw new Error('broken registry');
+        return super.find(name);
+      }
+    }
+    const logged: string[] = [];
+    await t.restart({ clock, registry: new BrokenRegistry(), logger: { error: (m, f) => logged.push(`${m} ${JSON.stringify(f)}`), warn() {}, info() {}, debug() {} } });
+    const a = await registered('a');
+    const b = await registered('b');
+    a.send({ type: 'lookup', name: 'boom', req: 1 });
+    expect(await a.next()).toEqual({ type: 'error', req: 1, code: 'server_error', message: 'the server failed handling that request; it was not done' });
+    expect(logged).toEqual([expect.stringContaining('broken registry')]);
+    a.send({ type: 'lookup', name: 'b', req: 2 });
+    expect(await a.next()).toEqual({ type: 'user', req: 2, name: 'b', status: 'idle' });
+    b.send({ type: 'ping', req: 3 });
+    expect(await b.next()).toEqual({ type: 'pong', req: 3 });
   });
 });

@@ -1,8 +1,17 @@
-import { useTestServer } from '../helpers/signaling';
+import { RawClient, useTestServer } from '../helpers/signaling';
+import { waitUntil } from '../helpers/wait';
+import { ManualClock } from './manual-clock';
 
-const t = useTestServer();
+const clock = new ManualClock();
+const t = useTestServer({ clock });
 const registered = t.registered;
 const connect = t.connect;
+
+/** A ping answered: the server has handled everything this client sent before it. */
+async function pinged(c: RawClient, req: string | number): Promise<void> {
+  c.send({ type: 'ping', req });
+  expect(await c.next()).toEqual({ type: 'pong', req });
+}
 
 describe('registration', () => {
   test('hello → welcome with a session id, the name and the UDP port; req is echoed', async () => {
@@ -50,29 +59,59 @@ describe('registration', () => {
   test('a name is freed the moment its connection closes', async () => {
     const a = await registered('dave');
     await a.close();
-    // The close event may race the next hello by a moment; the server frees on 'close'.
-    await new Promise((r) => setTimeout(r, 50));
+    await waitUntil(() => t.server.clients === 0, 'the server saw the connection close');
     const b = await registered('DAVE');
     expect(b.received[0]).toMatchObject({ type: 'welcome', name: 'DAVE' });
   });
 
-  test('no message within the heartbeat window → heartbeat_timeout and the name is freed; ping keeps it alive', async () => {
-    await t.restart({ heartbeatTimeoutMs: 400 });
+  test('no message within the heartbeat window (60 s) → heartbeat_timeout and the name is freed; ping keeps it alive', async () => {
     const idle = await registered('idle');
     const alive = await registered('alive');
-    const pinger = setInterval(() => alive.send({ type: 'ping' }), 100);
-    try {
-      await idle.waitClosed(3000);
-      expect(idle.received.at(-1)).toMatchObject({ type: 'error', code: 'heartbeat_timeout' });
-      expect(alive.closed).toBe(false);
-      alive.send({ type: 'list', req: 'l' });
-      let m;
-      do m = await alive.next();
-      while (m.type === 'pong');
-      expect(m).toEqual({ type: 'users', req: 'l', users: [{ name: 'alive', status: 'idle' }] });
-    } finally {
-      clearInterval(pinger);
+    clock.advance(40_000);
+    await pinged(alive, 'at 40 s');
+    clock.advance(19_000);
+    await pinged(alive, 'at 59 s');
+    expect(idle.closed).toBe(false);
+    clock.advance(6_000);
+    await idle.waitClosed();
+    expect(idle.received.at(-1)).toEqual({ type: 'error', code: 'heartbeat_timeout', message: 'nothing heard for 60 s' });
+    expect(alive.closed).toBe(false);
+    alive.send({ type: 'list', req: 'l' });
+    expect(await alive.next()).toEqual({ type: 'users', req: 'l', users: [{ name: 'alive', status: 'idle' }], more: false });
+  });
+
+  test('a connection that has not registered within 10 s is closed, however often it pings', async () => {
+    const lurker = await connect();
+    const refused = await connect();
+    const member = await connect();
+    member.send({ type: 'hello', version: 1, name: 'member' });
+    await member.next();
+    refused.send({ type: 'hello', version: 1, name: 'bad name' });
+    expect(await refused.next()).toMatchObject({ code: 'bad_name' });
+    for (let s = 2; s <= 8; s += 2) {
+      clock.advance(2000);
+      await pinged(lurker, s);
+      await pinged(refused, s);
     }
+    clock.advance(1999);
+    await pinged(lurker, 'at 9.999 s');
+    clock.advance(1 + 2500);
+    await lurker.waitClosed();
+    await refused.waitClosed();
+    expect(lurker.received.at(-1)).toEqual({ type: 'error', code: 'registration_timeout', message: 'no hello within 10 s' });
+    expect(refused.received.at(-1)).toMatchObject({ code: 'registration_timeout' });
+    // A registered client is not concerned.
+    await pinged(member, 'member');
+  });
+
+  test('the registration window is an option', async () => {
+    await t.restart({ clock, limits: { registrationTimeoutMs: 2000 } });
+    const lurker = await connect();
+    clock.advance(1000);
+    await pinged(lurker, 1);
+    clock.advance(1500);
+    await lurker.waitClosed();
+    expect(lurker.received.at(-1)).toEqual({ type: 'error', code: 'registration_timeout', message: 'no hello within 2 s' });
   });
 });
 
@@ -97,7 +136,45 @@ describe('list and lookup', () => {
         { name: 'dan', status: 'idle' },
         { name: 'eve', status: 'idle' },
       ],
+      more: false,
     });
+  });
+
+  test('list comes in pages: limit, then after the last name of the previous page', async () => {
+    const online = new Map<string, RawClient>();
+    for (const n of ['e', 'B', 'd', 'a', 'C']) online.set(n, await registered(n));
+    const c = await registered('z');
+    const names = (m: Record<string, unknown>) => (m.users as { name: string }[]).map((u) => u.name);
+    c.send({ type: 'list', limit: 2 });
+    let m = await c.next();
+    expect([names(m), m.more]).toEqual([['a', 'B'], true]);
+    c.send({ type: 'list', limit: 2, after: 'B' });
+    m = await c.next();
+    expect([names(m), m.more]).toEqual([['C', 'd'], true]);
+    c.send({ type: 'list', limit: 3, after: 'd' });
+    m = await c.next();
+    expect([names(m), m.more]).toEqual([['e', 'z'], false]);
+    // `after` need not be online: the page starts after where it would be.
+    c.send({ type: 'list', after: 'bb' });
+    expect(names(await c.next())).toEqual(['C', 'd', 'e', 'z']);
+    // A name that left drops out; one that arrives appears in place.
+    await online.get('C')!.close();
+    await waitUntil(() => t.server.clients === 5, 'the server saw C leave');
+    await registered('ca');
+    c.send({ type: 'list', after: 'b', limit: 2 });
+    expect(names(await c.next())).toEqual(['ca', 'd']);
+    c.send({ type: 'list', limit: 0, req: 'zero' });
+    expect(await c.next()).toMatchObject({ type: 'error', req: 'zero', code: 'bad_request' });
+  });
+
+  test('a page never holds more than the server page size, whatever limit asks', async () => {
+    await t.restart({ clock, limits: { listPageSize: 3 } });
+    for (const n of ['a', 'b', 'c', 'd']) await registered(n);
+    const c = await registered('e');
+    c.send({ type: 'list', limit: 1000 });
+    expect(await c.next()).toMatchObject({ users: [{ name: 'a' }, { name: 'b' }, { name: 'c' }], more: true });
+    c.send({ type: 'list' });
+    expect(await c.next()).toMatchObject({ users: [{ name: 'a' }, { name: 'b' }, { name: 'c' }], more: true });
   });
 
   test('lookup finds a user case-insensitively; an unknown one → not_found', async () => {
