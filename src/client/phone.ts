@@ -418,7 +418,7 @@ export class Phone extends EventEmitter<PhoneEvents> implements OutgoingOwner, I
   }
 
   private reply(callId: string, reply: Reply): void {
-    void this.signaling.answer(callId, reply as Parameters<SignalingClient['answer']>[1]).catch(() => undefined);
+    void this.signaling.answer(callId, reply).catch(() => undefined);
   }
 
   /** Tells the server about the call; a lost connection or a call already gone is no matter here. */

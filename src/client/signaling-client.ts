@@ -60,6 +60,9 @@ export interface SignalingEvents {
   close: [{ error?: ServerMessageOf<'error'>; reason: string }];
 }
 
+/** The most users list() gathers by default. */
+const MAX_LISTED = 10_000;
+
 type Pending = { resolve: (m: ServerMessage) => void; reject: (e: Error) => void; timer: NodeJS.Timeout };
 type Distribute<T> = T extends unknown ? Omit<T, 'req'> : never;
 type Request = Distribute<ClientMessage>;
@@ -143,8 +146,20 @@ export class SignalingClient extends EventEmitter<SignalingEvents> {
     return reply;
   }
 
-  async list(): Promise<UserInfo[]> {
-    return (await this.expect(this.request({ type: 'list' }), 'users')).users;
+  /**
+   * Who is online, in name order: page after page while the server says there is more, up to
+   * `max` users (a server with tens of thousands online is not listed whole by default).
+   */
+  async list(max = MAX_LISTED): Promise<UserInfo[]> {
+    const users: UserInfo[] = [];
+    let after: string | undefined;
+    for (;;) {
+      const page = await this.expect(this.request(after === undefined ? { type: 'list' } : { type: 'list', after }), 'users');
+      users.push(...page.users);
+      const last = page.users.at(-1);
+      if (!page.more || !last || users.length >= max) return users.slice(0, max);
+      after = last.name;
+    }
   }
 
   async lookup(name: string): Promise<UserInfo> {
@@ -162,7 +177,7 @@ export class SignalingClient extends EventEmitter<SignalingEvents> {
       | { accept: true; answer: Record<string, unknown> }
       | { accept: false; reason?: 'declined' | 'busy' | 'incompatible' | 'failed'; cause?: FailureCause },
   ): Promise<void> {
-    await this.expect(this.request({ type: 'answer', call, ...reply } as Request), 'ok');
+    await this.expect(this.request({ type: 'answer', call, ...reply }), 'ok');
   }
 
   async cancel(call: string): Promise<void> {
@@ -171,7 +186,7 @@ export class SignalingClient extends EventEmitter<SignalingEvents> {
 
   /** Hangs up; `failure` says this side's audio failed (the peer is told the cause). */
   async hangup(call: string, failure?: { reason: 'failed'; cause?: FailureCause }): Promise<void> {
-    await this.expect(this.request({ type: 'hangup', call, ...failure } as Request), 'ok');
+    await this.expect(this.request({ type: 'hangup', call, ...failure }), 'ok');
   }
 
   async candidate(call: string, candidate: Record<string, unknown>): Promise<void> {

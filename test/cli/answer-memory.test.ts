@@ -68,5 +68,11 @@ test('memory after 2,000 answered calls is within a few MB of after 300', async 
   }
 });
 
-/** The server's own defences against call floods would stop this loop: they are not what is tested. */
-const LOOSE_LIMITS = {};
+/** The server's own defences against call floods would slow this loop: they are not what is tested. */
+const LOOSE_LIMITS = {
+  limits: {
+    requests: { perSecond: 1e6, burst: 1e6 },
+    callsPlaced: { perSecond: 1e6, burst: 1e6 },
+    callsReceived: { perSecond: 1e6, burst: 1e6 },
+  },
+};

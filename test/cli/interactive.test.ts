@@ -6,7 +6,7 @@ import type { ChildProcess } from 'node:child_process';
 import type { CallEnd, Phone } from '../../src/client/phone';
 import type { RunningServer } from '../../src';
 import { RawClient, testServer } from '../helpers/signaling';
-import { waitUntil } from '../helpers/wait';
+import { delay, waitUntil } from '../helpers/wait';
 import { PARLEY, run, serverProcess } from './helpers/parley';
 import { peer } from './helpers/peers';
 import { TmuxScreen } from './helpers/tmux';
@@ -217,4 +217,20 @@ test('a call arriving while a name is being typed does not take the keys: it ask
   alice.send('n');
   await expect(outgoing.result).rejects.toMatchObject({ reason: 'declined' });
   await alice.waitFor('You declined the call from mallory.');
+});
+
+test('a person may take longer to choose a name than the server waits for an unregistered connection', async () => {
+  const strict = await testServer({ limits: { registrationTimeoutMs: 300 } });
+  try {
+    const alice = parley('alice', strict.port);
+    await alice.waitFor('Your name:');
+    // Longer than the server's registration window: nothing is connected while the name is typed.
+    await delay(1000);
+    alice.type('alice');
+    alice.send('Enter');
+    await alice.waitFor('Registered as alice.');
+    expect(alice.screen()).not.toContain('Lost the connection');
+  } finally {
+    await strict.close();
+  }
 });

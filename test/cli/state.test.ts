@@ -14,17 +14,25 @@ const menu: UiState = { kind: 'menu', name: 'alice' };
 const call = { peer: 'bob', codec: 'opus', frameMs: 20, startedAt: 0 };
 const inCall: UiState = { kind: 'in-call', name: 'alice', call, muted: false, help: false };
 
-test('with --name it connects and registers; a taken name asks for another', () => {
+test('with --name it connects and registers; a taken name asks for another before connecting again', () => {
   const s = play(initial('bob'), { type: 'connected' });
   expect(s.effects).toEqual([{ do: 'register', name: 'bob' }]);
   const refused = play(s, { type: 'register-failed', name: 'bob', code: 'name_taken', message: '' });
   expect(refused.state).toMatchObject({ kind: 'naming', error: 'The name "bob" is taken. Choose another.' });
+  // The unregistered connection is dropped: the server would close it while the person types.
+  expect(refused.effects).toEqual([{ do: 'disconnect' }]);
   const typed = play(refused, key('c'), key('x'), special('backspace'), key('a'), special('enter'));
-  expect(typed.effects).toEqual([{ do: 'register', name: 'ca' }]);
+  expect(typed).toEqual({ state: { kind: 'connecting', name: 'ca' }, effects: [{ do: 'connect' }] });
+  expect(play(typed, { type: 'connected' }).effects).toEqual([{ do: 'register', name: 'ca' }]);
+});
+
+test('without --name it asks for the name before it connects', () => {
+  const s = initial();
+  expect(s).toEqual({ state: { kind: 'naming', input: '' }, effects: [] });
 });
 
 test('unreachable offers retry or quit (exit 3)', () => {
-  const down = play(initial(), { type: 'connect-failed', message: 'refused' });
+  const down = play(initial('alice'), { type: 'connect-failed', message: 'refused' });
   expect(down.state.kind).toBe('unreachable');
   expect(play(down, key('r')).effects).toEqual([{ do: 'connect' }]);
   expect(play(down, key('q')).effects).toEqual([{ do: 'exit', code: 3 }]);

@@ -79,6 +79,8 @@ class App {
     switch (effect.do) {
       case 'connect':
         return void this.connect();
+      case 'disconnect':
+        return this.dropPhone();
       case 'register':
         return this.request(
           () => phone!.register(effect.name),

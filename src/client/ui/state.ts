@@ -18,12 +18,16 @@ export interface Waiting {
   id: string;
 }
 
+/**
+ * A name is asked for before connecting: the server closes a connection that has not registered
+ * within a few seconds, and a person may take longer than that to choose one.
+ */
 export type UiState =
-  /** name: what to register as once connected (from --name, or the one accepted before). */
-  | { kind: 'connecting'; name?: string; notice?: string }
-  | { kind: 'unreachable'; name?: string; notice?: string; message: string }
+  /** name: what to register as once connected (typed, from --name, or the one accepted before). */
+  | { kind: 'connecting'; name: string; notice?: string }
+  | { kind: 'unreachable'; name: string; notice?: string; message: string }
   | { kind: 'naming'; input: string; error?: string; notice?: string }
-  | { kind: 'registering'; name: string; fromFlag: boolean }
+  | { kind: 'registering'; name: string }
   | { kind: 'menu'; name: string; notice?: string; users?: UserInfo[] }
   | { kind: 'lookup'; name: string; input: string; caller?: Waiting }
   | { kind: 'waiting'; name: string; what: 'list' | 'lookup'; target?: string }
@@ -59,6 +63,7 @@ export type UiEvent =
 
 export type Effect =
   | { do: 'connect' }
+  | { do: 'disconnect' }
   | { do: 'register'; name: string }
   | { do: 'list' }
   | { do: 'lookup'; target: string }
@@ -80,9 +85,9 @@ export interface Step {
 const stay = (state: UiState): Step => ({ state, effects: [] });
 const go = (state: UiState, ...effects: Effect[]): Step => ({ state, effects });
 
-/** The first state: connect, then register `name` or ask for one. */
+/** The first state: with a name, connect and register it; without, ask for one first. */
 export function initial(name?: string): Step {
-  return go({ kind: 'connecting', name }, { do: 'connect' });
+  return name ? go({ kind: 'connecting', name }, { do: 'connect' }) : stay({ kind: 'naming', input: '' });
 }
 
 const quit = (code: ExitCode = EXIT.ok, message?: string): Step => go({ kind: 'quitting', message }, { do: 'exit', code });
@@ -90,8 +95,10 @@ const quit = (code: ExitCode = EXIT.ok, message?: string): Step => go({ kind: 'q
 export function transition(s: UiState, e: UiEvent, cfg: UiConfig): Step {
   // Events that mean the same thing on every screen.
   if (e.type === 'shutdown' || (e.type === 'key' && e.key.name === 'ctrl-c')) return shutdown(s);
-  if (e.type === 'disconnected' && s.kind !== 'connecting' && s.kind !== 'unreachable' && s.kind !== 'quitting') {
-    return go({ kind: 'connecting', name: registeredName(s), notice: `Lost the connection to the server (${e.reason}).` }, { do: 'connect' });
+  if (e.type === 'disconnected' && s.kind !== 'connecting' && s.kind !== 'unreachable' && s.kind !== 'quitting' && s.kind !== 'naming') {
+    const notice = `Lost the connection to the server (${e.reason}).`;
+    const name = registeredName(s);
+    return name ? go({ kind: 'connecting', name, notice }, { do: 'connect' }) : stay({ kind: 'naming', input: '', notice });
   }
   if (e.type === 'incoming') {
     if (s.kind === 'menu') return stay({ kind: 'incoming', name: s.name, from: e.from, id: e.id });
@@ -103,11 +110,7 @@ export function transition(s: UiState, e: UiEvent, cfg: UiConfig): Step {
 
   switch (s.kind) {
     case 'connecting':
-      if (e.type === 'connected') {
-        return s.name
-          ? go({ kind: 'registering', name: s.name, fromFlag: true }, { do: 'register', name: s.name })
-          : stay({ kind: 'naming', input: '', notice: s.notice });
-      }
+      if (e.type === 'connected') return go({ kind: 'registering', name: s.name }, { do: 'register', name: s.name });
       if (e.type === 'connect-failed') return stay({ kind: 'unreachable', name: s.name, notice: s.notice, message: e.message });
       return stay(s);
 
@@ -121,14 +124,14 @@ export function transition(s: UiState, e: UiEvent, cfg: UiConfig): Step {
       if (action === 'submit') {
         const name = s.input.trim();
         if (!name) return stay({ ...s, error: 'Type a name first.' });
-        return go({ kind: 'registering', name, fromFlag: false }, { do: 'register', name });
+        return go({ kind: 'connecting', name, notice: s.notice }, { do: 'connect' });
       }
       return stay({ ...s, input: edit(s.input, e.key) });
 
     case 'registering':
       if (e.type === 'registered') return stay({ kind: 'menu', name: e.name, notice: `Registered as ${e.name}.` });
       if (e.type === 'register-failed') {
-        return stay({ kind: 'naming', input: '', error: describeNameRefusal(e.code, e.name, e.message) });
+        return go({ kind: 'naming', input: '', error: describeNameRefusal(e.code, e.name, e.message) }, { do: 'disconnect' });
       }
       return stay(s);
 
@@ -253,9 +256,8 @@ function isScreen(kind: UiState['kind']): kind is Binding['screen'] {
   );
 }
 
-/** The name to register again after a reconnect: one the server accepted, or the one given by --name. */
+/** The name to register again after a reconnect: the one accepted, or the one being registered. */
 function registeredName(s: UiState): string | undefined {
-  if (s.kind === 'registering') return s.fromFlag ? s.name : undefined;
   return 'name' in s ? s.name : undefined;
 }
 
