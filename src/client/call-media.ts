@@ -1,6 +1,6 @@
 import { randomInt } from 'node:crypto';
 import { createSink, createSource, getCodec } from '../audio';
-import type { JitterBufferOptions } from '../audio/jitter-buffer';
+import type { JitterBufferOptions } from '../media/jitter-buffer';
 import type { AudioSink, AudioSource, Codec, CodecName } from '../audio/types';
 import type { Candidate } from '../media/candidates';
 import { MediaSession } from '../media/media-session';

@@ -1,5 +1,5 @@
 import { EventEmitter } from 'node:events';
-import type { JitterBufferOptions } from '../audio/jitter-buffer';
+import type { JitterBufferOptions } from '../media/jitter-buffer';
 import type { CodecName } from '../audio/types';
 import type { Candidate } from '../media/candidates';
 import { answerOffer } from '../media/negotiation';
