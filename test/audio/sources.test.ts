@@ -232,6 +232,25 @@ describe('WAV file source', () => {
     expect(rms(frames[frames.length - 1])).toBeGreaterThan(1000);
   });
 
+  it('open() reads and checks the file once, before any frame size; stop() releases it unstarted', async () => {
+    const path = join(dir, 'open.wav');
+    writeFileSync(path, encodeWav(signals.tone(440, 100)));
+    const timers = new ManualTimers();
+    const source = new WavFileSource(path, false, { timers });
+    expect(source.isOpen).toBe(false);
+    await Promise.all([source.open(), source.open()]);
+    expect(source.isOpen).toBe(true);
+    // The file can go: what start() plays was read at open.
+    rmSync(path);
+    const { frames } = await run(source, timers, 480);
+    timers.advance(100);
+    expect(frames).toHaveLength(10);
+    await source.stop();
+    expect(source.isOpen).toBe(false);
+    await expect(source.open()).rejects.toMatchObject({ code: 'input_device' });
+    await source.stop();
+  });
+
   it('rejects start for a missing file with an input_device error naming it', async () => {
     const path = join(dir, 'nope.wav');
     const err = await createSource(path).start(960, () => {}).catch((e: unknown) => e);
@@ -246,6 +265,27 @@ describe('factories', () => {
     expect(createSink(join(dir, 'x.WAV'))).toBeInstanceOf(WavFileSink);
     expect(() => createSink('headphones')).toThrow(/unknown audio sink "headphones"/);
     expect(() => createSource('radio')).toThrow(/unknown audio source "radio"/);
+  });
+
+  it('an unknown spec is a bad_spec AudioError, thrown before anything is opened', () => {
+    const thrown = (make: () => unknown) => {
+      try {
+        make();
+      } catch (err) {
+        return err;
+      }
+      return undefined;
+    };
+    for (const [make, message] of [
+      [() => createSource('foo.mp3'), /^unknown audio source "foo\.mp3" \(expected tone, tone:FREQ, silence, mic, mic:arecord, mic:sox or a \.wav path\)$/],
+      [() => createSink('out.mp3'), /^unknown audio sink "out\.mp3"/],
+      [() => createSource('tone:'), /^bad tone frequency in "tone:"$/],
+      [() => createSource('tone:0'), /^tone frequency out of range/],
+    ] as const) {
+      const err = thrown(make);
+      expect(err).toBeInstanceOf(AudioError);
+      expect(err).toMatchObject({ code: 'bad_spec', message: expect.stringMatching(message) });
+    }
   });
 
   it('a null sink counts what it is given', async () => {
