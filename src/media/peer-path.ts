@@ -77,6 +77,8 @@ interface Check {
   nextAt: number;
   rtoMs: number;
   learned: boolean;
+  /** The peer has been heard from here (its ping, or its pong to ours). */
+  proven: boolean;
 }
 
 type PathState =
@@ -94,7 +96,9 @@ type PathState =
  * from, so the two sides meet within a round trip once both are up. The first address to
  * answer with a pong becomes the path, pinged once a second after that for the round-trip
  * time. Nothing answering within `timeoutMs` ends the checks ('failed'). Only packets from
- * the checked addresses, then from the chosen one, are let through.
+ * the checked addresses are let through, and once a path is chosen only from addresses the
+ * peer has proven: the two sides may settle on different pairs (a socket bound to all
+ * interfaces sends from the address facing the destination), and each must still hear the other.
  */
 export class PeerPath extends EventEmitter<PeerPathEvents> {
   private state: PathState = { kind: 'idle' };
@@ -122,7 +126,7 @@ export class PeerPath extends EventEmitter<PeerPathEvents> {
       allowLinkLocal: allowLinkLocal ?? (localScope === 'link-local' || hasLinkLocalInterface()),
       max: this.opts.maxCandidates,
     });
-    for (const c of chosen) this.checks.set(addressKey(c), { address: { ip: c.ip, port: c.port }, nextAt: 0, rtoMs: this.opts.initialRtoMs, learned: false });
+    for (const c of chosen) this.checks.set(addressKey(c), this.newCheck(c, false));
   }
 
   /** The addresses being checked (or checked), offered ones first. */
@@ -148,7 +152,7 @@ export class PeerPath extends EventEmitter<PeerPathEvents> {
   /** Whether a datagram from `from` may be the peer's. */
   accepts(from: Address): boolean {
     const s = this.state;
-    if (s.kind === 'selected') return s.address.ip === from.ip && s.address.port === from.port;
+    if (s.kind === 'selected') return this.checks.get(addressKey(from))?.proven === true;
     return s.kind === 'checking' && this.checks.has(addressKey(from));
   }
 
@@ -161,14 +165,20 @@ export class PeerPath extends EventEmitter<PeerPathEvents> {
     const probe = decodeProbe(buf);
     if (!probe) return false;
     const s = this.state;
+    if (s.kind !== 'checking' && s.kind !== 'selected') return false;
     if (probe.kind === 'ping') {
       if (probe.ssrc !== this.remoteSsrc) return false;
       if (s.kind === 'checking') this.triggered(from);
-      else if (!this.accepts(from)) return false;
+      const check = this.checks.get(addressKey(from));
+      // Once a path is chosen, only addresses already known are answered.
+      if (!check && s.kind === 'selected') return false;
+      if (check) check.proven = true;
       this.link.send(encodeProbe({ kind: 'pong', ssrc: probe.ssrc, sentAt: probe.sentAt }), from);
       return true;
     }
-    if (probe.ssrc !== this.localSsrc || !this.accepts(from)) return false;
+    const check = this.checks.get(addressKey(from));
+    if (probe.ssrc !== this.localSsrc || !check) return false;
+    check.proven = true;
     const rtt = this.timers.now() - probe.sentAt;
     if (rtt >= 0 && rtt <= this.opts.timeoutMs) {
       this.rttMs = rtt;
@@ -198,11 +208,15 @@ export class PeerPath extends EventEmitter<PeerPathEvents> {
     if (!check) {
       const learned = [...this.checks.values()].filter((c) => c.learned).length;
       if (learned >= MAX_LEARNED || addressScope(from.ip) === 'unusable') return;
-      check = { address: { ip: from.ip, port: from.port }, nextAt: 0, rtoMs: this.opts.initialRtoMs, learned: true };
+      check = this.newCheck(from, true);
       this.checks.set(key, check);
     }
     check.nextAt = Math.min(check.nextAt, this.timers.now());
     this.schedule();
+  }
+
+  private newCheck(a: Address, learned: boolean): Check {
+    return { address: { ip: a.ip, port: a.port }, nextAt: 0, rtoMs: this.opts.initialRtoMs, learned, proven: false };
   }
 
   /** Arms the timer for the next check (no sooner than the pace allows) or the deadline. */
@@ -221,16 +235,17 @@ export class PeerPath extends EventEmitter<PeerPathEvents> {
     this.timer = undefined;
     const s = this.state;
     if (s.kind !== 'checking') return;
-    const now = this.timers.now() + TIMER_SLACK_MS;
-    if (now >= s.deadline) {
+    const now = this.timers.now();
+    const soon = now + TIMER_SLACK_MS;
+    if (soon >= s.deadline) {
       const n = this.checks.size;
       this.enter({ kind: 'failed' });
       this.emit('failed', `no media path to the peer: ${n ? `none of ${n} address${n > 1 ? 'es' : ''} answered` : 'it offered no address this side may check'} within ${this.opts.timeoutMs / 1000} s`);
       return;
     }
-    if (now >= this.lastSentAt + this.opts.paceMs) {
+    if (soon >= this.lastSentAt + this.opts.paceMs) {
       let next: Check | undefined;
-      for (const c of this.checks.values()) if (c.nextAt <= now && (!next || c.nextAt < next.nextAt)) next = c;
+      for (const c of this.checks.values()) if (c.nextAt <= soon && (!next || c.nextAt < next.nextAt)) next = c;
       if (next) {
         this.send(next.address);
         this.lastSentAt = now;

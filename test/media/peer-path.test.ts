@@ -245,4 +245,33 @@ describe('PeerPath on manual time', () => {
     timers.advance(10_000);
     expect(link.sent.filter((s) => s.to.ip === '198.51.100.3' && s.probe?.kind === 'ping')).toEqual([]);
   });
+
+  test('two sides that settle on different address pairs still hear each other', () => {
+    // Each side has one socket on all interfaces: it sends from its loopback address to a
+    // loopback destination and from its LAN address otherwise, as the kernel picks.
+    const timers = new ManualTimers();
+    const addr = { aLan: { ip: '192.0.2.10', port: 1000 }, aLo: { ip: '127.0.0.1', port: 1000 }, bLan: { ip: '192.0.2.20', port: 2000 }, bLo: { ip: '127.0.0.1', port: 2000 } };
+    const paths: Record<'a' | 'b', PeerPath> = {} as never;
+    const link = (self: 'a' | 'b') => ({
+      host: '0.0.0.0',
+      send(buf: Buffer, to: Address) {
+        const from = to.ip === '127.0.0.1' ? (self === 'a' ? addr.aLo : addr.bLo) : self === 'a' ? addr.aLan : addr.bLan;
+        timers.setTimeout(() => paths[self === 'a' ? 'b' : 'a'].handleProbe(buf, from), 1);
+      },
+    });
+    const host = (a: Address): Candidate => ({ ...a, type: 'host' });
+    // A offers its loopback address first, B its LAN address first.
+    paths.a = new PeerPath(link('a') as unknown as UdpLink, [host(addr.bLan), host(addr.bLo)], 1, 2, { timers, allowLoopback: true });
+    paths.b = new PeerPath(link('b') as unknown as UdpLink, [host(addr.aLo), host(addr.aLan)], 2, 1, { timers, allowLoopback: true });
+    paths.a.start();
+    paths.b.start();
+    timers.advance(10);
+    expect(paths.a.address).toEqual(addr.bLan);
+    expect(paths.b.address).toEqual(addr.aLo);
+    // A's media to B's LAN address leaves from A's LAN address; B's to A's loopback from B's.
+    expect(paths.b.accepts(addr.aLan)).toBe(true);
+    expect(paths.a.accepts(addr.bLo)).toBe(true);
+    paths.a.stop();
+    paths.b.stop();
+  });
 });
