@@ -13,6 +13,7 @@ import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import type { Readable } from 'node:stream';
 import { AplaySink, FrameClock, MicSource, SpeakerSink, int16ToLE, leToInt16, type AudioSink } from '../src/audio';
+import { ALSA_PERIOD_US } from '../src/audio/alsa';
 import { percentile, round, sleep } from './media-harness';
 import { CLICK_PERIOD_MS, ClickDetector, ClickTrain, MouthWriter, matchClicks } from './device/clicks';
 import { INSTALL, PulseDaemon, missingPieces } from './device/pulse';
@@ -121,7 +122,7 @@ const CAPTURE: { path: string; reference?: boolean; note: string; start: Recorde
   {
     path: 'arecord --period-time=10000 --buffer-time=40000',
     note: 'our recorder module, raw stream (no re-pacing)',
-    start: lpcm16(OUR_ARECORD, { device: 'default', periodUs: 10000, env: undefined }),
+    start: lpcm16(OUR_ARECORD, { device: 'default', periodUs: ALSA_PERIOD_US, env: undefined }),
   },
   {
     path: 'arecord, node-record-lpcm16 defaults',

@@ -2,6 +2,7 @@
  * The audio engine: sources, sinks, codecs, resampling, WAV, levels. It never touches the
  * network; src/media builds calls on top of it.
  */
+import { AudioError } from './errors';
 import type { AudioSink, AudioSource } from './types';
 import { ToneSource, SilenceSource } from './sources/tone-source';
 import { WavFileSource } from './sources/wav-source';
@@ -14,15 +15,26 @@ import { MicSource, type MicOptions, type MicStats, type Recorder } from './sour
 export * from './types';
 export * from './codecs';
 export { Resampler, resample, downmix, toInt16, type Samples } from './resample';
-export { decodeWav, readWavMono48k, encodeWav, wavHeader, int16ToLE, leToInt16, type WavAudio } from './wav';
-export { FrameClock } from './clock';
+export { decodeWav, readWavFile, readWavMono48k, encodeWav, wavHeader, int16ToLE, leToInt16, WAV_LIMITS, type WavAudio } from './wav';
+export { FrameClock, type FrameClockOptions } from './clock';
+export { realTimers, type Timers, type TimerHandle } from './timers';
+export { AudioError, type AudioErrorCode } from './errors';
 export { frameLevel, toDbfs, LevelMeter, meterBar, MIN_DBFS, type Level } from './level-meter';
 export * as signals from './signals';
-export { PacedSource } from './sources/paced-source';
+export { PacedSource, type PacedSourceOptions } from './sources/paced-source';
 export { ToneSource, SilenceSource, WavFileSource, NullSink, WavFileSink };
 export { MicSource, SpeakerSink, type MicOptions, type MicStats, type Recorder, type SpeakerOptions };
 export { AplaySink, type AplayOptions, type AplayStats };
-export { audioDeviceReport, findExecutable, INSTALL_HINTS, type DeviceStatus } from './devices';
+export {
+  audioDeviceReport,
+  probeAudioDevices,
+  findExecutable,
+  INSTALL_HINTS,
+  type DeviceStatus,
+  type DeviceProbe,
+  type ProbeOptions,
+  type ProbeStatus,
+} from './devices';
 
 export interface SourceOptions {
   /** WAV files: start again at the end instead of emitting 'end'. */
@@ -36,12 +48,17 @@ export interface SourceOptions {
 const SOURCE_SPECS = 'tone, tone:FREQ, silence, mic, mic:arecord, mic:sox or a .wav path';
 const SINK_SPECS = 'speaker, speaker:addon, speaker:aplay, null or a .wav path';
 
-/** Builds a source from a CLI-style spec: tone | tone:FREQ | silence | mic | mic:arecord | mic:sox | file.wav */
+/**
+ * Builds a source from a CLI-style spec: tone | tone:FREQ | silence | mic | mic:arecord | mic:sox
+ * | file.wav. Nothing is opened yet (see AudioSource.open); a spec that names nothing known
+ * throws a `bad_spec` AudioError.
+ */
 export function createSource(spec: string, opts: SourceOptions = {}): AudioSource {
   const [kind, arg] = splitSpec(spec);
   if (kind === 'tone') {
     const freq = arg === undefined ? 440 : Number(arg);
-    if (!Number.isFinite(freq)) throw new Error(`bad tone frequency in "${spec}"`);
+    if (arg !== undefined && (arg.trim() === '' || !Number.isFinite(freq))) throw badSpec(`bad tone frequency in "${spec}"`);
+    if (!(freq > 0 && freq < 24000)) throw badSpec(`tone frequency out of range in "${spec}" (1–23999 Hz)`);
     return new ToneSource(freq);
   }
   if (kind === 'silence' && arg === undefined) return new SilenceSource();
@@ -49,7 +66,7 @@ export function createSource(spec: string, opts: SourceOptions = {}): AudioSourc
     return new MicSource({ recorder: arg ?? 'arecord', device: opts.device, env: opts.env });
   }
   if (isWavPath(spec)) return new WavFileSource(spec, opts.loop ?? false);
-  throw new Error(`unknown audio source "${spec}" (expected ${SOURCE_SPECS})`);
+  throw badSpec(`unknown audio source "${spec}" (expected ${SOURCE_SPECS})`);
 }
 
 export interface SinkOptions {
@@ -59,13 +76,20 @@ export interface SinkOptions {
   env?: NodeJS.ProcessEnv;
 }
 
-/** Builds a sink from a CLI-style spec: speaker | speaker:addon | speaker:aplay | null | file.wav */
+/**
+ * Builds a sink from a CLI-style spec: speaker | speaker:addon | speaker:aplay | null | file.wav.
+ * Nothing is opened yet; a spec that names nothing known throws a `bad_spec` AudioError.
+ */
 export function createSink(spec: string, opts: SinkOptions = {}): AudioSink {
   if (spec === 'null') return new NullSink();
   if (spec === 'speaker' || spec === 'speaker:addon') return new SpeakerSink({ device: opts.device, env: opts.env });
   if (spec === 'speaker:aplay') return new AplaySink({ device: opts.device, env: opts.env });
   if (isWavPath(spec)) return new WavFileSink(spec);
-  throw new Error(`unknown audio sink "${spec}" (expected ${SINK_SPECS})`);
+  throw badSpec(`unknown audio sink "${spec}" (expected ${SINK_SPECS})`);
+}
+
+function badSpec(message: string): AudioError {
+  return new AudioError('bad_spec', message);
 }
 
 function splitSpec(spec: string): [string, string | undefined] {

@@ -12,24 +12,31 @@ export function frameSamples(frameMs: number): number {
 }
 
 /**
- * Where audio comes from (microphone, WAV file, tone). Emits 'error' (Error) when the
- * device dies mid-call and 'end' when a non-looping file is exhausted. A source paces
- * itself in real time: one frame every frame period.
+ * Where audio comes from (microphone, WAV file, tone). Emits 'error' (an `input_device`
+ * AudioError) when the device dies mid-call and 'end' when a non-looping file is exhausted. A
+ * source paces itself in real time: one frame every frame period.
  */
 export interface AudioSource extends EventEmitter {
   readonly description: string;
-  /** Starts delivering frames of `samples` samples; rejects with a readable Error if the device won't open. */
+  /**
+   * Validates and opens the input (a WAV file read and checked, the recorder started) without
+   * fixing a frame size; idempotent. Rejects with an `input_device` AudioError.
+   */
+  open(): Promise<void>;
+  /** Starts delivering frames of `samples` samples, opening first if need be. */
   start(samples: number, onFrame: (frame: Frame) => void): Promise<void>;
+  /** Stops and releases the device, whether started, only opened, or neither. */
   stop(): Promise<void>;
 }
 
-/** Where audio goes (speaker, WAV file, null). Emits 'error' (Error) when the device dies. */
+/** Where audio goes (speaker, WAV file, null). Emits 'error' (an `output_device` AudioError) when the device dies. */
 export interface AudioSink extends EventEmitter {
   readonly description: string;
-  /** Rejects with a readable Error if the device won't open. */
+  /** Opens the output (a WAV file is created); idempotent. Rejects with an `output_device` AudioError. */
   open(): Promise<void>;
   /** Called once per frame period by the playout clock. */
   write(frame: Frame): void;
+  /** Releases the output, whether written to, only opened, or neither. */
   close(): Promise<void>;
 }
 
@@ -41,7 +48,12 @@ export interface AudioEncoder {
 }
 
 export interface AudioDecoder {
-  /** Decodes one frame's payload into `frameSamples` samples at SAMPLE_RATE. */
+  /**
+   * Whether `payload` holds exactly one frame of the agreed duration: anything else (oversize,
+   * another duration) must be dropped before it reaches decode().
+   */
+  fits(payload: Buffer): boolean;
+  /** Decodes one frame's payload into exactly `frameSamples` samples at SAMPLE_RATE. */
   decode(payload: Buffer): Frame;
   /** One frame of concealment for a frame that never arrived (PLC). */
   conceal(): Frame;

@@ -1,8 +1,14 @@
 /**
  * RIFF/WAVE reading (integer PCM 8/16/24/32-bit, IEEE float 32/64-bit, plain or
- * WAVE_FORMAT_EXTENSIBLE, any rate and channel count) and 16-bit PCM writing.
+ * WAVE_FORMAT_EXTENSIBLE, 1–8 channels at 8–192 kHz) and 16-bit PCM writing.
+ *
+ * A header is checked before any audio is read or any memory sized from it: a file that claims
+ * a 1 Hz rate (48,000 output samples for each one read) or hours of audio is refused with a
+ * reason, never decoded into an out-of-memory crash. Files are read chunk by chunk, so only the
+ * audio itself is ever loaded.
  */
-import { readFileSync } from 'node:fs';
+import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
+import { AudioError } from './errors';
 import { SAMPLE_RATE } from './types';
 import { downmix, resample, toInt16 } from './resample';
 
@@ -10,6 +16,17 @@ const FORMAT_PCM = 1;
 const FORMAT_FLOAT = 3;
 const FORMAT_EXTENSIBLE = 0xfffe;
 export const WAV_HEADER_BYTES = 44;
+
+/** What a WAV file may be: anything outside is refused with the reason. */
+export const WAV_LIMITS = {
+  minRate: 8000,
+  maxRate: 192000,
+  maxChannels: 8,
+  /** Longest playable audio: a source holds the whole file converted, ~5.8 MB a minute. */
+  maxSeconds: 600,
+  /** Chunks looked at before the audio: real files have a handful. */
+  maxChunks: 64,
+} as const;
 
 export interface WavAudio {
   sampleRate: number;
@@ -20,53 +37,100 @@ export interface WavAudio {
   samples: Float32Array;
 }
 
-export function decodeWav(buf: Buffer): WavAudio {
-  if (buf.length < 12 || buf.toString('ascii', 0, 4) !== 'RIFF' || buf.toString('ascii', 8, 12) !== 'WAVE') {
+interface WavFormat {
+  sampleRate: number;
+  channels: number;
+  bitsPerSample: number;
+  float: boolean;
+}
+
+/** Reads `length` bytes at `offset` (fewer at the end of the file). */
+type ReadAt = (offset: number, length: number) => Buffer;
+
+/** Finds and checks the format and where the audio lies, reading only chunk headers. */
+function parseLayout(read: ReadAt, size: number): { format: WavFormat; dataOffset: number; dataBytes: number } {
+  const riff = read(0, 12);
+  if (riff.length < 12 || riff.toString('ascii', 0, 4) !== 'RIFF' || riff.toString('ascii', 8, 12) !== 'WAVE') {
     throw new Error('not a WAV file (no RIFF/WAVE header)');
   }
-  let fmt: { format: number; channels: number; sampleRate: number; bits: number } | undefined;
+  let format: WavFormat | undefined;
   let off = 12;
-  while (off + 8 <= buf.length) {
-    const id = buf.toString('ascii', off, off + 4);
-    const size = buf.readUInt32LE(off + 4);
+  for (let chunks = 0; off + 8 <= size; chunks++) {
+    if (chunks >= WAV_LIMITS.maxChunks) throw new Error(`more than ${WAV_LIMITS.maxChunks} chunks before the audio`);
+    const head = read(off, 8);
+    const id = head.toString('ascii', 0, 4);
+    const chunkSize = head.readUInt32LE(4);
     const body = off + 8;
     if (id === 'fmt ') {
-      let format = buf.readUInt16LE(body);
-      // The extensible format keeps the real format code at the head of its sub-format GUID.
-      if (format === FORMAT_EXTENSIBLE && size >= 26) format = buf.readUInt16LE(body + 24);
-      fmt = {
-        format,
-        channels: buf.readUInt16LE(body + 2),
-        sampleRate: buf.readUInt32LE(body + 4),
-        bits: buf.readUInt16LE(body + 14),
-      };
+      format = parseFormat(read(body, Math.min(chunkSize, 40)), chunkSize);
     } else if (id === 'data') {
-      if (!fmt) throw new Error('WAV data chunk before its fmt chunk');
+      if (!format) throw new Error('WAV data chunk before its fmt chunk');
       // A streamed writer may leave the size at 0 or 0xFFFFFFFF: take what the file holds.
-      const end = size === 0 || body + size > buf.length ? buf.length : body + size;
-      return { ...describe(fmt), samples: readSamples(buf.subarray(body, end), fmt.format, fmt.bits) };
+      const dataBytes = chunkSize === 0 || body + chunkSize > size ? size - body : chunkSize;
+      const frames = Math.floor(dataBytes / ((format.channels * format.bitsPerSample) / 8));
+      const seconds = frames / format.sampleRate;
+      if (seconds > WAV_LIMITS.maxSeconds) {
+        throw new Error(`WAV audio is ${Math.round(seconds)} s long; at most ${WAV_LIMITS.maxSeconds} s can be played`);
+      }
+      return { format, dataOffset: body, dataBytes };
     }
-    off = body + size + (size & 1);
+    off = body + chunkSize + (chunkSize & 1);
   }
   throw new Error('WAV file has no data chunk');
 }
 
-function describe(fmt: { format: number; channels: number; sampleRate: number; bits: number }) {
-  if (fmt.channels < 1 || fmt.sampleRate < 1) throw new Error('WAV header has no channels or no rate');
-  return { sampleRate: fmt.sampleRate, channels: fmt.channels, bitsPerSample: fmt.bits, float: fmt.format === FORMAT_FLOAT };
+function parseFormat(fmt: Buffer, chunkSize: number): WavFormat {
+  if (chunkSize < 16 || fmt.length < 16) throw new Error('WAV fmt chunk is too short');
+  let code = fmt.readUInt16LE(0);
+  // The extensible format keeps the real format code at the head of its sub-format GUID.
+  if (code === FORMAT_EXTENSIBLE) {
+    if (fmt.length < 26) throw new Error('WAV extensible fmt chunk is too short');
+    code = fmt.readUInt16LE(24);
+  }
+  const channels = fmt.readUInt16LE(2);
+  const sampleRate = fmt.readUInt32LE(4);
+  const blockAlign = fmt.readUInt16LE(12);
+  const bits = fmt.readUInt16LE(14);
+  if (code !== FORMAT_PCM && code !== FORMAT_FLOAT) throw new Error(`unsupported WAV format code ${code} (only PCM and float)`);
+  const float = code === FORMAT_FLOAT;
+  if (float ? bits !== 32 && bits !== 64 : ![8, 16, 24, 32].includes(bits)) {
+    throw new Error(`unsupported WAV sample size ${bits} bits${float ? ' for float' : ''}`);
+  }
+  if (channels < 1 || channels > WAV_LIMITS.maxChannels) {
+    throw new Error(`WAV channel count ${channels} is out of range (1–${WAV_LIMITS.maxChannels})`);
+  }
+  if (sampleRate < WAV_LIMITS.minRate || sampleRate > WAV_LIMITS.maxRate) {
+    throw new Error(`WAV sample rate ${sampleRate} Hz is out of range (${WAV_LIMITS.minRate}–${WAV_LIMITS.maxRate} Hz)`);
+  }
+  if (blockAlign !== (channels * bits) / 8) {
+    throw new Error(`WAV header is inconsistent: ${channels} channel(s) of ${bits} bits need ${(channels * bits) / 8}-byte blocks, not ${blockAlign}`);
+  }
+  return { sampleRate, channels, bitsPerSample: bits, float };
 }
 
-function readSamples(data: Buffer, format: number, bits: number): Float32Array {
+function decodeWith(read: ReadAt, size: number): WavAudio {
+  const { format, dataOffset, dataBytes } = parseLayout(read, size);
+  return { ...format, samples: readSamples(read(dataOffset, dataBytes), format) };
+}
+
+/** Decodes a whole WAV file held in memory; throws a readable Error for anything it refuses. */
+export function decodeWav(buf: Buffer): WavAudio {
+  return decodeWith((offset, length) => buf.subarray(offset, offset + length), buf.length);
+}
+
+function readSamples(data: Buffer, format: WavFormat): Float32Array {
+  const bits = format.bitsPerSample;
   const bytes = bits / 8;
   const n = Math.floor(data.length / bytes);
   const out = new Float32Array(n);
-  if (format === FORMAT_FLOAT && (bits === 32 || bits === 64)) {
+  if (format.float) {
     for (let i = 0; i < n; i++) {
-      out[i] = (bits === 32 ? data.readFloatLE(i * 4) : data.readDoubleLE(i * 8)) * 32768;
+      const v = bits === 32 ? data.readFloatLE(i * 4) : data.readDoubleLE(i * 8);
+      // NaN and infinities are not audio: silence rather than poison for the resampler.
+      out[i] = Number.isFinite(v) ? v * 32768 : 0;
     }
     return out;
   }
-  if (format !== FORMAT_PCM) throw new Error(`unsupported WAV format code ${format} (only PCM and float)`);
   for (let i = 0; i < n; i++) {
     const o = i * bytes;
     switch (bits) {
@@ -79,23 +143,39 @@ function readSamples(data: Buffer, format: number, bits: number): Float32Array {
       case 24:
         out[i] = data.readIntLE(o, 3) / 256;
         break;
-      case 32:
-        out[i] = data.readInt32LE(o) / 65536;
-        break;
       default:
-        throw new Error(`unsupported WAV sample size ${bits} bits`);
+        out[i] = data.readInt32LE(o) / 65536;
     }
   }
   return out;
 }
 
-/** Reads a WAV file and converts it to the pipeline's format: 48 kHz mono 16-bit. */
+/** Reads a WAV file from disk, only as much of it as the checks allow. */
+export function readWavFile(path: string): WavAudio {
+  const fd = openSync(path, 'r');
+  try {
+    const read: ReadAt = (offset, length) => {
+      const b = Buffer.alloc(length);
+      return b.subarray(0, readSync(fd, b, 0, length, offset));
+    };
+    return decodeWith(read, fstatSync(fd).size);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/**
+ * Reads a WAV file and converts it to the pipeline's format: 48 kHz mono 16-bit. Failure is an
+ * `input_device` AudioError whose message names the file and the reason.
+ */
 export function readWavMono48k(path: string): Int16Array {
   let wav: WavAudio;
   try {
-    wav = decodeWav(readFileSync(path));
+    wav = readWavFile(path);
   } catch (err) {
-    throw new Error(`cannot read WAV file ${path}: ${(err as Error).message}`);
+    const e = err as NodeJS.ErrnoException;
+    const why = e.code === 'ENOENT' ? 'no such file (ENOENT)' : e.code === 'EACCES' ? 'permission denied (EACCES)' : e.code === 'EISDIR' ? 'it is a directory (EISDIR)' : e.message;
+    throw new AudioError('input_device', `cannot read WAV file ${path}: ${why}`, { detail: e.message, cause: err });
   }
   return toInt16(resample(downmix(wav.samples, wav.channels), wav.sampleRate, SAMPLE_RATE));
 }

@@ -3,7 +3,7 @@ import { constants } from 'node:fs';
 import { access } from 'node:fs/promises';
 import path from 'node:path';
 import { createSink, createSource, getCodec } from '../audio';
-import type { JitterBufferOptions } from '../audio/jitter-buffer';
+import type { JitterBufferOptions } from '../media/jitter-buffer';
 import type { AudioSink, AudioSource, Codec, CodecName } from '../audio/types';
 import type { Candidate } from '../media/candidates';
 import { MediaSession } from '../media/media-session';

@@ -1,5 +1,5 @@
 import { EventEmitter } from 'node:events';
-import type { JitterBufferOptions } from '../audio/jitter-buffer';
+import type { JitterBufferOptions } from '../media/jitter-buffer';
 import type { CodecName } from '../audio/types';
 import type { Candidate } from '../media/candidates';
 import { acceptAnswer, answerOffer, MEDIA_DESCRIPTION_VERSION, RED_PAYLOAD_TYPE, type Agreement } from '../media/negotiation';

@@ -1,3 +1,4 @@
+import { isIPv4 } from 'node:net';
 import os from 'node:os';
 
 /**
@@ -14,6 +15,29 @@ export interface Candidate {
 
 export function addressKey(a: { ip: string; port: number }): string {
   return `${a.ip}:${a.port}`;
+}
+
+/**
+ * What kind of place an address is, for deciding whether a peer's say-so is enough to send
+ * there: loopback and link-local reach this machine and its own link, `unusable` is anything
+ * no datagram of ours should go to (not IPv4, "this network", multicast, reserved, broadcast).
+ */
+export type AddressScope = 'routable' | 'loopback' | 'link-local' | 'unusable';
+
+export function addressScope(ip: string): AddressScope {
+  if (!isIPv4(ip)) return 'unusable';
+  const [a, b] = ip.split('.').map(Number);
+  if (a === 127) return 'loopback';
+  if (a === 169 && b === 254) return 'link-local';
+  if (a === 0 || a >= 224) return 'unusable';
+  return 'routable';
+}
+
+/** Whether one of this machine's interfaces has an IPv4 link-local address. */
+export function hasLinkLocalInterface(): boolean {
+  return Object.values(os.networkInterfaces())
+    .flat()
+    .some((a) => !!a && a.family === 'IPv4' && addressScope(a.address) === 'link-local');
 }
 
 /**

@@ -1,13 +1,14 @@
 import { EventEmitter } from 'node:events';
-import { performance } from 'node:perf_hooks';
 import { FrameClock } from '../audio/clock';
-import { JitterBuffer, type JitterBufferOptions } from '../audio/jitter-buffer';
 import { LevelMeter } from '../audio/level-meter';
+import { realTimers, type Timers } from '../audio/timers';
 import { frameSamples, type AudioDecoder, type AudioEncoder, type AudioSink, type AudioSource, type Codec, type Frame } from '../audio/types';
 import { decodeRtp } from '../protocol/rtp';
 import { classifyPacket } from './demux';
+import { MediaError } from './errors';
+import { JitterBuffer, type JitterBufferOptions } from './jitter-buffer';
 import type { Agreement } from './negotiation';
-import { PeerPath } from './peer-path';
+import { PeerPath, type PeerPathOptions } from './peer-path';
 import { RtpReceiver } from './rtp-receiver';
 import { RtpSender } from './rtp-sender';
 import type { CallStats } from './stats';
@@ -23,23 +24,39 @@ export interface MediaSessionOptions {
   /** Earlier frames repeated in each packet when RED is agreed (default: 2 for Opus, 1 for PCM). */
   redundancy?: number;
   jitter?: Partial<JitterBufferOptions>;
-  /** Give up when no path to the peer answers within this time. */
+  /** Give up when no address of the peer answers within this time (default 5 s). */
   connectTimeoutMs?: number;
+  /**
+   * Check the peer's loopback addresses: set it when this side is on loopback itself (its
+   * signaling server is). Default: only when the media socket is bound to loopback.
+   */
+  allowLoopback?: boolean;
+  /** Check the peer's link-local addresses. Default: only when a local interface is link-local. */
+  allowLinkLocal?: boolean;
+  /** Finer tuning of the connectivity checks (how many addresses, pacing, back-off). */
+  path?: Omit<PeerPathOptions, 'allowLoopback' | 'allowLinkLocal' | 'timeoutMs' | 'timers'>;
+  /** Time and timers for the playout clock and the checks; the real ones unless given. */
+  timers?: Timers;
 }
 
 export interface MediaSessionEvents {
   /** The peer answered a connectivity check: media flows. */
   connected: [Address];
-  /** A device failed or the peer could not be reached: the call cannot go on. */
-  failed: [Error];
+  /** A device failed (`input_device`, `output_device`), the peer could not be reached (`no_path`) or the socket failed. */
+  failed: [MediaError];
 }
+
+type SessionState = 'idle' | 'running' | 'stopped';
 
 /**
  * Both directions of one call's audio:
  *   source → encoder → RTP (+RED) → UDP, and
  *   UDP → RTP → jitter buffer → decoder (+PLC) → playout clock → sink.
  * The playout clock starts on the first packet's arrival plus the buffer's initial delay,
- * so on a calm link a frame waits only the safety margin before it is played.
+ * so on a calm link a frame waits only the safety margin before it is played. The clock owns
+ * playout time: when the buffer asks for a sooner tick, the session asks the clock.
+ * Whatever the peer sends, the sink gets exactly one frame of the agreed size per tick:
+ * payloads that are not one agreed frame are dropped at the door and counted.
  */
 export class MediaSession extends EventEmitter<MediaSessionEvents> {
   readonly frameMs: number;
@@ -53,18 +70,20 @@ export class MediaSession extends EventEmitter<MediaSessionEvents> {
   private readonly buffer: JitterBuffer<Buffer>;
   private readonly path: PeerPath;
   private readonly clock: FrameClock;
+  private readonly timers: Timers;
   private readonly inputMeter = new LevelMeter();
   private readonly outputMeter = new LevelMeter();
-  private clockStart: NodeJS.Timeout | undefined;
-  private connectTimer: NodeJS.Timeout | undefined;
-  private state: 'idle' | 'running' | 'stopped' = 'idle';
+  private state: SessionState = 'idle';
   private foreign = 0;
   private played = 0;
+  /** Decoder output that was not one frame long (a codec's fault): replaced by silence. */
+  private misshapen = 0;
   muted = false;
 
   constructor(private readonly opts: MediaSessionOptions) {
     super();
     const { agreement, codec } = opts;
+    this.timers = opts.timers ?? realTimers;
     this.frameMs = agreement.codec.frameMs;
     this.samples = frameSamples(this.frameMs);
     this.silence = new Int16Array(this.samples);
@@ -80,32 +99,43 @@ export class MediaSession extends EventEmitter<MediaSessionEvents> {
     });
     this.buffer = new JitterBuffer<Buffer>({ frameMs: this.frameMs, ...opts.jitter });
     this.receiver = new RtpReceiver(
-      { payloadType: agreement.codec.payloadType, red: agreement.red, timestampStep, clockRate: agreement.codec.clockRate },
+      {
+        payloadType: agreement.codec.payloadType,
+        red: agreement.red,
+        timestampStep,
+        clockRate: agreement.codec.clockRate,
+        fits: (payload) => this.decoder.fits(payload),
+      },
       this.buffer,
     );
-    this.path = new PeerPath(opts.link, agreement.remoteCandidates, agreement.localSsrc, agreement.remoteSsrc);
-    this.clock = new FrameClock(this.frameMs, this.tick);
+    this.path = new PeerPath(opts.link, agreement.remoteCandidates, agreement.localSsrc, agreement.remoteSsrc, {
+      ...opts.path,
+      allowLoopback: opts.allowLoopback,
+      allowLinkLocal: opts.allowLinkLocal,
+      timeoutMs: opts.connectTimeoutMs,
+      timers: this.timers,
+    });
+    this.clock = new FrameClock(this.frameMs, this.tick, { timers: this.timers });
   }
 
-  /** Opens the sink, then the source; rejects with the device's readable Error (nothing left open). */
+  /**
+   * Starts the checks, opens the sink and starts the source (each opened already or not);
+   * rejects with a MediaError (`input_device`, `output_device`), leaving nothing open.
+   */
   async start(): Promise<void> {
     if (this.state !== 'idle') throw new Error('media session already started');
     this.state = 'running';
     const { sink, source, link } = this.opts;
-    sink.on('error', this.onDeviceError);
-    source.on('error', this.onDeviceError);
-    link.on('error', this.onDeviceError);
+    sink.on('error', this.onSinkError);
+    source.on('error', this.onSourceError);
+    link.on('error', this.onSocketError);
     link.on('packet', this.onPacket);
-    this.path.once('selected', (a) => {
-      clearTimeout(this.connectTimer);
-      this.emit('connected', a);
-    });
+    this.path.once('selected', (a) => this.emit('connected', a));
+    this.path.once('failed', (why) => this.fail(new MediaError('no_path', why)));
     this.path.start();
-    const timeout = this.opts.connectTimeoutMs ?? 10_000;
-    this.connectTimer = setTimeout(() => this.fail(new Error(`no media path to the peer within ${timeout / 1000} s`)), timeout);
     try {
-      await sink.open();
-      await source.start(this.samples, this.onFrame);
+      await sink.open().catch((err: unknown) => Promise.reject(MediaError.fromDevice(err, 'output')));
+      await source.start(this.samples, this.onFrame).catch((err: unknown) => Promise.reject(MediaError.fromDevice(err, 'input')));
     } catch (err) {
       await this.stop();
       throw err;
@@ -117,14 +147,15 @@ export class MediaSession extends EventEmitter<MediaSessionEvents> {
   async stop(): Promise<void> {
     if (this.state === 'stopped') return;
     this.state = 'stopped';
-    clearTimeout(this.connectTimer);
-    clearTimeout(this.clockStart);
     this.clock.stop();
     this.path.stop();
     const { sink, source, link } = this.opts;
     link.off('packet', this.onPacket);
     link.close();
     await Promise.allSettled([source.stop(), sink.close()]);
+    sink.off('error', this.onSinkError);
+    source.off('error', this.onSourceError);
+    link.off('error', this.onSocketError);
     this.encoder.close();
     this.decoder.close();
   }
@@ -143,6 +174,7 @@ export class MediaSession extends EventEmitter<MediaSessionEvents> {
       lossPercent: rec.expected ? (100 * rec.lost) / rec.expected : 0,
       packetsLate: jb.late,
       packetsDuplicate: rec.duplicates + jb.duplicate,
+      packetsMalformed: this.receiver.malformed,
       bytesSent: this.sender.bytesSent,
       bytesReceived: this.receiver.bytesReceived,
       framesPlayed: this.played,
@@ -150,6 +182,7 @@ export class MediaSession extends EventEmitter<MediaSessionEvents> {
       framesConcealed: jb.concealed,
       framesStretched: jb.stretched,
       framesDropped: jb.dropped,
+      framesRejected: this.receiver.rejected + this.misshapen,
       jitterMs: rec.jitterMs,
       bufferDelayMs: jb.delayMs,
       targetDelayMs: jb.targetDelayMs,
@@ -173,13 +206,13 @@ export class MediaSession extends EventEmitter<MediaSessionEvents> {
   };
 
   private readonly onPacket = (buf: Buffer, from: Address): void => {
-    if (!this.path.accepts(from)) {
-      this.foreign++;
-      return;
-    }
     const kind = classifyPacket(buf);
     if (kind === 'rtcp') {
       if (!this.path.handleProbe(buf, from)) this.foreign++;
+      return;
+    }
+    if (!this.path.accepts(from)) {
+      this.foreign++;
       return;
     }
     const packet = kind === 'rtp' ? decodeRtp(buf) : null;
@@ -187,15 +220,16 @@ export class MediaSession extends EventEmitter<MediaSessionEvents> {
       this.foreign++;
       return;
     }
-    const now = performance.now();
-    this.receiver.receive(packet, buf.length, now);
-    if (!this.clock.isRunning && this.clockStart === undefined && this.buffer.playing && this.state === 'running') {
-      this.clockStart = setTimeout(() => this.clock.start(), this.buffer.initialDelayMs());
-    }
+    this.receiver.receive(packet, buf.length, this.timers.now());
+    if (!this.clock.isRunning && this.buffer.playing && this.state === 'running') this.clock.start(this.buffer.initialDelayMs());
   };
 
   private readonly tick = (): void => {
-    const out = this.playout(performance.now());
+    let out = this.playout(this.timers.now());
+    if (out.length !== this.samples) {
+      this.misshapen++;
+      out = this.silence;
+    }
     this.opts.sink.write(out);
     this.outputMeter.update(out, this.frameMs);
   };
@@ -204,25 +238,18 @@ export class MediaSession extends EventEmitter<MediaSessionEvents> {
     const p = this.buffer.pull(now);
     if (p.kind === 'idle') return this.silence;
     for (const d of p.discard) this.decoder.decode(d);
-    if (p.advanceMs > 0) this.retime(this.frameMs - p.advanceMs);
+    if (p.advanceMs > 0) this.clock.sooner(p.advanceMs);
     this.played++;
     return p.kind === 'frame' ? this.decoder.decode(p.payload) : this.decoder.conceal();
   }
 
-  /** Restarts the playout clock with its next tick `inMs` from now instead of a period. */
-  private retime(inMs: number): void {
-    this.clock.stop();
-    clearTimeout(this.clockStart);
-    this.clockStart = setTimeout(() => {
-      if (this.state === 'running') this.clock.start();
-    }, inMs);
-  }
-
-  private readonly onDeviceError = (err: Error): void => {
-    this.fail(err);
+  private readonly onSourceError = (err: Error): void => this.fail(MediaError.fromDevice(err, 'input'));
+  private readonly onSinkError = (err: Error): void => this.fail(MediaError.fromDevice(err, 'output'));
+  private readonly onSocketError = (err: Error): void => {
+    this.fail(new MediaError('socket', `the media socket failed: ${err.message}`, { detail: err.message, cause: err }));
   };
 
-  private fail(err: Error): void {
+  private fail(err: MediaError): void {
     if (this.state !== 'running') return;
     void this.stop().then(() => this.emit('failed', err));
   }

@@ -1,4 +1,4 @@
-import type { JitterBuffer } from '../audio/jitter-buffer';
+import type { JitterBuffer } from './jitter-buffer';
 import type { RtpPacket } from '../protocol/rtp';
 import { decodeRed } from '../protocol/red';
 import { ReceptionStats } from './reception';
@@ -8,11 +8,15 @@ export interface RtpReceiverOptions {
   red: { payloadType: number } | false;
   timestampStep: number;
   clockRate: number;
+  /** Whether a payload is exactly one frame of the agreed codec and duration. */
+  fits: (payload: Buffer) => boolean;
 }
 
 /**
  * Unpacks the peer's RTP packets (bare or RED) into the jitter buffer, keyed by frame index:
- * the RTP timestamp, unwrapped from 32 bits, over the timestamp units of one frame.
+ * the RTP timestamp, unwrapped from 32 bits, over the timestamp units of one frame. A block
+ * that is not one agreed frame (a 64 KB L16 payload, 120 ms of Opus where 20 were agreed)
+ * never enters the buffer: it is counted and its frame is concealed like a lost one.
  */
 export class RtpReceiver {
   readonly reception: ReceptionStats;
@@ -20,6 +24,8 @@ export class RtpReceiver {
   bytesReceived = 0;
   /** Packets of the peer's SSRC this receiver could not use (unknown payload type, bad RED). */
   malformed = 0;
+  /** Frames (primary or redundant) dropped for not being one agreed frame. */
+  rejected = 0;
 
   constructor(
     private readonly opts: RtpReceiverOptions,
@@ -43,6 +49,10 @@ export class RtpReceiver {
     const index = this.frameIndex(packet.timestamp);
     for (const b of blocks) {
       if (b.payloadType !== payloadType) continue;
+      if (!this.opts.fits(b.data)) {
+        this.rejected++;
+        continue;
+      }
       const source = b.timestampOffset === 0 ? 'primary' : 'redundant';
       this.buffer.push(index - Math.round(b.timestampOffset / this.opts.timestampStep), b.data, source, arrivalMs);
     }

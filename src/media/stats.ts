@@ -9,6 +9,8 @@ export interface CallStats {
   /** Packets whose frame had already been played or given up when they arrived. */
   packetsLate: number;
   packetsDuplicate: number;
+  /** Packets of the peer's stream that could not be read (unknown payload type, broken RED). */
+  packetsMalformed: number;
   bytesSent: number;
   bytesReceived: number;
   framesPlayed: number;
@@ -20,6 +22,8 @@ export interface CallStats {
   framesStretched: number;
   /** Frames dropped to shrink the buffer. */
   framesDropped: number;
+  /** Frames refused for not being one agreed frame (oversize, another duration): never played. */
+  framesRejected: number;
   /** RFC 3550 interarrival jitter. */
   jitterMs: number;
   /** How long after its expected arrival the current frame plays. */

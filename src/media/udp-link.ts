@@ -1,6 +1,7 @@
 import dgram from 'node:dgram';
 import { EventEmitter } from 'node:events';
 import { hostCandidates, type Candidate } from './candidates';
+import { MediaError } from './errors';
 
 export interface Address {
   ip: string;
@@ -31,7 +32,7 @@ export class UdpLink extends EventEmitter<UdpLinkEvents> {
     socket.on('error', (err) => this.emit('error', err));
   }
 
-  /** Binds `host:port` (port 0 = any free port); rejects with a readable Error when the port is taken. */
+  /** Binds `host:port` (port 0 = any free port); rejects with a `socket` MediaError when it cannot. */
   static open(opts: { host?: string; port?: number } = {}): Promise<UdpLink> {
     const host = opts.host ?? '0.0.0.0';
     const port = opts.port ?? 0;
@@ -39,8 +40,9 @@ export class UdpLink extends EventEmitter<UdpLinkEvents> {
       const socket = dgram.createSocket({ type: 'udp4' });
       const onError = (err: NodeJS.ErrnoException) => {
         socket.close();
-        const why = err.code === 'EADDRINUSE' ? 'the port is in use' : err.message;
-        reject(new Error(`cannot open UDP port ${host}:${port} for media: ${why}`));
+        const why =
+          err.code === 'EADDRINUSE' ? 'the port is in use' : err.code === 'EADDRNOTAVAIL' ? 'no local interface has that address' : err.code === 'EACCES' ? 'permission denied' : err.message;
+        reject(new MediaError('socket', `cannot open UDP port ${host}:${port} for media: ${why}`, { detail: err.message, cause: err }));
       };
       socket.once('error', onError);
       socket.bind(port, host, () => {

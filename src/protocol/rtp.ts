@@ -93,7 +93,10 @@ export function decodeProbe(buf: Buffer): Probe | null {
   if (buf.toString('ascii', 8, 12) !== PROBE_NAME) return null;
   const subtype = buf[0] & 0x1f;
   if (subtype > 1) return null;
-  return { kind: subtype === 0 ? 'ping' : 'pong', ssrc: buf.readUInt32BE(4), sentAt: buf.readDoubleBE(12) };
+  // A clock reading is finite: NaN or infinity would poison the round-trip time.
+  const sentAt = buf.readDoubleBE(12);
+  if (!Number.isFinite(sentAt)) return null;
+  return { kind: subtype === 0 ? 'ping' : 'pong', ssrc: buf.readUInt32BE(4), sentAt };
 }
 
 /** Signed distance from `a` to `b` on a wrapping counter of `bits` bits (bits ≤ 32). */

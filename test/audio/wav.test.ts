@@ -1,7 +1,7 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { decodeWav, encodeWav, readWavMono48k, WavFileSink, signals } from '../../src/audio';
+import { AudioError, WAV_LIMITS, createSource, decodeWav, encodeWav, readWavMono48k, WavFileSink, signals } from '../../src/audio';
 import { bestLag, dominantFrequency } from '../helpers/audio';
 
 let dir: string;
@@ -11,7 +11,10 @@ beforeAll(() => {
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 /** A WAV of any sample format, written by hand so the reader is checked against the spec. */
-function wavBytes(opts: { rate: number; channels: number; bits: number; float?: boolean; extensible?: boolean }, data: Buffer): Buffer {
+function wavBytes(
+  opts: { rate: number; channels: number; bits: number; float?: boolean; extensible?: boolean; blockAlign?: number },
+  data: Buffer,
+): Buffer {
   const { rate, channels, bits, float = false, extensible = false } = opts;
   const fmtSize = extensible ? 40 : 16;
   const fmt = Buffer.alloc(8 + fmtSize);
@@ -20,8 +23,8 @@ function wavBytes(opts: { rate: number; channels: number; bits: number; float?: 
   fmt.writeUInt16LE(extensible ? 0xfffe : float ? 3 : 1, 8);
   fmt.writeUInt16LE(channels, 10);
   fmt.writeUInt32LE(rate, 12);
-  fmt.writeUInt32LE((rate * channels * bits) / 8, 16);
-  fmt.writeUInt16LE((channels * bits) / 8, 20);
+  fmt.writeUInt32LE(Math.floor((rate * channels * bits) / 8) % 2 ** 32, 16);
+  fmt.writeUInt16LE(opts.blockAlign ?? Math.floor((channels * bits) / 8), 20);
   fmt.writeUInt16LE(bits, 22);
   if (extensible) {
     fmt.writeUInt16LE(22, 24);
@@ -98,6 +101,48 @@ describe('WAV', () => {
     expect(() => decodeWav(wavBytes({ rate: 8000, channels: 1, bits: 12 }, Buffer.alloc(6)))).toThrow(/12 bits/);
   });
 
+  // A 1 Hz rate made the reader resample each sample into 48,000: a client given such a file
+  // ran out of memory. Every field a header could lie in is checked before any audio is read.
+  it.each<[string, Parameters<typeof wavBytes>[0], RegExp]>([
+    ['a 1 Hz rate', { rate: 1, channels: 1, bits: 16 }, /WAV sample rate 1 Hz is out of range \(8000–192000 Hz\)/],
+    ['a 4 GHz rate', { rate: 0xffffffff, channels: 1, bits: 16 }, /WAV sample rate 4294967295 Hz is out of range/],
+    ['no channels', { rate: 8000, channels: 0, bits: 16 }, /WAV channel count 0 is out of range \(1–8\)/],
+    ['65535 channels', { rate: 8000, channels: 65535, bits: 16, blockAlign: 2 }, /WAV channel count 65535 is out of range/],
+    ['0-bit samples', { rate: 8000, channels: 1, bits: 0 }, /unsupported WAV sample size 0 bits/],
+    ['16-bit float', { rate: 8000, channels: 1, bits: 16, float: true }, /unsupported WAV sample size 16 bits for float/],
+    ['a block size that disagrees', { rate: 8000, channels: 2, bits: 16, blockAlign: 1 }, /WAV header is inconsistent: 2 channel\(s\) of 16 bits need 4-byte blocks, not 1/],
+  ])('refuses a header with %s, with the reason', (_what, fmt, reason) => {
+    expect(() => decodeWav(wavBytes(fmt, Buffer.alloc(64)))).toThrow(reason);
+  });
+
+  it('refuses a file with more audio than a source may hold, before decoding it', () => {
+    const seconds = WAV_LIMITS.maxSeconds + 1;
+    const path = join(dir, 'long.wav');
+    writeFileSync(path, wavBytes({ rate: 8000, channels: 1, bits: 8 }, Buffer.alloc(8000 * seconds, 128)));
+    expect(() => readWavMono48k(path)).toThrow(new RegExp(`WAV audio is ${seconds} s long; at most ${WAV_LIMITS.maxSeconds} s can be played`));
+  });
+
+  it('refuses a truncated fmt chunk and a header-only file', () => {
+    const riff = (body: Buffer) => Buffer.concat([Buffer.from('RIFF'), Buffer.from([body.length + 4, 0, 0, 0]), Buffer.from('WAVE'), body]);
+    const shortFmt = Buffer.concat([Buffer.from('fmt '), Buffer.from([8, 0, 0, 0]), Buffer.alloc(8)]);
+    expect(() => decodeWav(riff(shortFmt))).toThrow(/WAV fmt chunk is too short/);
+    expect(() => decodeWav(riff(Buffer.alloc(0)))).toThrow(/WAV file has no data chunk/);
+    expect(() => decodeWav(Buffer.from('RIFF'))).toThrow(/not a WAV file/);
+  });
+
+  it('a WAV source with a bad header fails at open with a one-line input_device error', async () => {
+    const path = join(dir, 'one-hertz.wav');
+    writeFileSync(path, wavBytes({ rate: 1, channels: 1, bits: 16 }, Buffer.alloc(200_000)));
+    const source = createSource(path);
+    const err = await source.open().catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(AudioError);
+    expect(err).toMatchObject({
+      code: 'input_device',
+      message: `cannot read WAV file ${path}: WAV sample rate 1 Hz is out of range (8000–192000 Hz)`,
+    });
+    await source.stop();
+  });
+
   it('writes a file that is valid while open and exact when closed', async () => {
     const path = join(dir, 'out.wav');
     const sink = new WavFileSink(path);
@@ -114,7 +159,27 @@ describe('WAV', () => {
     expect(bestLag(input, whole.samples, 0).correlation).toBeCloseTo(1, 6);
   });
 
-  it('reports an unwritable path on open', async () => {
-    await expect(new WavFileSink(join(dir, 'no', 'such', 'dir.wav')).open()).rejects.toThrow(/cannot write WAV file/);
+  it("reports an unwritable path on open, in one line, with the system's words kept as detail", async () => {
+    const path = join(dir, 'no', 'such', 'dir.wav');
+    const err = await new WavFileSink(path).open().catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(AudioError);
+    expect(err).toMatchObject({ code: 'output_device', message: `cannot write WAV file ${path}: no such directory (ENOENT)` });
+    expect((err as AudioError).detail).toMatch(/ENOENT: no such file or directory, open/);
+  });
+
+  it('open() creates the file once; closing without a frame leaves a valid empty WAV', async () => {
+    const path = join(dir, 'empty.wav');
+    const sink = new WavFileSink(path);
+    await sink.open();
+    sink.write(new Int16Array(960));
+    // A second open (the call starting a sink opened before dialling) keeps what is written.
+    await sink.open();
+    sink.write(new Int16Array(960));
+    await sink.close();
+    expect(decodeWav(readFileSync(path)).samples.length).toBe(1920);
+    const unused = new WavFileSink(join(dir, 'unused.wav'));
+    await unused.open();
+    await unused.close();
+    expect(decodeWav(readFileSync(join(dir, 'unused.wav'))).samples.length).toBe(0);
   });
 });

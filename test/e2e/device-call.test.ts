@@ -2,7 +2,7 @@ import { startServer, type RunningServer } from '../../src/server';
 import { Phone, type ActiveCall } from '../../src/client/phone';
 import { createSink, createSource, signals } from '../../src/audio';
 import { alsaFileDevice, brokenAlsaConfig, dominantFrequency, rms, type AlsaFileDevice } from '../helpers/audio';
-import { sleep } from './media-helpers';
+import { waitUntil } from '../helpers/wait';
 
 /**
  * The real device path: arecord as each side's microphone and the speaker addon as its
@@ -41,11 +41,11 @@ test('microphone and speaker carry a call both ways', async () => {
     const bobCall = new Promise<ActiveCall>((r) => bob.once('incoming', (c) => void c.accept(bobSide.devices).then(r)));
     const call = await alice.call('bob', aliceSide.devices).result;
     await bobCall;
-    await sleep(3500);
+    // Until each speaker has played 3.2 s (its file holds what ALSA was given).
+    await waitUntil(() => aliceSide.speaker.output().length > 3.2 * 48000 && bobSide.speaker.output().length > 3.2 * 48000, 'both speakers to play 3.2 s', 30_000, 100);
     const ended = new Promise((r) => call.once('ended', r));
     await call.hangup();
     await ended;
-    await sleep(200);
     for (const [side, freq] of [[aliceSide, 1100], [bobSide, 700]] as const) {
       const heard = side.speaker.output();
       // Skip the start-up second; at least two seconds of the other side's tone must be there.

@@ -1,15 +1,20 @@
 import { startServer, type RunningServer } from '../../src/server';
-import { Phone } from '../../src/client/phone';
+import { Phone, type ActiveCall } from '../../src/client/phone';
 import { ToneSource } from '../../src/audio';
 import { ImpairmentProxy } from './impairment-proxy';
 import { dominantFrequency, rms } from '../helpers/audio';
-import { RecordingSink, sleep } from './media-helpers';
+import { waitUntil } from '../helpers/wait';
+import { LoopStalls, RecordingSink } from './media-helpers';
 
 let server: RunningServer;
 beforeAll(async () => {
   server = await startServer({ host: '127.0.0.1', port: 0, udpPort: 0, logLevel: 'error' });
 });
 afterAll(() => server.close());
+
+/** Played frames checked: 6 s at 20 ms, after the first second. */
+const FRAMES = 300;
+const SKIP = 50;
 
 test('through 5% loss and 0–30 ms jitter with reordering, the call carries on and reports the loss', async () => {
   const proxy = await ImpairmentProxy.start({ loss: 0.05, jitterMs: 30, seed: 1234 });
@@ -27,13 +32,18 @@ test('through 5% loss and 0–30 ms jitter with reordering, the call carries on 
     await bob.register('bob');
     const heardByAlice = new RecordingSink();
     const heardByBob = new RecordingSink();
-    bob.once('incoming', (c) => void c.accept({ input: new ToneSource(1100), output: heardByBob }));
+    const bobCall = new Promise<ActiveCall>((r) => bob.once('incoming', (c) => void c.accept({ input: new ToneSource(1100), output: heardByBob }).then(r)));
     const call = await alice.call('bob', { input: new ToneSource(700), output: heardByAlice }).result;
-    await sleep(6000);
+    await bobCall;
+    const stalls = new LoopStalls();
+    await waitUntil(() => heardByAlice.frames.length >= SKIP + FRAMES && heardByBob.frames.length >= SKIP + FRAMES, 'both sides to have played 7 s');
+    stalls.stop();
     const stats = call.stats();
     const ended = new Promise((r) => call.once('ended', r));
     await call.hangup();
     await ended;
+    // What this machine's scheduling may have cost, in frames; none on a calm machine.
+    const disturbed = stalls.frames(20);
 
     // Statistics: the injected loss, within a couple of packets still in flight at the end.
     const injected = proxy.dropped('a');
@@ -41,17 +51,18 @@ test('through 5% loss and 0–30 ms jitter with reordering, the call carries on 
     expect(stats.lossPercent).toBeGreaterThan(2);
     expect(stats.lossPercent).toBeLessThan(9);
     expect(stats.jitterMs).toBeGreaterThan(3);
-    expect(stats.framesRecovered).toBeGreaterThan(injected.dropped * 0.6);
-    expect(stats.framesConcealed).toBeLessThanOrEqual(Math.max(2, stats.framesPlayed * 0.02));
+    // Losses are repaired from the redundant copies, and hardly anything is concealed.
+    expect(stats.framesRecovered).toBeGreaterThan(injected.dropped * 0.6 - disturbed);
+    expect(stats.framesConcealed).toBeLessThanOrEqual(Math.max(2, stats.framesPlayed * 0.02) + disturbed);
 
-    // The output is continuous: after the first second, no frame falls silent.
+    // The output is continuous: after the first second no frame falls silent, but for those a
+    // stall of this machine may have starved.
     for (const sink of [heardByAlice, heardByBob]) {
-      const levels = sink.frames.slice(50).map(rms);
-      expect(levels.length).toBeGreaterThan(200);
-      expect(Math.min(...levels)).toBeGreaterThan(1000);
+      const quiet = sink.frames.slice(SKIP).filter((f) => rms(f) <= 1000);
+      expect(quiet.length).toBeLessThanOrEqual(disturbed);
     }
-    expect(Math.abs(dominantFrequency(heardByAlice.samples(50), 48000, 100, 4000, 5) - 1100)).toBeLessThanOrEqual(10);
-    expect(Math.abs(dominantFrequency(heardByBob.samples(50), 48000, 100, 4000, 5) - 700)).toBeLessThanOrEqual(10);
+    expect(Math.abs(dominantFrequency(heardByAlice.samples(SKIP), 48000, 100, 4000, 5) - 1100)).toBeLessThanOrEqual(10);
+    expect(Math.abs(dominantFrequency(heardByBob.samples(SKIP), 48000, 100, 4000, 5) - 700)).toBeLessThanOrEqual(10);
   } finally {
     await alice.close();
     await bob.close();

@@ -29,4 +29,41 @@ export class RecordingSink extends EventEmitter implements AudioSink {
   }
 }
 
-export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+/**
+ * How long this process's event loop was held up while a call ran: the machine's scheduling,
+ * measured. Both phones, and any proxy, run on this loop, so a stall here is a stall of their
+ * clocks and sockets. Real-time tests allow for exactly what was measured, and no more: on a
+ * calm machine nothing.
+ */
+export class LoopStalls {
+  private last = performance.now();
+  private readonly stalls: number[] = [];
+  private readonly timer: NodeJS.Timeout;
+
+  constructor(
+    private readonly everyMs = 5,
+    /** Lateness below this is timer noise, not a stall. */
+    private readonly thresholdMs = 8,
+  ) {
+    this.timer = setInterval(() => {
+      const now = performance.now();
+      const late = now - this.last - this.everyMs;
+      if (late > this.thresholdMs) this.stalls.push(late);
+      this.last = now;
+    }, everyMs);
+  }
+
+  stop(): this {
+    clearInterval(this.timer);
+    return this;
+  }
+
+  /** Frames of `frameMs` the stalls could have disturbed: each its length in frames, plus the one it began in. */
+  frames(frameMs: number): number {
+    return this.stalls.reduce((n, s) => n + Math.ceil(s / frameMs) + 1, 0);
+  }
+
+  get totalMs(): number {
+    return this.stalls.reduce((a, b) => a + b, 0);
+  }
+}

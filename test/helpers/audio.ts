@@ -135,3 +135,51 @@ export function brokenAlsaConfig(): { dir: string; env: NodeJS.ProcessEnv; clean
     cleanup: () => rmSync(dir, { recursive: true, force: true }),
   };
 }
+
+/**
+ * Time that moves only when a test says so: a Timers for FrameClock, sources and the media
+ * session. `advance` fires every timer that falls due, in order, each at its own time.
+ */
+export class ManualTimers {
+  private t = 0;
+  private seq = 0;
+  private pending: { at: number; seq: number; fn: () => void; handle: { unref(): unknown } }[] = [];
+
+  now = (): number => this.t;
+
+  setTimeout = (fn: () => void, ms: number): { unref(): unknown } => {
+    const handle = { unref: () => handle };
+    this.pending.push({ at: this.t + Math.max(0, ms), seq: this.seq++, fn, handle });
+    return handle;
+  };
+
+  clearTimeout = (handle: { unref(): unknown } | undefined): void => {
+    this.pending = this.pending.filter((p) => p.handle !== handle);
+  };
+
+  /** Timers waiting to fire. */
+  get size(): number {
+    return this.pending.length;
+  }
+
+  /** Moves time forward by `ms`, firing each timer at its due time; `lateMs` makes each fire that much late. */
+  advance(ms: number, lateMs = 0): void {
+    const end = this.t + ms;
+    for (;;) {
+      const next = this.pending.reduce<(typeof this.pending)[number] | undefined>(
+        (best, p) => (!best || p.at < best.at || (p.at === best.at && p.seq < best.seq) ? p : best),
+        undefined,
+      );
+      if (!next || next.at + lateMs > end) break;
+      this.pending = this.pending.filter((p) => p !== next);
+      this.t = Math.max(this.t, next.at + lateMs);
+      next.fn();
+    }
+    this.t = end;
+  }
+
+  /** Moves time forward without firing anything: a process that stalls for `ms`. */
+  stall(ms: number): void {
+    this.t += ms;
+  }
+}

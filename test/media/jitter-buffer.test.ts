@@ -1,4 +1,4 @@
-import { JitterBuffer, type JitterBufferOptions, type Playout } from '../../src/audio/jitter-buffer';
+import { JitterBuffer, type JitterBufferOptions, type Playout } from '../../src/media/jitter-buffer';
 import { seededRandom } from '../../src/audio/signals';
 
 const F = 20;

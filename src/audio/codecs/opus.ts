@@ -14,6 +14,7 @@
 import { frameSamples, SAMPLE_RATE, type AudioDecoder, type AudioEncoder, type Codec, type Frame } from '../types';
 import { int16ToLE, leToInt16 } from '../wav';
 import { checkFrameMs } from './frame-sizes';
+import { opusPacketSamples } from './opus-packet';
 
 export const OPUS_PAYLOAD_TYPE = 111;
 export const DEFAULT_OPUS_BITRATE = 24000;
@@ -105,15 +106,24 @@ class OpusFrameDecoder implements AudioDecoder {
     this.state = binding.create();
   }
 
-  /** A packet libopus rejects (corrupt) is concealed rather than thrown: the call goes on. */
+  /** One packet of exactly the agreed duration, framed within Opus's size limits. */
+  fits(payload: Buffer): boolean {
+    return opusPacketSamples(payload) === this.samples;
+  }
+
+  /**
+   * Exactly one frame, always: a packet that does not fit, or that libopus rejects (corrupt),
+   * is concealed rather than thrown or played at its own length; the call goes on.
+   */
   decode(payload: Buffer): Frame {
-    if (payload.length === 0) return this.conceal();
+    if (!this.fits(payload)) return this.conceal();
     let pcm: Buffer;
     try {
       pcm = this.state.decode(payload);
     } catch {
       return this.conceal();
     }
+    if (pcm.length !== this.samples * 2) return this.conceal();
     this.lastToc = payload[0];
     return leToInt16(pcm);
   }

@@ -32,8 +32,15 @@ class PcmDecoder implements AudioDecoder {
     this.wireSamples = frameSamples(frameMs) / (INTERNAL_RATE / PCM_RATE);
   }
 
+  /** Exactly one frame of 16-bit samples at the wire rate. */
+  fits(payload: Buffer): boolean {
+    return payload.length === this.wireSamples * 2;
+  }
+
+  /** Exactly one frame, always: a payload of another length is concealed, never played at its own. */
   decode(payload: Buffer): Frame {
-    const narrow = new Int16Array(payload.length >> 1);
+    if (!this.fits(payload)) return this.conceal();
+    const narrow = new Int16Array(this.wireSamples);
     for (let i = 0; i < narrow.length; i++) narrow[i] = payload.readInt16BE(i * 2);
     this.repeat.good(narrow);
     return toInt16(this.up.process(narrow));

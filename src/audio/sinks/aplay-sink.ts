@@ -1,19 +1,21 @@
 /**
  * The speaker through `aplay`: the playback twin of the microphone's arecord recorder, with the
- * same 10 ms ALSA periods and 40 ms buffer. The `speaker` addon's bundled ALSA output fixes a
- * 0.5 s buffer; aplay takes ours. Being a separate program, no ALSA abort can reach this process.
+ * same 10 ms ALSA periods and 40 ms buffer (../alsa.ts). The `speaker` addon's bundled ALSA
+ * output fixes a 0.5 s buffer; aplay takes ours. Being a separate program, no ALSA abort can
+ * reach this process.
  *
- * Frames go to aplay's stdin as written. aplay opens the device before it reads any input, so
- * a device that will not open makes it exit within milliseconds: open() waits a short grace
- * period for that before resolving.
+ * Frames go to aplay's stdin as written. open() resolves when aplay reports the device set up
+ * (its -v dump), and rejects when aplay exits first: the device's own answer, not a guess
+ * from how long aplay has kept running.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { EventEmitter } from 'node:events';
-import { SAMPLE_RATE, type AudioSink, type Frame } from '../types';
-import { findExecutable, INSTALL_HINTS } from '../devices';
+import type { Writable } from 'node:stream';
+import { APLAY_READY, aplayArgs } from '../alsa';
+import { AudioError } from '../errors';
+import { findExecutable, INSTALL_HINTS } from '../programs';
+import { SAMPLE_RATE, type Frame } from '../types';
 import { int16ToLE } from '../wav';
-import arecordCommand from '../sources/recorders/arecord';
-import { endChild, openSettler } from './child-output';
+import { ChildSink } from './child-sink';
 
 export interface AplayOptions {
   /** ALSA device name; "default" unless given. */
@@ -28,8 +30,8 @@ export interface AplayOptions {
   startDelayUs?: number;
   /** Frames allowed to wait for the pipe to aplay before the oldest is dropped. */
   maxQueuedFrames?: number;
-  /** How long aplay must keep running before open() trusts the device. */
-  openGraceMs?: number;
+  /** How long aplay may take to open the device. */
+  openTimeoutMs?: number;
 }
 
 export interface AplayStats {
@@ -38,15 +40,11 @@ export interface AplayStats {
   dropped: number;
 }
 
-/** ALSA period asked of aplay, as the arecord recorder asks for capture. */
-const PERIOD_US = 10000;
-
-export class AplaySink extends EventEmitter implements AudioSink {
+export class AplaySink extends ChildSink {
   readonly description: string;
+  protected readonly label = 'the speaker (aplay)';
+  protected readonly openTimeoutMs: number;
   readonly stats: AplayStats = { frames: 0, dropped: 0 };
-  private child: ChildProcess | undefined;
-  private stderr = '';
-  private closing = false;
   /** Frames held back while the pipe is full; the head is the one being written. */
   private queue: Buffer[] = [];
   private writing = false;
@@ -54,42 +52,31 @@ export class AplaySink extends EventEmitter implements AudioSink {
   constructor(private readonly opts: AplayOptions = {}) {
     super();
     this.description = `speaker aplay ${opts.device ?? 'default'}`;
+    this.openTimeoutMs = opts.openTimeoutMs ?? 5000;
   }
 
-  open(): Promise<void> {
-    if (!findExecutable('aplay')) {
-      return Promise.reject(new Error(`speaker: aplay is not installed (${INSTALL_HINTS.aplay}), or use a WAV file as output`));
-    }
-    const { device = 'default', env = process.env, startDelayUs = PERIOD_US, openGraceMs = 100 } = this.opts;
-    // aplay and arecord are one program with one set of options: the recorder's serve here.
-    const { args } = arecordCommand({ sampleRate: SAMPLE_RATE, channels: 1, device, periodUs: PERIOD_US, env });
-    this.closing = false;
-    this.stderr = '';
+  protected missing(): AudioError | undefined {
+    if (findExecutable('aplay')) return undefined;
+    return new AudioError('output_device', `the speaker would not open: aplay is not installed (${INSTALL_HINTS.aplay}); or use a WAV file as output`);
+  }
+
+  protected override readyIn(stderr: string): boolean {
+    return APLAY_READY.test(stderr);
+  }
+
+  protected spawnChild(): ChildProcess {
+    const { device = 'default', env = process.env, startDelayUs } = this.opts;
     this.queue = [];
     this.writing = false;
-    const child = spawn('aplay', [`--start-delay=${startDelayUs}`, ...args], { env, stdio: ['pipe', 'ignore', 'pipe'] });
-    this.child = child;
-    child.stdin?.on('error', () => {}); // a dead aplay is reported by 'exit'
-    child.stderr?.on('data', (chunk: Buffer) => {
-      this.stderr = (this.stderr + chunk.toString()).slice(-2000);
-    });
-
-    return new Promise((resolve, reject) => {
-      const opening = openSettler(resolve, reject, () => this.kill());
-      opening.after(openGraceMs, () => undefined);
-      child.on('error', (err) => opening.settle(new Error(`speaker: could not start aplay: ${err.message}`)));
-      child.on('exit', (code, signal) => {
-        const why = this.describeExit(code, signal);
-        if (this.child === child) this.child = undefined;
-        if (!opening.settled) opening.settle(new Error(`speaker: aplay could not open device "${device}" (${why})`));
-        else if (!this.closing) this.emit('error', new Error(`speaker: aplay stopped playing to device "${device}" (${why})`));
-      });
+    return spawn('aplay', aplayArgs({ device, sampleRate: SAMPLE_RATE, channels: 1, startDelayUs }), {
+      env,
+      stdio: ['pipe', 'ignore', 'pipe'],
     });
   }
 
   /** Writes at once when the pipe takes it; a backlog beyond a couple of frames loses its oldest. */
   write(frame: Frame): void {
-    if (!this.child?.stdin || this.child.stdin.destroyed) return;
+    if (!this.input) return;
     this.stats.frames++;
     this.queue.push(int16ToLE(frame));
     const max = 1 + (this.opts.maxQueuedFrames ?? 2);
@@ -100,20 +87,14 @@ export class AplaySink extends EventEmitter implements AudioSink {
     this.pump();
   }
 
-  /** Lets aplay play what it holds and exit; kills it if it hangs. */
-  close(): Promise<void> {
-    const child = this.child;
-    this.closing = true;
-    if (!child) return Promise.resolve();
-    return endChild(child, () => {
-      for (const chunk of this.queue.slice(this.writing ? 1 : 0)) child.stdin?.write(chunk);
-      this.queue = [];
-    });
+  protected override beforeEnd(stdin: Writable): void {
+    for (const chunk of this.queue.slice(this.writing ? 1 : 0)) stdin.write(chunk);
+    this.queue = [];
   }
 
   private pump(): void {
-    const stdin = this.child?.stdin;
-    if (this.writing || !stdin || stdin.destroyed) return;
+    const stdin = this.input;
+    if (this.writing || !stdin) return;
     const chunk = this.queue[0];
     if (!chunk) return;
     this.writing = true;
@@ -122,17 +103,5 @@ export class AplaySink extends EventEmitter implements AudioSink {
       this.queue.shift();
       this.pump();
     });
-  }
-
-  private kill(): void {
-    this.closing = true;
-    this.child?.kill('SIGKILL');
-  }
-
-  private describeExit(code: number | null, signal: NodeJS.Signals | null): string {
-    const parts = [signal ? `killed by ${signal}` : `exited with code ${code}`];
-    const stderr = this.stderr.trim();
-    if (stderr) parts.push(stderr.replace(/\s*\n\s*/g, '; '));
-    return parts.join(': ');
   }
 }

@@ -3,15 +3,15 @@
  *
  * The addon calls abort() on some ALSA errors (e.g. no sound card: a failed assertion in
  * snd_pcm_hw_refine), which no try/catch can stop. In a child, an abort costs only the child,
- * and its death becomes an 'error' event here. Frames go to the child over its stdin pipe.
+ * and its death becomes an AudioError here. Frames go to the child over its stdin pipe.
  */
 import { fork, type ChildProcess } from 'node:child_process';
-import { EventEmitter } from 'node:events';
 import { extname, join } from 'node:path';
-import { SAMPLE_RATE, type AudioSink, type Frame } from '../types';
-import { INSTALL_HINTS } from '../devices';
+import { AudioError } from '../errors';
+import { INSTALL_HINTS } from '../programs';
+import { SAMPLE_RATE, type Frame } from '../types';
 import { int16ToLE } from '../wav';
-import { endChild, openSettler } from './child-output';
+import { ChildSink } from './child-sink';
 
 export interface SpeakerOptions {
   /** ALSA device name; the system default unless given. */
@@ -36,79 +36,42 @@ export interface SpeakerOptions {
 /** Runs from src/ (tests) and from dist/ alike: the worker sits beside this file. */
 const WORKER = join(__dirname, `speaker-worker${extname(__filename)}`);
 
-export class SpeakerSink extends EventEmitter implements AudioSink {
+export class SpeakerSink extends ChildSink {
   readonly description: string;
-  private child: ChildProcess | undefined;
-  private stderr = '';
-  private closing = false;
+  protected readonly label = 'the speaker (speaker addon)';
+  protected readonly openTimeoutMs: number;
 
   constructor(private readonly opts: SpeakerOptions = {}) {
     super();
     this.description = `speaker ${opts.device ?? 'default'}`;
+    this.openTimeoutMs = opts.openTimeoutMs ?? 5000;
   }
 
-  open(): Promise<void> {
+  protected missing(): AudioError | undefined {
     try {
       require.resolve('speaker');
+      return undefined;
     } catch {
-      return Promise.reject(new Error(`speaker: the speaker module is not installed (${INSTALL_HINTS.speaker})`));
+      return new AudioError('output_device', `the speaker would not open: the speaker module is not installed (${INSTALL_HINTS.speaker}); or use speaker:aplay or a WAV file as output`);
     }
-    const { device, env = process.env, pulseLatencyMs = 60, samplesPerFrame = SAMPLE_RATE / 100, maxQueueMs = 60, openTimeoutMs = 5000 } = this.opts;
+  }
+
+  protected spawnChild(ready: () => void): ChildProcess {
+    const { device, env = process.env, pulseLatencyMs = 60, samplesPerFrame = SAMPLE_RATE / 100, maxQueueMs = 60 } = this.opts;
     const config = { sampleRate: SAMPLE_RATE, samplesPerFrame, device, maxQueueBytes: (maxQueueMs * SAMPLE_RATE * 2) / 1000 };
-    this.closing = false;
-    this.stderr = '';
     const child = fork(WORKER, [JSON.stringify(config)], {
       env: { PULSE_LATENCY_MSEC: String(pulseLatencyMs), ...env },
       execArgv: [],
       stdio: ['pipe', 'ignore', 'pipe', 'ipc'],
     });
-    this.child = child;
-    child.stdin?.on('error', () => {}); // a dead worker is reported by 'exit'
-    child.stderr?.on('data', (chunk: Buffer) => {
-      this.stderr = (this.stderr + chunk.toString()).slice(-2000);
+    child.on('message', (msg: { type?: string; message?: string }) => {
+      if (msg.type === 'open') ready();
+      else if (msg.type === 'error' && msg.message) this.note(`${msg.message}\n`);
     });
-
-    return new Promise((resolve, reject) => {
-      let reported = '';
-      const opening = openSettler(resolve, reject, () => this.kill());
-      opening.after(openTimeoutMs, () => new Error(`speaker: the device did not open within ${openTimeoutMs} ms`));
-      child.on('message', (msg: { type?: string; message?: string }) => {
-        if (msg.type === 'open') opening.settle();
-        else if (msg.type === 'error') reported = msg.message ?? '';
-      });
-      child.on('error', (err) => opening.settle(new Error(`speaker: could not start the audio worker: ${err.message}`)));
-      child.on('exit', (code, signal) => {
-        const why = this.describeExit(code, signal, reported);
-        if (this.child === child) this.child = undefined;
-        if (!opening.settled) opening.settle(new Error(`speaker: the device failed to open (${why})`));
-        else if (!this.closing) this.emit('error', new Error(`speaker: the audio device stopped (${why})`));
-      });
-    });
+    return child;
   }
 
   write(frame: Frame): void {
-    const stdin = this.child?.stdin;
-    if (stdin && !stdin.destroyed) stdin.write(int16ToLE(frame));
-  }
-
-  /** Lets the worker play what it holds and exit; kills it if it hangs. */
-  close(): Promise<void> {
-    const child = this.child;
-    this.closing = true;
-    if (!child) return Promise.resolve();
-    return endChild(child);
-  }
-
-  private kill(): void {
-    this.closing = true;
-    this.child?.kill('SIGKILL');
-  }
-
-  private describeExit(code: number | null, signal: NodeJS.Signals | null, reported: string): string {
-    const parts = [signal ? `worker killed by ${signal}` : `worker exited with code ${code}`];
-    if (reported) parts.push(reported);
-    const stderr = this.stderr.trim();
-    if (stderr) parts.push(stderr.replace(/\s*\n\s*/g, '; '));
-    return parts.join(': ');
+    this.input?.write(int16ToLE(frame));
   }
 }

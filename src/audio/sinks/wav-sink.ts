@@ -1,6 +1,7 @@
 import { EventEmitter } from 'node:events';
 import { basename } from 'node:path';
 import { closeSync, openSync, writeSync } from 'node:fs';
+import { AudioError } from '../errors';
 import type { AudioSink, Frame } from '../types';
 import { int16ToLE, wavHeader, WAV_HEADER_BYTES } from '../wav';
 
@@ -22,13 +23,18 @@ export class WavFileSink extends EventEmitter implements AudioSink {
     this.description = `wav ${basename(path)}`;
   }
 
+  /** Creates the file (so a path that cannot be written fails before any call); idempotent. */
   async open(): Promise<void> {
+    if (this.fd !== undefined) return;
+    let fd: number | undefined;
     try {
-      this.fd = openSync(this.path, 'w');
-      writeSync(this.fd, wavHeader(0));
+      fd = openSync(this.path, 'w');
+      writeSync(fd, wavHeader(0));
     } catch (err) {
-      throw new Error(`cannot write WAV file ${this.path}: ${(err as Error).message}`);
+      if (fd !== undefined) closeSync(fd);
+      throw new AudioError('output_device', `cannot write WAV file ${this.path}: ${reason(err)}`, { detail: (err as Error).message, cause: err });
     }
+    this.fd = fd;
     this.dataBytes = 0;
     this.sinceHeader = 0;
   }
@@ -74,6 +80,20 @@ export class WavFileSink extends EventEmitter implements AudioSink {
     } catch {
       // The write error below is the one worth reporting.
     }
-    this.emit('error', new Error(`writing WAV file ${this.path} failed: ${err.message}`));
+    const failure = new AudioError('output_device', `writing WAV file ${this.path} failed: ${reason(err)}`, { detail: err.message, cause: err });
+    if (this.listenerCount('error') > 0) this.emit('error', failure);
   }
+}
+
+/** A file system error in a few words: "no such directory (ENOENT)". */
+function reason(err: unknown): string {
+  const e = err as NodeJS.ErrnoException;
+  const words: Record<string, string> = {
+    ENOENT: 'no such directory',
+    EACCES: 'permission denied',
+    EISDIR: 'it is a directory',
+    ENOSPC: 'no space left on the device',
+    EROFS: 'read-only file system',
+  };
+  return e.code && words[e.code] ? `${words[e.code]} (${e.code})` : e.message;
 }

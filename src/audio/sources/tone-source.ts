@@ -1,5 +1,5 @@
 import { SAMPLE_RATE, type Frame } from '../types';
-import { PacedSource } from './paced-source';
+import { PacedSource, type PacedSourceOptions } from './paced-source';
 
 /** A continuous sine; amplitude is a fraction of full scale. Amplitude 0 is silence. */
 export class ToneSource extends PacedSource {
@@ -9,8 +9,9 @@ export class ToneSource extends PacedSource {
   constructor(
     readonly frequency = 440,
     readonly amplitude = 0.3,
+    opts: PacedSourceOptions = {},
   ) {
-    super();
+    super(opts);
     if (!(frequency > 0 && frequency < SAMPLE_RATE / 2)) throw new Error(`tone frequency out of range: ${frequency}`);
     if (!(amplitude >= 0 && amplitude <= 1)) throw new Error(`tone amplitude must be in 0..1, got ${amplitude}`);
     this.description = amplitude === 0 ? 'silence' : `tone ${frequency} Hz`;
@@ -39,7 +40,7 @@ export class ToneSource extends PacedSource {
 }
 
 export class SilenceSource extends ToneSource {
-  constructor() {
-    super(440, 0);
+  constructor(opts: PacedSourceOptions = {}) {
+    super(440, 0, opts);
   }
 }

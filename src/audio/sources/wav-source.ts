@@ -1,7 +1,8 @@
 import { basename } from 'node:path';
 import type { Frame } from '../types';
+import { AudioError } from '../errors';
 import { readWavMono48k } from '../wav';
-import { PacedSource } from './paced-source';
+import { PacedSource, type PacedSourceOptions } from './paced-source';
 
 /** Plays a WAV file (any rate/channels, converted to 48 kHz mono) once or in a loop. */
 export class WavFileSource extends PacedSource {
@@ -12,20 +13,28 @@ export class WavFileSource extends PacedSource {
   constructor(
     readonly path: string,
     readonly loop = false,
+    opts: PacedSourceOptions = {},
   ) {
-    super();
+    super(opts);
     this.description = `wav ${basename(path)}${loop ? ' (loop)' : ''}`;
   }
 
+  /** Reads and checks the whole file: a bad one fails here, before any call is made. */
   protected override async prepare(): Promise<void> {
-    this.audio = readWavMono48k(this.path);
+    const audio = readWavMono48k(this.path);
+    if (audio.length === 0 && this.loop) throw new AudioError('input_device', `cannot loop WAV file ${this.path}: it holds no audio`);
+    this.audio = audio;
     this.offset = 0;
-    if (this.audio.length === 0 && this.loop) throw new Error(`WAV file ${this.path} is empty and cannot loop`);
+  }
+
+  protected override async release(): Promise<void> {
+    this.audio = undefined;
   }
 
   /** The last frame of a file that ends mid-frame is padded with silence. */
   protected nextFrame(samples: number): Frame | null {
-    const audio = this.audio as Int16Array;
+    const audio = this.audio;
+    if (!audio) return null;
     if (this.offset >= audio.length) {
       if (!this.loop) return null;
       this.offset = 0;

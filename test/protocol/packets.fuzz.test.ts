@@ -1,0 +1,231 @@
+/**
+ * Property-based fuzzing of everything that reads a datagram off the media port: RTP, RED,
+ * STUN, the RTCP probes, the first-byte demultiplexer, and the receive path behind them
+ * (receiver → jitter buffer → decoder). Arbitrary bytes and mutations of valid packets never
+ * throw and never yield out-of-range fields; valid packets round-trip.
+ *
+ * Seeded, so a failure repeats: fast-check prints the seed and the shrunk counterexample's
+ * path. PARLEY_FUZZ_SEED picks another seed, PARLEY_FUZZ_RUNS runs longer (default 500 per
+ * property keeps the file within a few seconds for CI).
+ */
+import fc from 'fast-check';
+import { getCodec, type CodecName } from '../../src/audio';
+import { classifyPacket } from '../../src/media/demux';
+import { JitterBuffer } from '../../src/media/jitter-buffer';
+import { RtpReceiver } from '../../src/media/rtp-receiver';
+import { decodeProbe, decodeRtp, encodeProbe, encodeRtp, isRtcp, type RtpPacket } from '../../src/protocol/rtp';
+import { decodeRed, encodeRed, RED_MAX_BLOCK_BYTES, RED_MAX_TIMESTAMP_OFFSET, type RedBlock } from '../../src/protocol/red';
+import { encodeBindingRequest, encodeBindingSuccess, looksLikeStun, parseBindingRequest, parseBindingSuccess } from '../../src/protocol/stun';
+
+const SEED = Number(process.env.PARLEY_FUZZ_SEED ?? 20_240_607);
+const RUNS = Number(process.env.PARLEY_FUZZ_RUNS ?? 500);
+const params = { seed: SEED, numRuns: RUNS };
+
+/** Edits a valid packet the way a hostile or broken sender might: bytes changed, cut, padded. */
+type Mutation = { op: 'set'; at: number; value: number } | { op: 'cut'; at: number } | { op: 'append'; bytes: Uint8Array };
+const mutation: fc.Arbitrary<Mutation> = fc.oneof(
+  fc.record({ op: fc.constant('set' as const), at: fc.nat(), value: fc.integer({ min: 0, max: 255 }) }),
+  fc.record({ op: fc.constant('cut' as const), at: fc.nat() }),
+  fc.record({ op: fc.constant('append' as const), bytes: fc.uint8Array({ maxLength: 64 }) }),
+);
+
+function mutate(buf: Buffer, ops: Mutation[]): Buffer {
+  let b = Buffer.from(buf);
+  for (const m of ops) {
+    if (m.op === 'set' && b.length) b[m.at % b.length] = m.value;
+    else if (m.op === 'cut') b = b.subarray(0, b.length ? m.at % (b.length + 1) : 0);
+    else if (m.op === 'append') b = Buffer.concat([b, m.bytes]);
+  }
+  return b;
+}
+
+const bytes = fc.uint8Array({ maxLength: 1500 }).map((a) => Buffer.from(a));
+const u32 = fc.integer({ min: 0, max: 0xffffffff });
+const rtpPacket: fc.Arbitrary<RtpPacket> = fc.record({
+  payloadType: fc.integer({ min: 0, max: 127 }),
+  sequence: fc.integer({ min: 0, max: 0xffff }),
+  timestamp: u32,
+  ssrc: u32,
+  marker: fc.boolean(),
+  payload: fc.uint8Array({ maxLength: 1200 }).map((a) => Buffer.from(a)),
+});
+/** RTP as others may send it: CSRCs, a header extension, padding. */
+const foreignRtp = fc
+  .record({ base: rtpPacket, csrcs: fc.integer({ min: 0, max: 15 }), extWords: fc.option(fc.integer({ min: 0, max: 8 })), pad: fc.integer({ min: 0, max: 255 }) })
+  .map(({ base, csrcs, extWords, pad }) => {
+    const head = encodeRtp({ ...base, payload: Buffer.alloc(0) });
+    head[0] |= csrcs | (extWords !== null ? 0x10 : 0) | (pad > 0 ? 0x20 : 0);
+    const ext = extWords !== null ? Buffer.concat([Buffer.from([0xbe, 0xde, 0, extWords]), Buffer.alloc(4 * extWords)]) : Buffer.alloc(0);
+    const padding = pad > 0 ? Buffer.concat([Buffer.alloc(pad - 1), Buffer.from([pad])]) : Buffer.alloc(0);
+    return Buffer.concat([head, Buffer.alloc(4 * csrcs), ext, base.payload, padding]);
+  });
+
+function checkRtp(buf: Buffer): void {
+  const p = decodeRtp(buf);
+  if (!p) return;
+  expect(p.payloadType).toBeGreaterThanOrEqual(0);
+  expect(p.payloadType).toBeLessThanOrEqual(127);
+  expect(p.sequence).toBeLessThanOrEqual(0xffff);
+  expect(p.timestamp).toBeLessThanOrEqual(0xffffffff);
+  expect(p.ssrc).toBeLessThanOrEqual(0xffffffff);
+  expect(p.payload.length).toBeLessThanOrEqual(buf.length - 12);
+  // The payload is a view into the datagram, never past its end.
+  expect(p.payload.byteOffset + p.payload.length).toBeLessThanOrEqual(buf.byteOffset + buf.length);
+}
+
+function checkRed(buf: Buffer): void {
+  const blocks = decodeRed(buf);
+  if (!blocks) return;
+  expect(blocks.length).toBeGreaterThanOrEqual(1);
+  expect(blocks[blocks.length - 1].timestampOffset).toBe(0);
+  let total = 0;
+  for (const b of blocks) {
+    expect(b.payloadType).toBeLessThanOrEqual(127);
+    expect(b.timestampOffset).toBeLessThanOrEqual(RED_MAX_TIMESTAMP_OFFSET);
+    total += b.data.length;
+  }
+  expect(total + 4 * (blocks.length - 1) + 1).toBe(buf.length);
+}
+
+function checkStun(buf: Buffer): void {
+  looksLikeStun(buf);
+  const req = parseBindingRequest(buf);
+  if (req) expect(req.length).toBe(12);
+  const res = parseBindingSuccess(buf);
+  if (!res) return;
+  expect(res.transactionId.length).toBe(12);
+  expect(res.address).toMatch(/^\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}$/);
+  for (const octet of res.address.split('.')) expect(Number(octet)).toBeLessThanOrEqual(255);
+  expect(res.port).toBeLessThanOrEqual(0xffff);
+}
+
+function checkProbe(buf: Buffer): void {
+  const p = decodeProbe(buf);
+  if (!p) return;
+  expect(['ping', 'pong']).toContain(p.kind);
+  expect(p.ssrc).toBeLessThanOrEqual(0xffffffff);
+  expect(Number.isFinite(p.sentAt)).toBe(true);
+  expect(isRtcp(buf)).toBe(true);
+}
+
+function checkDemux(buf: Buffer): void {
+  const kind = classifyPacket(buf);
+  expect(['stun', 'dtls', 'rtp', 'rtcp', 'unknown']).toContain(kind);
+  if (kind === 'rtcp') expect(isRtcp(buf)).toBe(true);
+  if (kind === 'stun') expect(buf[0]).toBeLessThanOrEqual(3);
+}
+
+/** Every reader, on one datagram. */
+function readAll(buf: Buffer): void {
+  checkDemux(buf);
+  checkRtp(buf);
+  checkRed(buf);
+  checkStun(buf);
+  checkProbe(buf);
+  const rtp = decodeRtp(buf);
+  if (rtp) checkRed(rtp.payload);
+}
+
+describe(`media packet parsers (fuzz seed ${SEED}, ${RUNS} runs a property)`, () => {
+  test('arbitrary bytes never throw and never read out of range', () => {
+    fc.assert(fc.property(bytes, (b) => readAll(b)), params);
+  });
+
+  test('mutated valid packets of every kind never throw and never read out of range', () => {
+    const valid = fc.oneof(
+      rtpPacket.map(encodeRtp),
+      foreignRtp,
+      // A probe whose clock field holds any double at all, NaN and infinities included.
+      fc.tuple(fc.constantFrom('ping' as const, 'pong' as const), u32, fc.oneof(fc.double(), fc.constantFrom(NaN, Infinity, -Infinity))).map(([kind, ssrc, sentAt]) => {
+        const buf = encodeProbe({ kind, ssrc, sentAt: 0 });
+        buf.writeDoubleBE(sentAt, 12);
+        return buf;
+      }),
+      fc.uint8Array({ minLength: 12, maxLength: 12 }).map((t) => encodeBindingRequest(Buffer.from(t))),
+      fc.tuple(fc.uint8Array({ minLength: 12, maxLength: 12 }), fc.ipV4(), fc.integer({ min: 0, max: 0xffff })).map(([t, ip, port]) => encodeBindingSuccess(Buffer.from(t), ip, port)),
+    );
+    fc.assert(fc.property(valid, fc.array(mutation, { maxLength: 6 }), (buf, ops) => readAll(mutate(buf, ops))), params);
+  });
+
+  test('RTP round-trips, and others\' CSRCs, extensions and padding are skipped', () => {
+    fc.assert(
+      fc.property(rtpPacket, (p) => {
+        expect(decodeRtp(encodeRtp(p))).toEqual(p);
+      }),
+      params,
+    );
+    fc.assert(fc.property(foreignRtp, (buf) => expect(decodeRtp(buf)).not.toBeNull()), params);
+  });
+
+  test('RED round-trips whatever its headers can describe', () => {
+    const block = fc.record({
+      payloadType: fc.integer({ min: 0, max: 127 }),
+      timestampOffset: fc.integer({ min: 1, max: RED_MAX_TIMESTAMP_OFFSET }),
+      data: fc.uint8Array({ maxLength: RED_MAX_BLOCK_BYTES }).map((a) => Buffer.from(a)),
+    });
+    const primary = fc.record({ payloadType: fc.integer({ min: 0, max: 127 }), data: fc.uint8Array({ maxLength: 1200 }).map((a) => Buffer.from(a)) });
+    fc.assert(
+      fc.property(primary, fc.array(block, { maxLength: 4 }), (p, blocks: RedBlock[]) => {
+        expect(decodeRed(encodeRed(p, blocks))).toEqual([...blocks, { ...p, timestampOffset: 0 }]);
+      }),
+      params,
+    );
+  });
+
+  test('STUN binding messages and RTCP probes round-trip', () => {
+    const txid = fc.uint8Array({ minLength: 12, maxLength: 12 }).map((a) => Buffer.from(a));
+    fc.assert(
+      fc.property(txid, fc.ipV4(), fc.integer({ min: 0, max: 0xffff }), (t, address, port) => {
+        expect(parseBindingRequest(encodeBindingRequest(t))).toEqual(t);
+        expect(parseBindingSuccess(encodeBindingSuccess(t, address, port))).toEqual({ transactionId: t, address, port });
+      }),
+      params,
+    );
+    fc.assert(
+      fc.property(fc.constantFrom('ping' as const, 'pong' as const), u32, fc.double({ noNaN: true, noDefaultInfinity: true }), (kind, ssrc, sentAt) => {
+        expect(decodeProbe(encodeProbe({ kind, ssrc, sentAt }))).toEqual({ kind, ssrc, sentAt });
+      }),
+      params,
+    );
+  });
+});
+
+describe.each<[CodecName, number, number]>([
+  ['pcm', 96, 320],
+  ['opus', 111, 960],
+])(`the %s receive path (fuzz seed ${SEED})`, (name, payloadType, step) => {
+  test('turns any stream of packets from the peer into exactly one 20 ms frame a tick', () => {
+    const codec = getCodec(name);
+    // Packets as a hostile peer could make them: bare or RED, any payload, nearby timestamps.
+    const packet = fc.record({
+      red: fc.boolean(),
+      sequence: fc.integer({ min: 0, max: 0xffff }),
+      frame: fc.integer({ min: -3, max: 40 }),
+      payload: fc.oneof(fc.uint8Array({ maxLength: 2000 }), fc.constant(new Uint8Array(name === 'pcm' ? 640 : 0))).map((a) => Buffer.from(a)),
+      extra: fc.array(fc.record({ back: fc.integer({ min: 0, max: 3 }), data: fc.uint8Array({ maxLength: 700 }).map((a) => Buffer.from(a)) }), { maxLength: 2 }),
+    });
+    fc.assert(
+      fc.property(fc.array(packet, { minLength: 1, maxLength: 40 }), fc.array(fc.integer({ min: 0, max: 60 }), { minLength: 1, maxLength: 40 }), (packets, gaps) => {
+        const decoder = codec.createDecoder({ frameMs: 20 });
+        const buffer = new JitterBuffer<Buffer>({ frameMs: 20 });
+        const receiver = new RtpReceiver({ payloadType, red: { payloadType: 63 }, timestampStep: step, clockRate: codec.clockRate, fits: (p) => decoder.fits(p) }, buffer);
+        let now = 0;
+        packets.forEach((p, i) => {
+          const payload = p.red
+            ? encodeRed({ payloadType, data: p.payload }, p.extra.map((e) => ({ payloadType, timestampOffset: (e.back + 1) * step, data: e.data })))
+            : p.payload;
+          const buf = encodeRtp({ payloadType: p.red ? 63 : payloadType, sequence: p.sequence, timestamp: (p.frame * step) >>> 0, ssrc: 1, marker: false, payload });
+          const rtp = decodeRtp(buf);
+          if (rtp) receiver.receive(rtp, buf.length, now);
+          now += gaps[i % gaps.length];
+          const out = buffer.pull(now);
+          if (out.kind === 'idle') return;
+          for (const d of out.discard) expect(decoder.decode(d).length).toBe(960);
+          expect((out.kind === 'frame' ? decoder.decode(out.payload) : decoder.conceal()).length).toBe(960);
+        });
+        decoder.close();
+      }),
+      { ...params, numRuns: Math.max(1, Math.round(RUNS / 5)) },
+    );
+  });
+});
