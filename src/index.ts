@@ -6,4 +6,6 @@ export { SignalingClient, SignalingError, ConnectError } from './client/signalin
 export type { ConnectOptions, SignalingEvents } from './client/signaling-client';
 export { Phone, ActiveCall, IncomingCall, OutgoingCall, CallFailedError } from './client/phone';
 export type { PhoneOptions, PhoneEvents, PhoneState, PhoneStatus, CallEnd, CallCodec, CallReasonCode, FailureCause, CallStats, Candidate } from './client/phone';
-export { createSource, createSink, getCodec, codecReport, audioDeviceReport } from './audio';
+export { createSource, createSink, getCodec, codecReport, audioDeviceReport, probeAudioDevices, AudioError } from './audio';
+export type { DeviceProbe, AudioErrorCode } from './audio';
+export { MediaError, type MediaErrorCode } from './media/errors';

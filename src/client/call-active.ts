@@ -3,6 +3,8 @@ import type { MediaSession } from '../media/media-session';
 import type { Agreement } from '../media/negotiation';
 import type { CallStats } from '../media/stats';
 import { getCodec } from '../audio';
+import type { MediaError } from '../media/errors';
+import { causeOf } from './call-media';
 import type { CallEnd, FailureCause } from './call-reasons';
 
 export interface CallCodec {
@@ -93,8 +95,7 @@ export class ActiveCall extends EventEmitter<ActiveCallEvents> {
     return this.ending;
   }
 
-  private readonly onMediaFailed = (err: Error & { code?: string }): void => {
-    const cause: FailureCause = err.code === 'output_device' ? 'output_device' : err.code === 'input_device' ? 'input_device' : 'no_path';
-    this.owner.mediaFailed(this, cause, err);
+  private readonly onMediaFailed = (err: MediaError): void => {
+    this.owner.mediaFailed(this, causeOf(err.code), err);
   };
 }

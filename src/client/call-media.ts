@@ -6,6 +6,8 @@ import { createSink, createSource, getCodec } from '../audio';
 import type { JitterBufferOptions } from '../media/jitter-buffer';
 import type { AudioSink, AudioSource, Codec, CodecName } from '../audio/types';
 import type { Candidate } from '../media/candidates';
+import { oneLine } from '../audio/errors';
+import { MediaError, type MediaErrorCode } from '../media/errors';
 import { MediaSession } from '../media/media-session';
 import type { Agreement, CodecDescription } from '../media/negotiation';
 import { UdpLink } from '../media/udp-link';
@@ -22,6 +24,11 @@ export interface MediaSettings {
   candidates?: (host: Candidate[]) => Candidate[];
   jitter?: Partial<JitterBufferOptions>;
   redundancy?: number;
+  /**
+   * Connectivity checks may go to the peer's loopback addresses: only when this side is itself on
+   * loopback (its server is), so a caller cannot aim a callee's checks at the callee's own host.
+   */
+  allowLoopback: boolean;
 }
 
 export type InputSpec = string | AudioSource;
@@ -50,15 +57,15 @@ export function newSsrc(): number {
   return randomInt(0, 2 ** 32 - 1);
 }
 
-/** A device error as a call failure: which side of the audio failed, in one line. */
+/** A device or media error as a call failure: the side that failed, in one line, the raw text kept. */
 function deviceFailure(cause: FailureCause, err: unknown): CallFailedError {
   const e = err as Error & { detail?: string };
-  return new CallFailedError({ reason: 'failed', cause, byMe: true, message: firstLine(e.message), detail: e.detail ?? e.message });
+  return new CallFailedError({ reason: 'failed', cause, byMe: true, message: oneLine(e.message), detail: e.detail || e.message });
 }
 
-function firstLine(s: string): string {
-  const line = s.split('\n').find((l) => l.trim() !== '') ?? s;
-  return line.trim();
+/** The call-end cause of a media error's code. */
+export function causeOf(code: MediaErrorCode): FailureCause {
+  return code === 'input_device' || code === 'output_device' ? code : 'no_path';
 }
 
 /**
@@ -83,7 +90,7 @@ export class PreparedMedia {
     const sink = makeSink(output);
     let link: UdpLink;
     try {
-      await openSource(source).catch((err) => Promise.reject(deviceFailure('input_device', err)));
+      await source.open().catch((err) => Promise.reject(deviceFailure('input_device', err)));
       await sink.open().catch((err) => Promise.reject(deviceFailure('output_device', err)));
       link = await UdpLink.open({ host: settings.udpHost, port: settings.udpPort }).catch((err) =>
         Promise.reject(deviceFailure('no_path', err)),
@@ -108,12 +115,12 @@ export class PreparedMedia {
       bitrate: settings.bitrate,
       redundancy: settings.redundancy,
       jitter: settings.jitter,
+      allowLoopback: settings.allowLoopback,
     });
     try {
       await session.start();
     } catch (err) {
-      const code = (err as { code?: string }).code;
-      throw deviceFailure(code === 'output_device' ? 'output_device' : 'input_device', err);
+      throw deviceFailure(err instanceof MediaError ? causeOf(err.code) : 'input_device', err);
     }
     return session;
   }
@@ -135,7 +142,7 @@ export async function checkFiles(input: InputSpec, output: OutputSpec): Promise<
   if (typeof input === 'string' && /\.wav$/i.test(input)) {
     const source = makeSource(input);
     try {
-      await openSource(source);
+      await source.open();
     } catch (err) {
       throw deviceFailure('input_device', err);
     } finally {
@@ -168,10 +175,4 @@ function makeSink(output: OutputSpec): AudioSink {
   } catch (err) {
     throw deviceFailure('output_device', err);
   }
-}
-
-/** Sources that can be opened ahead of their start (files, microphones) are; others start later. */
-async function openSource(source: AudioSource): Promise<void> {
-  const open = (source as AudioSource & { open?: () => Promise<void> }).open;
-  if (open) await open.call(source);
 }

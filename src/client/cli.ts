@@ -68,7 +68,7 @@ const interactive: CommandSpec = {
   action: async (inv) => {
     if (inv.flags.version) {
       process.stdout.write(`parley ${VERSION} (protocol v${PROTOCOL_VERSION}, node ${process.versions.node})\n`);
-      return inv.flags.verbose ? doctor(new Reporter(false, true)) : EXIT.ok;
+      return inv.flags.verbose ? doctor(new Reporter(false, true), { verbose: true }) : EXIT.ok;
     }
     const phone = phoneOptions(inv, false);
     return runInteractive({ name: inv.values.name, phone, hangupKey: inv.values.hangupKey ?? 'h' });
@@ -117,7 +117,7 @@ const commands: CommandSpec[] = [
     description: 'open each codec and audio device for real and say what works here',
     settings: [],
     flags: [JSON_FLAG, VERBOSE_FLAG],
-    action: (inv) => doctor(reporter(inv)),
+    action: (inv) => doctor(reporter(inv), { strict: true, verbose: Boolean(inv.flags.verbose) }),
   },
   {
     name: 'config',

@@ -89,6 +89,7 @@ export class Phone extends EventEmitter<PhoneEvents> implements OutgoingOwner, I
       candidates: opts.candidates,
       jitter: opts.jitter,
       redundancy: opts.redundancy,
+      allowLoopback: isLoopback(opts.server.host) || isLoopback(opts.udpHost ?? ''),
     };
     signaling.on('incoming', (m) => this.onIncoming(m.call, m.from, m.offer));
     signaling.on('accepted', (m) => this.onAccepted(m.call, m.answer));
@@ -279,7 +280,7 @@ export class Phone extends EventEmitter<PhoneEvents> implements OutgoingOwner, I
     const s = this.current;
     if (s.status !== 'active' || s.call !== call) return;
     const detail = (err as { detail?: string }).detail;
-    void this.finish({ reason: 'failed', cause, byMe: true, message: err.message.split('\n')[0], detail: detail ?? err.message });
+    void this.finish({ reason: 'failed', cause, byMe: true, message: err.message, detail: detail || err.message });
     void this.tell(call.id, 'hangup', { reason: 'failed', cause });
   }
 
@@ -430,6 +431,11 @@ export class Phone extends EventEmitter<PhoneEvents> implements OutgoingOwner, I
   private goneError(from: string): CallFailedError {
     return new CallFailedError({ reason: 'cancelled', byMe: false, message: `the call from ${from} is no longer there` });
   }
+}
+
+/** Whether a host name or address is this machine's loopback. */
+function isLoopback(host: string): boolean {
+  return host === 'localhost' || host === '::1' || /^127\./.test(host) || /^::ffff:127\./i.test(host);
 }
 
 function peerOf(s: Exclude<PhoneState, { status: 'idle' | 'closed' }>): string {

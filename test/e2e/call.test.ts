@@ -1,6 +1,7 @@
 import { startServer, type RunningServer } from '../../src/server';
-import { Phone, type ActiveCall, CallFailedError } from '../../src/client/phone';
-import { ToneSource } from '../../src/audio';
+import { Phone, type ActiveCall, type CallEnd, CallFailedError } from '../../src/client/phone';
+import { describeCallEnd } from '../../src/client/call-reasons';
+import { AudioError, ToneSource } from '../../src/audio';
 import type { CodecName } from '../../src/audio/types';
 import { dominantFrequency, rms } from '../helpers/audio';
 import { waitUntil } from '../helpers/wait';
@@ -116,4 +117,21 @@ test('declined and unknown callee fail with their reasons', async () => {
   bob.once('incoming', (c) => void c.decline());
   await expect(alice.call('bob').result).rejects.toMatchObject({ reason: 'declined' });
   await expect(alice.call('nobody').result).rejects.toMatchObject({ reason: 'not_found' });
+});
+
+test("a device dying mid-call ends it as failed on both sides, each told whose device it was", async () => {
+  const alice = await phone('alice');
+  const bob = await phone('bob');
+  const bobCall = new Promise<ActiveCall>((r) => bob.once('incoming', (c) => void c.accept().then(r)));
+  const mic = new ToneSource(500);
+  const aliceCall = await alice.call('bob', { input: mic }).result;
+  const b = await bobCall;
+  const aliceEnded = new Promise<CallEnd>((r) => aliceCall.once('ended', r));
+  const bobEnded = new Promise<CallEnd>((r) => b.once('ended', r));
+  mic.emit('error', new AudioError('input_device', 'the microphone (arecord) stopped: device unplugged', { detail: 'arecord: pcm_read:2103: read error: No such device' }));
+  expect(await aliceEnded).toMatchObject({ reason: 'failed', cause: 'input_device', byMe: true, message: expect.stringContaining('device unplugged') });
+  // The other side is told the cause, not "hung up".
+  expect(await bobEnded).toMatchObject({ reason: 'failed', cause: 'input_device', byMe: false, by: 'alice' });
+  expect(describeCallEnd('alice', await bobEnded, 3)).toBe("The call with alice ended after 0:03: alice's microphone (audio input) failed.");
+  expect(alice.state).toMatchObject({ status: 'idle', ended: { end: { reason: 'failed' } } });
 });

@@ -69,11 +69,17 @@ test('a speaker that will not open fails the call with a readable reason, and no
   try {
     await alice.register('alice');
     await bob.register('bob');
-    bob.once('incoming', (c) => void c.accept().catch(() => undefined));
+    let rang = false;
+    bob.once('incoming', (c) => {
+      rang = true;
+      void c.accept().catch(() => undefined);
+    });
     const out = alice.call('bob', { input: 'tone', output: createSink('speaker', { env: broken.env }) });
     const err = await out.result.catch((e: Error) => e);
-    expect(err).toMatchObject({ reason: 'device' });
-    expect((err as Error).message.length).toBeGreaterThan(10);
+    expect(err).toMatchObject({ reason: 'failed', end: { cause: 'output_device', byMe: true } });
+    expect((err as Error).message).toMatch(/^Could not call bob: your speaker \(audio output\) failed: the speaker .* would not open: .+$/);
+    // The speaker is opened before the call is placed: bob never rang.
+    expect(rang).toBe(false);
     // The phone is still usable afterwards.
     expect(await alice.lookup('bob')).toMatchObject({ name: 'bob' });
   } finally {
