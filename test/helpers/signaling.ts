@@ -236,3 +236,35 @@ export class ServerChild {
     await exited;
   }
 }
+
+/**
+ * A server in its own process for each test of a suite, with raw clients that are cut when the
+ * test ends: for tests that hurt the server and must see it survive.
+ */
+export function useServerChild(opts: Record<string, unknown> = {}) {
+  let server: ServerChild;
+  const clients: RawClient[] = [];
+  beforeEach(async () => {
+    server = await ServerChild.start(opts);
+  });
+  afterEach(async () => {
+    for (const c of clients.splice(0)) c.socket.destroy();
+    await server.stop();
+  });
+  return {
+    get server() {
+      return server;
+    },
+    async register(name: string): Promise<RawClient> {
+      const c = await RawClient.register(server.port, name);
+      clients.push(c);
+      return c;
+    },
+    async connect(): Promise<RawClient> {
+      const c = await RawClient.connect(server.port);
+      clients.push(c);
+      return c;
+    },
+  };
+}
+

@@ -1,6 +1,6 @@
 import net from 'node:net';
 import { performance } from 'node:perf_hooks';
-import { pour, RawClient, ServerChild } from '../helpers/signaling';
+import { pour, RawClient, useServerChild } from '../helpers/signaling';
 import { waitFor } from '../helpers/wait';
 
 /**
@@ -9,21 +9,8 @@ import { waitFor } from '../helpers/wait';
  */
 jest.setTimeout(60_000);
 
-let server: ServerChild;
-const clients: RawClient[] = [];
-beforeEach(async () => {
-  server = await ServerChild.start();
-});
-afterEach(async () => {
-  for (const c of clients.splice(0)) c.socket.destroy();
-  await server.stop();
-});
-
-async function register(name: string): Promise<RawClient> {
-  const c = await RawClient.register(server.port, name);
-  clients.push(c);
-  return c;
-}
+const suite = useServerChild();
+const register = (name: string) => suite.register(name);
 
 /** A JSON object nested `depth` levels deep: about 6 bytes a level. */
 function nested(depth: number): string {
@@ -50,12 +37,11 @@ describe('a body nested thousands deep', () => {
     expect(await alice.next()).toEqual({ type: 'pong', req: 2 });
     bob.send({ type: 'ping', req: 3 });
     expect(await bob.next()).toEqual({ type: 'pong', req: 3 });
-    expect(server.alive).toBe(true);
+    expect(suite.server.alive).toBe(true);
   });
 
   test('before registering, in any field, and in an array → refused the same way', async () => {
-    const c = await RawClient.connect(server.port);
-    clients.push(c);
+    const c = await suite.connect();
     c.sendRaw(`{"type":"ping","req":1,"x":${nested(6000)}}\n`);
     expect(await c.next(20_000)).toEqual({ type: 'error', code: 'too_large', message: 'nested deeper than 32 levels' });
     c.sendRaw(`{"type":"lookup","name":"a","req":2,"x":${'['.repeat(20000)}${']'.repeat(20000)}}\n`);
@@ -79,8 +65,7 @@ test('a body of 16,000 "€" (48 KB in UTF-8, 16,000 UTF-16 units) is over the 1
 });
 
 test('an invalid req (a 60 KB string) is never echoed back', async () => {
-  const c = await RawClient.connect(server.port);
-  clients.push(c);
+  const c = await suite.connect();
   const req = 'r'.repeat(60_000);
   c.sendRaw(JSON.stringify({ type: 'dance', req }) + '\n');
   c.sendRaw(JSON.stringify({ type: 'ping', req }) + '\n');
@@ -98,9 +83,9 @@ test('an invalid req (a 60 KB string) is never echoed back', async () => {
 
 test('a connection cut off for bad lines that goes on sending costs nothing: what follows is dropped unread', async () => {
   const bystander = await register('bystander');
-  const before = await server.memory();
+  const before = await suite.server.memory();
   // A peer that ignores the server closing its side and keeps writing, as fast as the socket takes it.
-  const socket = net.connect({ host: '127.0.0.1', port: server.port, allowHalfOpen: true });
+  const socket = net.connect({ host: '127.0.0.1', port: suite.server.port, allowHalfOpen: true });
   await waitFor(socket, 'connect');
   let heard = '';
   socket.on('data', (d) => (heard += d));
@@ -124,6 +109,6 @@ test('a connection cut off for bad lines that goes on sending costs nothing: wha
   await writing;
   expect(heard).toContain('"code":"too_many_errors"');
   expect(worst).toBeLessThan(1000);
-  const after = await server.memory();
+  const after = await suite.server.memory();
   expect(after.maxRss - before.maxRss).toBeLessThan(64 * 2 ** 20);
 });

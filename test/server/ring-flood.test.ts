@@ -1,4 +1,4 @@
-import { RawClient, ServerChild } from '../helpers/signaling';
+import { useServerChild } from '../helpers/signaling';
 import { delay, waitUntil } from '../helpers/wait';
 
 /**
@@ -8,21 +8,8 @@ import { delay, waitUntil } from '../helpers/wait';
  */
 jest.setTimeout(120_000);
 
-let server: ServerChild;
-const clients: RawClient[] = [];
-beforeEach(async () => {
-  server = await ServerChild.start();
-});
-afterEach(async () => {
-  for (const c of clients.splice(0)) c.socket.destroy();
-  await server.stop();
-});
-
-async function register(name: string): Promise<RawClient> {
-  const c = await RawClient.register(server.port, name);
-  clients.push(c);
-  return c;
-}
+const suite = useServerChild();
+const register = (name: string) => suite.register(name);
 
 test('a victim rung and cancelled in a loop by one attacker stays callable by an ordinary caller', async () => {
   const victim = await register('victim');
