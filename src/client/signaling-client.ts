@@ -103,7 +103,7 @@ export class SignalingClient extends EventEmitter<SignalingEvents> {
   static connect(opts: ConnectOptions = {}): Promise<SignalingClient> {
     const host = opts.host ?? '127.0.0.1';
     const port = opts.port ?? 7100;
-    const address = `${host}:${port}`;
+    const address = hostPort(host, port);
     return new Promise((resolve, reject) => {
       const socket = net.connect({ host, port });
       const timer = setTimeout(() => {
@@ -307,6 +307,11 @@ export class SignalingClient extends EventEmitter<SignalingEvents> {
 }
 
 export type { EndReason };
+
+/** host:port, with an IPv6 address in brackets so the port can be told from it. */
+export function hostPort(host: string, port: number): string {
+  return host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
+}
 
 function describeNetError(err: Error): string {
   const code = (err as NodeJS.ErrnoException).code;

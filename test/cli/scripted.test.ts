@@ -253,3 +253,19 @@ test('SIGTERM during a scripted call hangs up and exits 0', async () => {
   expect(await bob.exited).toBe(EXIT.ok);
   expect(events(bob.out()).at(-1)).toMatchObject({ event: 'ended', reason: 'hangup', by: 'peer' });
 });
+
+test('IPv6: a server on ::1 is reached with --server [::1]:PORT, and calls connect through it', async () => {
+  const v6 = await testServer({ host: '::1' });
+  try {
+    const at6 = ['--server', `[::1]:${v6.port}`];
+    const bob = run(['answer', '--auto', '--name', 'bob', '--max-calls', '1', ...at6]);
+    await bob.waitErr('waiting for calls as bob');
+    expect(bob.err()).toContain(`registered as bob at [::1]:${v6.port}`);
+    const r = run(['call', 'bob', '--duration', '1', '--json', ...at6]);
+    expect(await r.exited).toBe(EXIT.ok);
+    expect(events(r.out()).find((e) => e.event === 'ended')).toMatchObject({ reason: 'hangup', by: 'me' });
+    expect(await bob.exited).toBe(EXIT.ok);
+  } finally {
+    await v6.close();
+  }
+});

@@ -2,6 +2,7 @@
 import { randomBytes } from 'node:crypto';
 import { EXIT, type ExitCode } from '../exit-codes';
 import { Phone, type PhoneOptions } from '../phone';
+import { hostPort } from '../signaling-client';
 import { describeNameRefusal } from '../views/messages';
 import type { Reporter } from './reporter';
 
@@ -37,7 +38,7 @@ export async function openPhone(opts: PhoneOptions, name: string, report: Report
     report.problem('name_refused', { name, code: e.code, message: e.message }, describeNameRefusal(e.code ?? '', name, e.message));
     throw new ScriptExit(EXIT.nameRejected);
   }
-  const server = `${opts.server.host}:${opts.server.port}`;
+  const server = hostPort(opts.server.host, opts.server.port);
   report.event('registered', { name: phone.name ?? name, server }, `registered as ${phone.name ?? name} at ${server}`);
   return phone;
 }

@@ -9,6 +9,7 @@ import { callView, liveView } from '../views/call-view';
 import { render, type ScreenContext } from './screens';
 import { initial, transition, type Effect, type Step, type UiConfig, type UiEvent, type UiState } from './state';
 import { Terminal } from './terminal';
+import { hostPort } from '../signaling-client';
 
 export interface InteractiveOptions {
   name?: string;
@@ -41,7 +42,7 @@ class App {
     private readonly terminal: Terminal,
   ) {
     this.cfg = { hangupKey: opts.hangupKey };
-    this.ctx = { server: `${opts.phone.server.host}:${opts.phone.server.port}`, hangupKey: opts.hangupKey };
+    this.ctx = { server: hostPort(opts.phone.server.host, opts.phone.server.port), hangupKey: opts.hangupKey };
   }
 
   run(): Promise<ExitCode> {
