@@ -5,23 +5,36 @@ import path from 'node:path';
 import { Child } from './children';
 import type { CallsResult, HoldResult, ServerKind, ServerStats } from './ipc';
 import { machineBusyMicros, openFilesLimit } from './machine';
-import { renderTable, type CallFigures, type MemoryFigures, type PerServer, type Target } from './report';
+import { ratioStats, renderTable, REFERENCES, type CallFigures, type MemoryFigures, type PerServer, type RepFigures, type Target } from './report';
 import { median } from './stats';
 
 /**
- * parley's signaling server against the Socket.IO reference (socketio-server.ts), in one
- * run, with the same generator (load.ts) for both: memory per registered client, and call
- * set-ups per second with their latency. Each server and each generator runs in its own
- * process. Options: --clients N --pairs N --seconds S --warmup S --reps N
- * --memory-reps N --no-pin.
+ * parley's signaling server against two Socket.IO references in one run, with the same
+ * generator (load.ts) for all: the least a Socket.IO server can do for the job
+ * (socketio-min-server.ts) and the one usually written (socketio-server.ts). Each repetition,
+ * for each server in turn: a fresh server process, `clients` clients registered and held
+ * (memory per client), then pairs looping call → accepted → hang-up while those clients stay
+ * connected (set-ups/s, latency, server CPU per set-up). Server on one core, generators on the
+ * other. Ratios are parley's figure over the reference's in the same repetition; the table
+ * gives their median and range.
+ * Options: --clients N --pairs N --seconds S --warmup S --reps N --no-pin, --only KIND (one
+ * server), --profile DIR (each server process writes a V8 CPU profile there).
  */
-const KINDS: ServerKind[] = ['parley', 'socketio'];
+const ALL: ServerKind[] = ['parley', 'socketio-min', 'socketio'];
+const only = stringOption('only');
+const KINDS = only ? ALL.filter((k) => k === only) : ALL;
+const profileDir = stringOption('profile');
 const pct = (x: number) => (Number.isNaN(x) ? '?' : `${Math.round(x * 100)} %`);
 
 function option(name: string, fallback: number): number {
   const i = process.argv.indexOf(`--${name}`);
   const v = i === -1 ? NaN : Number(process.argv[i + 1]);
   return Number.isFinite(v) && v > 0 ? v : fallback;
+}
+
+function stringOption(name: string): string | null {
+  const i = process.argv.indexOf(`--${name}`);
+  return i === -1 ? null : (process.argv[i + 1] ?? null);
 }
 
 const config = {
@@ -32,7 +45,6 @@ const config = {
   warmupMs: option('warmup', 2) * 1000,
   durationMs: option('seconds', 8) * 1000,
   reps: option('reps', 5),
-  memoryReps: option('memory-reps', 3),
 };
 
 const canPin =
@@ -40,15 +52,17 @@ const canPin =
 const SERVER_CPU = canPin ? 0 : null;
 const LOAD_CPU = canPin ? 1 : null;
 
-async function measureMemory(kind: ServerKind, generators: number): Promise<MemoryFigures> {
-  const { child: server, port } = await Child.server(kind, SERVER_CPU);
-  const loads: Child[] = [];
+/** One repetition for one server: memory with `clients` registered, then the call loop beside them. */
+async function measure(kind: ServerKind, generators: number): Promise<RepFigures> {
+  const { child: server, port } = await Child.server(kind, SERVER_CPU, profileDir && path.resolve(profileDir));
+  const holders: Child[] = [];
+  const load = Child.load(LOAD_CPU);
   try {
     const before = await server.ask<ServerStats>({ type: 'stats', gc: true });
     const share = Math.ceil(config.clients / generators);
-    for (let g = 0; g < generators; g++) loads.push(Child.load(LOAD_CPU));
+    for (let g = 0; g < generators; g++) holders.push(Child.load(LOAD_CPU));
     const held = await Promise.all(
-      loads.map((l, g) =>
+      holders.map((l, g) =>
         l.ask<HoldResult>({
           type: 'hold',
           kind,
@@ -64,8 +78,7 @@ async function measureMemory(kind: ServerKind, generators: number): Promise<Memo
     if (after.clients !== config.clients || registered !== config.clients) {
       throw new Error(`${kind}: ${after.clients} clients registered at the server, ${registered} at the generator; wanted ${config.clients}`);
     }
-    await Promise.all(loads.map((l) => l.ask({ type: 'release' })));
-    return {
+    const memory: MemoryFigures = {
       clients: after.clients,
       rssBefore: before.rss,
       rssAfter: after.rss,
@@ -74,44 +87,35 @@ async function measureMemory(kind: ServerKind, generators: number): Promise<Memo
       bytesPerClient: (after.rss - before.rss) / after.clients,
       connectMs: Math.max(...held.map((h) => h.ms)),
     };
-  } finally {
-    await Promise.all(loads.map((l) => l.stop()));
-    await server.stop();
-  }
-}
 
-async function measureCalls(kind: ServerKind): Promise<CallFigures> {
-  const { child: server, port } = await Child.server(kind, SERVER_CPU);
-  const load = Child.load(LOAD_CPU);
-  try {
+    await load.ask({ type: 'pairs', kind, port, pairs: config.pairs });
     const s0 = await server.ask<ServerStats>({ type: 'stats', gc: false });
     const t0 = performance.now();
     const m0 = machineBusyMicros();
-    const r = await load.ask<CallsResult>({
-      type: 'calls',
-      kind,
-      port,
-      pairs: config.pairs,
-      warmupMs: config.warmupMs,
-      durationMs: config.durationMs,
-    });
+    const r = await load.ask<CallsResult>({ type: 'calls', warmupMs: config.warmupMs, durationMs: config.durationMs });
     const wallMicros = (performance.now() - t0) * 1000;
     const m1 = machineBusyMicros();
     const s1 = await server.ask<ServerStats>({ type: 'stats', gc: false });
+    if (s1.clients !== config.clients + 2 * config.pairs) {
+      throw new Error(`${kind}: ${s1.clients} clients registered during the calls, wanted ${config.clients + 2 * config.pairs}`);
+    }
     const serverCpu = s1.cpuMicros - s0.cpuMicros;
     const others = m0 === null || m1 === null ? NaN : Math.max(0, m1 - m0 - serverCpu - r.cpuMicros);
-    return {
+    const calls: CallFigures = {
       setupsPerSec: r.setups / r.seconds,
       p50Ms: r.p50Ms,
       p99Ms: r.p99Ms,
       errors: r.errors,
       serverCpuPerSetupMicros: serverCpu / r.totalSetups,
+      serverSystemShare: (s1.systemMicros - s0.systemMicros) / serverCpu,
       serverBusy: serverCpu / wallMicros,
       generatorBusy: r.cpuMicros / wallMicros,
       othersBusy: others / wallMicros,
     };
+    await Promise.all([load, ...holders].map((l) => l.ask({ type: 'release' })));
+    return { memory, calls };
   } finally {
-    await load.stop();
+    await Promise.all([load, ...holders].map((l) => l.stop()));
     await server.stop();
   }
 }
@@ -131,60 +135,65 @@ function medianOf(runs: CallFigures[]): CallFigures {
     p99Ms: pick('p99Ms'),
     errors: runs.reduce((n, r) => n + r.errors, 0),
     serverCpuPerSetupMicros: pick('serverCpuPerSetupMicros'),
+    serverSystemShare: pick('serverSystemShare'),
     serverBusy: pick('serverBusy'),
     generatorBusy: pick('generatorBusy'),
     othersBusy: pick('othersBusy'),
   };
 }
 
+const perServer = <T>(f: (k: ServerKind) => T): PerServer<T> => ({ parley: f('parley'), 'socketio-min': f('socketio-min'), socketio: f('socketio') });
+
 async function main(): Promise<void> {
   const started = Date.now();
   const limit = openFilesLimit();
   const spare = 256;
-  if (limit < config.clients + spare) {
-    throw new Error(`the server needs ${config.clients + spare} open files; ulimit -n is ${limit}: raise it (ulimit -n ${config.clients + spare})`);
+  const needed = config.clients + 2 * config.pairs + spare;
+  if (limit < needed) {
+    throw new Error(`the server needs ${needed} open files; ulimit -n is ${limit}: raise it (ulimit -n ${needed})`);
   }
   const generators = Math.ceil(config.clients / (limit - spare));
   const log = (s: string) => process.stdout.write(s + '\n');
-  log(`signaling: ${config.clients} clients (${generators} generator process(es), ulimit -n ${limit}); ` +
-    `${config.pairs} pairs × ${config.reps} × (${config.warmupMs / 1000} s warm-up + ${config.durationMs / 1000} s)` +
-    (canPin ? '; server on CPU 0, generator on CPU 1' : ''));
+  log(
+    `signaling: ${config.clients} clients registered (${generators} holding process(es), ulimit -n ${limit}) while ` +
+      `${config.pairs} pairs loop calls; ${config.reps} × (${config.warmupMs / 1000} s warm-up + ${config.durationMs / 1000} s) a server` +
+      (canPin ? '; server on CPU 0, generators on CPU 1' : '; not pinned'),
+  );
 
-  // Interleaved, so a drift in the machine's speed touches both servers alike.
-  const memoryRuns: PerServer<MemoryFigures[]> = { parley: [], socketio: [] };
-  for (let rep = 0; rep < config.memoryReps; rep++) {
-    for (const kind of KINDS) {
-      const m = await measureMemory(kind, generators);
-      memoryRuns[kind].push(m);
-      log(`  memory ${kind} #${rep + 1}: ${(m.bytesPerClient / 1024).toFixed(1)} KiB/client (connected in ${(m.connectMs / 1000).toFixed(1)} s)`);
-    }
-  }
-  const memory: PerServer<MemoryFigures> = { parley: medianRun(memoryRuns.parley), socketio: medianRun(memoryRuns.socketio) };
-
-  const runs: PerServer<CallFigures[]> = { parley: [], socketio: [] };
+  const reps: PerServer<RepFigures>[] = [];
   for (let rep = 0; rep < config.reps; rep++) {
-    for (const kind of KINDS) {
-      const r = await measureCalls(kind);
-      runs[kind].push(r);
+    // Interleaved, and the order turns each repetition, so a drift in the machine's speed touches all alike.
+    const order = KINDS.map((_, i) => KINDS[(i + rep) % KINDS.length]);
+    const figures: Partial<PerServer<RepFigures>> = {};
+    for (const kind of order) {
+      const f = await measure(kind, generators);
+      figures[kind] = f;
+      const r = f.calls;
       log(
-        `  calls ${kind} #${rep + 1}: ${r.setupsPerSec.toFixed(0)}/s p50 ${r.p50Ms.toFixed(2)} ms p99 ${r.p99Ms.toFixed(2)} ms` +
-          ` (server ${pct(r.serverBusy)}, generator ${pct(r.generatorBusy)}, other processes ${pct(r.othersBusy)} of a core)`,
+        `  #${rep + 1} ${kind.padEnd(12)} ${(f.memory.bytesPerClient / 1024).toFixed(1)} KiB/client; ` +
+          `${r.setupsPerSec.toFixed(0)} set-ups/s, ${r.serverCpuPerSetupMicros.toFixed(1)} µs CPU each, p50 ${r.p50Ms.toFixed(2)} ms p99 ${r.p99Ms.toFixed(2)} ms` +
+          ` (server ${pct(r.serverBusy)}, ${pct(r.serverSystemShare)} of it in the kernel, generator ${pct(r.generatorBusy)}, others ${pct(r.othersBusy)} of a core${r.errors ? `; ${r.errors} errors` : ''})`,
       );
     }
+    reps.push(figures as PerServer<RepFigures>);
   }
-  const calls: PerServer<CallFigures> = { parley: medianOf(runs.parley), socketio: medianOf(runs.socketio) };
 
-  const memRatio = memory.parley.bytesPerClient / memory.socketio.bytesPerClient;
-  const rateRatio = calls.parley.setupsPerSec / calls.socketio.setupsPerSec;
-  const p99Ratio = calls.parley.p99Ms / calls.socketio.p99Ms;
-  const targets: Target[] = [
-    { what: 'memory per registered client', ratio: memRatio, goal: '≤ 0.50×', pass: memRatio <= 0.5 },
-    { what: 'call set-ups per second', ratio: rateRatio, goal: '≥ 1.50×', pass: rateRatio >= 1.5 },
-    { what: 'set-up latency p99', ratio: p99Ratio, goal: '≤ 1.00×', pass: p99Ratio <= 1 },
-  ];
+  if (KINDS.length < ALL.length) return;
+  const memory = perServer((k) => medianRun(reps.map((r) => r[k].memory)));
+  const calls = perServer((k) => medianOf(reps.map((r) => r[k].calls)));
+  const ratios = ratioStats(reps);
+  const targets: Target[] = REFERENCES.flatMap((ref) => {
+    const r = ratios[ref];
+    return [
+      { what: `server CPU per set-up vs ${ref}`, ratio: r.cpu.median, goal: '≤ 0.60×', pass: r.cpu.median <= 0.6 },
+      { what: `set-up latency p99 vs ${ref}`, ratio: r.p99.median, goal: '< 1.00×', pass: r.p99.median < 1 },
+      { what: `call set-ups per second vs ${ref}`, ratio: r.rate.median, goal: '≥ 1.50×', pass: r.rate.median >= 1.5 },
+      { what: `memory per registered client vs ${ref}`, ratio: r.memory.median, goal: '≤ 0.50×', pass: r.memory.median <= 0.5 },
+    ];
+  });
   log('');
-  log(renderTable(memory, calls, targets, config));
-  const busiest = Math.max(...KINDS.flatMap((k) => runs[k].map((r) => r.othersBusy)));
+  log(renderTable(memory, calls, ratios, targets, config.reps));
+  const busiest = Math.max(...reps.flatMap((r) => KINDS.map((k) => r[k].calls.othersBusy)));
   if (busiest > 0.2) log(`note: other processes on this machine used up to ${pct(busiest)} of a core during a call run; medians damp that, not fully`);
 
   const out = path.resolve(__dirname, '../../../bench/results/signaling.json');
@@ -195,12 +204,13 @@ async function main(): Promise<void> {
     JSON.stringify(
       {
         date: new Date().toISOString(),
-        machine: { node: process.version, cpus: os.cpus().length, cpu: os.cpus()[0]?.model, pinned: canPin },
+        machine: { node: process.version, cpus: os.cpus().length, cpu: os.cpus()[0]?.model, pinned: canPin, loadavg: os.loadavg() },
         socketIoVersion,
         config,
-        memory: { median: memory, runs: memoryRuns },
-        calls: { median: calls, runs },
+        median: { memory, calls },
+        ratios,
         targets,
+        reps,
         seconds: (Date.now() - started) / 1000,
       },
       null,

@@ -39,8 +39,9 @@ export class Child {
   }
 
   /** Starts a server under test and waits until it listens. */
-  static async server(kind: ServerKind, cpu: number | null): Promise<{ child: Child; port: number }> {
-    const proc = fork(path.join(__dirname, 'server-child.js'), [kind], { execArgv: ['--expose-gc'], stdio: 'inherit' });
+  static async server(kind: ServerKind, cpu: number | null, profileDir: string | null = null): Promise<{ child: Child; port: number }> {
+    const profile = profileDir ? ['--cpu-prof', '--cpu-prof-dir', profileDir, '--cpu-prof-name', `${kind}-${Date.now()}.cpuprofile`] : [];
+    const proc = fork(path.join(__dirname, 'server-child.js'), [kind], { execArgv: ['--expose-gc', ...profile], stdio: 'inherit' });
     const child = new Child(proc, `${kind} server`);
     const port = await new Promise<number>((resolve, reject) => {
       proc.on('message', (m: Ready) => m.ready && resolve(m.port));

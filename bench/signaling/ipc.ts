@@ -1,6 +1,7 @@
 /** Messages between bench.ts and its children (Node's IPC channel, one reply per request). */
 
-export type ServerKind = 'parley' | 'socketio';
+/** parley; Socket.IO doing the least the job needs (socketio-min-server.ts); Socket.IO as usually written (socketio-server.ts). */
+export type ServerKind = 'parley' | 'socketio-min' | 'socketio';
 
 /** bench → server child */
 export type ServerRequest = { id: number; type: 'stats'; gc: boolean } | { id: number; type: 'stop' };
@@ -13,13 +14,16 @@ export interface ServerStats {
   clients: number;
   /** User + system CPU time since start, µs. */
   cpuMicros: number;
+  /** The kernel's part of it (system time), µs. */
+  systemMicros: number;
 }
 
 /** bench → generator child */
 export type LoadJob =
   | { id: number; type: 'hold'; kind: ServerKind; port: number; first: number; count: number; batch: number }
   | { id: number; type: 'release' }
-  | { id: number; type: 'calls'; kind: ServerKind; port: number; pairs: number; warmupMs: number; durationMs: number };
+  | { id: number; type: 'pairs'; kind: ServerKind; port: number; pairs: number }
+  | { id: number; type: 'calls'; warmupMs: number; durationMs: number };
 
 export interface HoldResult {
   registered: number;

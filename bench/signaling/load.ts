@@ -23,14 +23,13 @@ async function hold(job: Extract<LoadJob, { type: 'hold' }>): Promise<HoldResult
   return { registered: held.length, ms: performance.now() - started };
 }
 
-/**
- * `pairs` caller/callee pairs, each looping call → accepted → hang-up back to back. Only
- * set-ups whose `accepted` lands in the window after the warm-up count; latency is from
- * sending `call` to receiving `accepted`, at the caller.
- */
-async function calls(job: Extract<LoadJob, { type: 'calls' }>): Promise<CallsResult> {
+type Pair = { caller: BenchClient; callee: BenchClient; calleeName: string };
+let pairs: Pair[] = [];
+
+/** Opens and registers `pairs` caller/callee pairs (callers answer at once), kept for `calls`. */
+async function connectPairs(job: Extract<LoadJob, { type: 'pairs' }>): Promise<{ registered: number }> {
   const driver = driverFor(job.kind);
-  const pairs = await Promise.all(
+  pairs = await Promise.all(
     Array.from({ length: job.pairs }, async (_, i) => {
       const [caller, callee] = await Promise.all([
         driver.connect(job.port, `caller${i}`, onError),
@@ -40,6 +39,15 @@ async function calls(job: Extract<LoadJob, { type: 'calls' }>): Promise<CallsRes
       return { caller, callee, calleeName: `callee${i}` };
     }),
   );
+  return { registered: pairs.length * 2 };
+}
+
+/**
+ * The pairs, each looping call → accepted → hang-up back to back. Only set-ups whose
+ * `accepted` lands in the window after the warm-up count; latency is from sending `call` to
+ * receiving `accepted`, at the caller.
+ */
+async function calls(job: Extract<LoadJob, { type: 'calls' }>): Promise<CallsResult> {
   const cpu0 = process.cpuUsage();
   const latencies: number[] = [];
   let total = 0;
@@ -51,7 +59,7 @@ async function calls(job: Extract<LoadJob, { type: 'calls' }>): Promise<CallsRes
   const from = start + job.warmupMs;
   const until = from + job.durationMs;
 
-  const loop = (p: (typeof pairs)[number]) => {
+  const loop = (p: Pair) => {
     if (stopping) {
       if (--running === 0) settled();
       return;
@@ -70,10 +78,6 @@ async function calls(job: Extract<LoadJob, { type: 'calls' }>): Promise<CallsRes
   // A pair whose round never comes back (a lost reply) is not waited for past a second.
   await Promise.race([allSettled, new Promise((resolve) => setTimeout(resolve, 1000))]);
   const cpu = process.cpuUsage(cpu0);
-  for (const p of pairs) {
-    p.caller.close();
-    p.callee.close();
-  }
   return {
     setups: latencies.length,
     totalSetups: total,
@@ -89,11 +93,18 @@ async function run(job: LoadJob): Promise<unknown> {
   switch (job.type) {
     case 'hold':
       return hold(job);
+    case 'pairs':
+      return connectPairs(job);
     case 'calls':
       return calls(job);
     case 'release':
       for (const c of held) c.close();
+      for (const p of pairs) {
+        p.caller.close();
+        p.callee.close();
+      }
       held = [];
+      pairs = [];
       return { errors };
   }
 }

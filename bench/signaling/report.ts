@@ -1,4 +1,5 @@
 import type { ServerKind } from './ipc';
+import { median } from './stats';
 
 export interface MemoryFigures {
   clients: number;
@@ -17,11 +18,19 @@ export interface CallFigures {
   errors: number;
   /** Server CPU time per set-up (warm-up included), µs. */
   serverCpuPerSetupMicros: number;
+  /** The part of that CPU time spent in the kernel (system time). */
+  serverSystemShare: number;
   /** Share of one core the server used during the job. */
   serverBusy: number;
   generatorBusy: number;
   /** Cores' worth of CPU that processes outside the bench used meanwhile (a shared machine). */
   othersBusy: number;
+}
+
+/** One repetition's figures for one server. */
+export interface RepFigures {
+  memory: MemoryFigures;
+  calls: CallFigures;
 }
 
 export interface Target {
@@ -33,40 +42,82 @@ export interface Target {
 }
 
 export type PerServer<T> = Record<ServerKind, T>;
+export type Reference = Exclude<ServerKind, 'parley'>;
+export const REFERENCES: Reference[] = ['socketio-min', 'socketio'];
+
+/** A ratio's median over the repetitions and its range. */
+export interface RatioStat {
+  median: number;
+  min: number;
+  max: number;
+  reps: number[];
+}
+export type Ratios = Record<'cpu' | 'rate' | 'p50' | 'p99' | 'memory', RatioStat>;
+
+const FIGURES: Record<keyof Ratios, (f: RepFigures) => number> = {
+  cpu: (f) => f.calls.serverCpuPerSetupMicros,
+  rate: (f) => f.calls.setupsPerSec,
+  p50: (f) => f.calls.p50Ms,
+  p99: (f) => f.calls.p99Ms,
+  memory: (f) => f.memory.bytesPerClient,
+};
+
+/** parley's figure over each reference's, repetition by repetition (both measured in the same one). */
+export function ratioStats(reps: PerServer<RepFigures>[]): Record<Reference, Ratios> {
+  const of = (ref: Reference) =>
+    Object.fromEntries(
+      (Object.keys(FIGURES) as (keyof Ratios)[]).map((k) => {
+        const xs = reps.map((r) => FIGURES[k](r.parley) / FIGURES[k](r[ref]));
+        return [k, { median: median(xs), min: Math.min(...xs), max: Math.max(...xs), reps: xs }];
+      }),
+    ) as Ratios;
+  return { 'socketio-min': of('socketio-min'), socketio: of('socketio') };
+}
 
 const kib = (b: number) => `${(b / 1024).toFixed(1)} KiB`;
 const mib = (b: number) => `${(b / 1024 / 1024).toFixed(1)} MiB`;
 const ms = (x: number) => `${x.toFixed(2)} ms`;
 const pct = (x: number) => (Number.isNaN(x) ? '?' : `${Math.round(x * 100)} %`);
 const ratio = (x: number) => `${x.toFixed(2)}×`;
+const span = (r: RatioStat) => `${ratio(r.median)} (${r.min.toFixed(2)}–${r.max.toFixed(2)})`;
 
-/** The readable table: one row per figure, both servers side by side, then the targets. */
+/** The readable table: one row per figure, the servers side by side, then the ratios to each reference and the targets. */
 export function renderTable(
   mem: PerServer<MemoryFigures>,
   calls: PerServer<CallFigures>,
+  ratios: Record<Reference, Ratios>,
   targets: Target[],
-  reps: { reps: number; memoryReps: number },
+  reps: number,
 ): string {
-  const rows: [string, string, string, string][] = [
-    ['', 'parley', 'Socket.IO', 'parley/Socket.IO'],
-    ['Registered clients', `${mem.parley.clients}`, `${mem.socketio.clients}`, ''],
-    ['RSS before connections', mib(mem.parley.rssBefore), mib(mem.socketio.rssBefore), ''],
-    ['RSS with all registered', mib(mem.parley.rssAfter), mib(mem.socketio.rssAfter), ''],
-    [`Memory per client (RSS, median of ${reps.memoryReps})`, kib(mem.parley.bytesPerClient), kib(mem.socketio.bytesPerClient), ratio(mem.parley.bytesPerClient / mem.socketio.bytesPerClient)],
-    ['Heap per client', kib((mem.parley.heapAfter - mem.parley.heapBefore) / mem.parley.clients), kib((mem.socketio.heapAfter - mem.socketio.heapBefore) / mem.socketio.clients), ''],
-    [`Call set-ups/s (median of ${reps.reps})`, calls.parley.setupsPerSec.toFixed(0), calls.socketio.setupsPerSec.toFixed(0), ratio(calls.parley.setupsPerSec / calls.socketio.setupsPerSec)],
-    ['Set-up latency p50', ms(calls.parley.p50Ms), ms(calls.socketio.p50Ms), ratio(calls.parley.p50Ms / calls.socketio.p50Ms)],
-    ['Set-up latency p99', ms(calls.parley.p99Ms), ms(calls.socketio.p99Ms), ratio(calls.parley.p99Ms / calls.socketio.p99Ms)],
-    ['Server CPU per set-up', `${calls.parley.serverCpuPerSetupMicros.toFixed(1)} µs`, `${calls.socketio.serverCpuPerSetupMicros.toFixed(1)} µs`, ratio(calls.parley.serverCpuPerSetupMicros / calls.socketio.serverCpuPerSetupMicros)],
-    ['Server busy (one core)', pct(calls.parley.serverBusy), pct(calls.socketio.serverBusy), ''],
-    ['Generator busy (one core)', pct(calls.parley.generatorBusy), pct(calls.socketio.generatorBusy), ''],
-    ['Other processes meanwhile', pct(calls.parley.othersBusy), pct(calls.socketio.othersBusy), ''],
-    ['Errors', `${calls.parley.errors}`, `${calls.socketio.errors}`, ''],
+  const row = (label: string, f: (k: ServerKind) => string, r?: keyof Ratios): string[] => [
+    label,
+    f('parley'),
+    f('socketio-min'),
+    f('socketio'),
+    r ? span(ratios['socketio-min'][r]) : '',
+    r ? span(ratios.socketio[r]) : '',
   ];
-  const widths = [0, 1, 2, 3].map((i) => Math.max(...rows.map((r) => r[i].length)));
+  const rows: string[][] = [
+    ['', 'parley', 'Socket.IO min', 'Socket.IO', 'parley/min', 'parley/Socket.IO'],
+    row('Registered clients', (k) => `${mem[k].clients}`),
+    row('RSS with all registered', (k) => mib(mem[k].rssAfter)),
+    row(`Memory per client (RSS)`, (k) => kib(mem[k].bytesPerClient), 'memory'),
+    row('Heap per client', (k) => kib((mem[k].heapAfter - mem[k].heapBefore) / mem[k].clients)),
+    row('Server CPU per set-up', (k) => `${calls[k].serverCpuPerSetupMicros.toFixed(1)} µs`, 'cpu'),
+    row('Call set-ups/s', (k) => calls[k].setupsPerSec.toFixed(0), 'rate'),
+    row('Set-up latency p50', (k) => ms(calls[k].p50Ms), 'p50'),
+    row('Set-up latency p99', (k) => ms(calls[k].p99Ms), 'p99'),
+    row('… of it in the kernel', (k) => pct(calls[k].serverSystemShare)),
+    row('Server busy (one core)', (k) => pct(calls[k].serverBusy)),
+    row('Generator busy (one core)', (k) => pct(calls[k].generatorBusy)),
+    row('Other processes meanwhile', (k) => pct(calls[k].othersBusy)),
+    row('Errors', (k) => `${calls[k].errors}`),
+  ];
+  const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
   const line = (r: string[]) => r.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('   ');
   const out = rows.map(line);
   out.splice(1, 0, widths.map((w) => '-'.repeat(w)).join('   '));
+  out.push(`(medians of ${reps} repetitions; ratios: median of the per-repetition ratios, range in brackets)`);
   out.push('');
   for (const t of targets) out.push(`${t.pass ? 'PASS' : 'MISS'}  ${t.what}: ${ratio(t.ratio)} (target ${t.goal})`);
   return out.join('\n');
