@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { END_REASONS, ERROR_CODES, FAIL_CAUSES } from './errors';
 import { jsonBytes, nestsDeeperThan } from './json-bounds';
 import { MAX_BODY_BYTES, MAX_JSON_DEPTH, MAX_REQ_CHARS, NAME_PATTERN } from './limits';
+import { quickClientMessage } from './quick-parse';
 
 /**
  * Signaling wire format v1: one JSON object per line. One schema a message; the
@@ -138,10 +139,10 @@ export type ParseResult<T> = { ok: true; msg: T } | { ok: false; code: 'bad_requ
 
 /**
  * Parses one line into a validated message of the given union, with a readable reason when it is
- * not one. Never throws: depth is bounded on the text before parsing, and anything unforeseen
+ * not one. `quick` may vouch for the commonest messages first (see quick-parse.ts); zod decides the rest. Never throws: depth is bounded on the text before parsing, and anything unforeseen
  * below is a refusal, not an exception.
  */
-function parseWith<T>(line: string, schemas: Record<string, z.ZodType>): ParseResult<T> {
+function parseWith<T>(line: string, schemas: Record<string, z.ZodType>, quick?: (raw: Record<string, unknown>, chars: number) => T | undefined): ParseResult<T> {
   // A line no longer than the bound cannot nest deeper than it (pings, say): no scan needed.
   if (line.length > MAX_JSON_DEPTH && nestsDeeperThan(line, MAX_JSON_DEPTH)) {
     return { ok: false, code: 'too_large', message: `nested deeper than ${MAX_JSON_DEPTH} levels` };
@@ -156,6 +157,8 @@ function parseWith<T>(line: string, schemas: Record<string, z.ZodType>): ParseRe
     return { ok: false, code: 'bad_request', message: 'a message must be a JSON object' };
   }
   const obj = raw as Record<string, unknown>;
+  const fast = quick?.(obj, line.length);
+  if (fast !== undefined) return { ok: true, msg: fast };
   const r = validReq(obj.req);
   const t = obj.type;
   if (typeof t !== 'string') return { ok: false, code: 'bad_request', message: 'missing "type"', req: r };
@@ -187,7 +190,7 @@ function clip(s: string): string {
 }
 
 export function parseClientMessage(line: string): ParseResult<ClientMessage> {
-  return parseWith<ClientMessage>(line, clientMessageSchemas);
+  return parseWith<ClientMessage>(line, clientMessageSchemas, quickClientMessage);
 }
 
 /** Each message's schema by its `type`, for one lookup instead of trying every member. */

@@ -1,5 +1,6 @@
 import type { Socket } from 'node:net';
 import { LineDecoder, type ErrorCode, type LineEvent, type LineHandler, type ServerMessage } from '../protocol';
+import { encodeServerMessage } from '../protocol/encode';
 import type { Clock } from './clock';
 import type { Session } from './registry';
 import type { Throttle } from './throttle';
@@ -12,10 +13,11 @@ export type ConnectionState =
   | { phase: 'closing'; reason: string; since: number };
 
 /**
- * The write side within one tick: nothing written yet, writes corked to leave together, or over
- * the pending-output cap (later writes are dropped and the flush cuts the connection).
+ * The write side within one tick: nothing written yet, one message written straight out, later
+ * ones corked to leave together, or over the pending-output cap (later writes are dropped and the
+ * flush cuts the connection).
  */
-type Output = 'idle' | 'corked' | 'overflowing';
+type Output = 'idle' | 'written' | 'corked' | 'overflowing';
 
 export interface ConnectionHooks {
   /** Handles one line (synchronously); it charges the connection what the line cost. */
@@ -48,6 +50,8 @@ export class Connection {
   readonly address: string;
   readonly remote: string;
   private output: Output = 'idle';
+  /** Whether this tick's writes are corked (set from the second message of a tick). */
+  private corked = false;
   private readonly budget: TokenBucket;
   /** The budget after the last charge; below zero, reading stops. */
   private level: number;
@@ -111,14 +115,20 @@ export class Connection {
 
   send(msg: ServerMessage): void {
     const socket = this.socket;
-    if (this.output === 'overflowing' || !socket.writable) return;
-    // Everything sent in one tick leaves in one write (writev), not one syscall per message.
-    if (this.output === 'idle') {
-      this.output = 'corked';
-      socket.cork();
+    const output = this.output;
+    if (output === 'overflowing' || !socket.writable) return;
+    // Most ticks carry one message to a connection: it is written at once, one write and no
+    // cork. From a second message in the same tick on, writes are corked and leave together
+    // (one writev) at the end of the tick, not one syscall per message.
+    if (output === 'idle') {
+      this.output = 'written';
       process.nextTick(this.flushNow);
+    } else if (output === 'written') {
+      this.output = 'corked';
+      this.corked = true;
+      socket.cork();
     }
-    socket.write(JSON.stringify(msg) + '\n');
+    socket.write(encodeServerMessage(msg));
     // Checked as it is produced: a client that stops reading costs at most the cap, whatever
     // one tick asks to send it. It is cut off at the flush, not in the middle of someone's request.
     if (socket.writableLength > this.env.maxPendingOutput) this.output = 'overflowing';
@@ -142,7 +152,10 @@ export class Connection {
   private flush(): void {
     const overflowed = this.output === 'overflowing';
     this.output = 'idle';
-    this.socket.uncork();
+    if (this.corked) {
+      this.corked = false;
+      this.socket.uncork();
+    }
     if (overflowed) {
       this.leave('slow_consumer');
       this.socket.destroy();
