@@ -146,6 +146,7 @@ const perServer = <T>(f: (k: ServerKind) => T): PerServer<T> => ({ parley: f('pa
 
 async function main(): Promise<void> {
   const started = Date.now();
+  const loadBefore = os.loadavg();
   const limit = openFilesLimit();
   const spare = 256;
   const needed = config.clients + 2 * config.pairs + spare;
@@ -204,7 +205,7 @@ async function main(): Promise<void> {
     JSON.stringify(
       {
         date: new Date().toISOString(),
-        machine: { node: process.version, cpus: os.cpus().length, cpu: os.cpus()[0]?.model, pinned: canPin, loadavg: os.loadavg() },
+        machine: { node: process.version, cpus: os.cpus().length, cpu: os.cpus()[0]?.model, pinned: canPin, loadavgBefore: loadBefore, loadavgAfter: os.loadavg() },
         socketIoVersion,
         config,
         median: { memory, calls },
