@@ -1,6 +1,6 @@
 'use strict';
 /**
- * `npm run bench [-- NAME…]`: builds the benchmarks and runs them (bench/run.ts). The packages
+ * `npm run bench [-- NAME… [--OPTION…]]`: builds the benchmarks and runs them (bench/run.ts). The packages
  * only the benchmarks use are not among parley's own: `npm run setup:bench` installs them,
  * the npm ones into bench/node_modules, which NODE_PATH shows to the compiled code in dist-bench/.
  */
