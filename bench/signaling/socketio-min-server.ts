@@ -1,7 +1,6 @@
 import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { Server, type Socket } from 'socket.io';
-import type { RunningSocketIoServer } from './socketio-server';
+import { listen, type RunningSocketIoServer } from './socketio-server';
 
 /**
  * The least a Socket.IO server can do for the benchmarked job, so a ratio against it is against
@@ -69,15 +68,5 @@ export async function startSocketIoMinServer(opts: { host: string; port?: number
     });
   });
 
-  await new Promise<void>((resolve, reject) => {
-    http.once('error', reject);
-    http.listen(opts.port ?? 0, opts.host, () => resolve());
-  });
-  return {
-    port: (http.address() as AddressInfo).port,
-    get clients() {
-      return users.size;
-    },
-    close: () => new Promise<void>((resolve) => io.close(() => resolve())),
-  };
+  return listen(http, io, users, opts);
 }

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { createServer } from 'node:http';
+import { createServer, type Server as HttpServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Server, type Socket } from 'socket.io';
 
@@ -133,6 +133,11 @@ export async function startSocketIoServer(opts: { host: string; port?: number; r
     });
   });
 
+  return listen(http, io, users, opts);
+}
+
+/** Starts listening; `clients` counts the registered users. Both references end this way. */
+export async function listen(http: HttpServer, io: Server, users: ReadonlyMap<string, unknown>, opts: { host: string; port?: number }): Promise<RunningSocketIoServer> {
   await new Promise<void>((resolve, reject) => {
     http.once('error', reject);
     http.listen(opts.port ?? 0, opts.host, () => resolve());

@@ -6,28 +6,26 @@ import { clientMessages, hostileLine } from './signaling-arbitraries';
 
 jest.setTimeout(FUZZ_TIMEOUT_MS);
 
-/** What zod alone makes of a line (after the same depth bound and JSON.parse), or undefined when it refuses it. */
-function zodOnly(line: string): unknown {
+/** A line as JSON, after the same depth bound the parser applies; undefined when it is not JSON or too deep. */
+function parsed(line: string): { value: unknown } | undefined {
   if (line.length > MAX_JSON_DEPTH && nestsDeeperThan(line, MAX_JSON_DEPTH)) return undefined;
-  let raw: unknown;
   try {
-    raw = JSON.parse(line);
+    return { value: JSON.parse(line) };
   } catch {
     return undefined;
   }
-  const r = clientMessageSchema.safeParse(raw);
-  return r.success ? r.data : undefined;
+}
+
+/** What zod alone makes of a line, or undefined when it refuses it. */
+function zodOnly(line: string): unknown {
+  const p = parsed(line);
+  const r = p && clientMessageSchema.safeParse(p.value);
+  return r?.success ? r.data : undefined;
 }
 
 /** What the quick check makes of a line, or undefined when it leaves it to zod. */
 function quickOnly(line: string): unknown {
-  if (line.length > MAX_JSON_DEPTH && nestsDeeperThan(line, MAX_JSON_DEPTH)) return undefined;
-  let raw: unknown;
-  try {
-    raw = JSON.parse(line);
-  } catch {
-    return undefined;
-  }
+  const raw = parsed(line)?.value;
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) return undefined;
   return quickClientMessage(raw as Record<string, unknown>, line.length);
 }
