@@ -1,5 +1,6 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpus } from 'node:os';
 import path from 'node:path';
 import { delay } from '../helpers/wait';
 
@@ -305,7 +306,7 @@ export async function runSoak(cfg: SoakConfig, log: (s: string) => void = (s) =>
     const figures: SoakFigures = {
       config: cfg,
       at: new Date().toISOString(),
-      machine: { cpus: require('node:os').cpus().length, loadBefore },
+      machine: { cpus: cpus().length, loadBefore },
       connectMs,
       ping: {
         before: percentiles(inPhase(tBaseline, tAttack)),
