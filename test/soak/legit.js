@@ -86,7 +86,8 @@ async function callPair(a, b) {
     }
     a.queue.length = 0;
     b.queue.length = 0;
-    await sleep(500 + Math.random() * 1000);
+    // A call every 2–3 s: well within the 1 call a second a session may place.
+    await sleep(1500 + Math.random() * 1000);
   }
 }
 
