@@ -6,6 +6,9 @@ import type { Session } from './registry';
 import type { Throttle } from './throttle';
 import { TokenBucket, type Rate } from './token-bucket';
 
+/** Cost units of a read that finishes no line (a line is charged by its handler instead). */
+const READ_COST = 1;
+
 /** What a connection is: nothing yet, a registered session, or on its way out (since when). */
 export type ConnectionState =
   | { phase: 'anonymous' }
@@ -56,6 +59,8 @@ export class Connection {
   /** The budget after the last charge; below zero, reading stops. */
   private level: number;
   private readonly onLine: LineHandler;
+  /** Lines handed on so far: a read that adds none is charged on its own (see receive). */
+  private lines = 0;
   private readonly flushNow = () => this.flush();
 
   constructor(
@@ -71,6 +76,7 @@ export class Connection {
     this.address = socket.remoteAddress ?? '';
     this.remote = formatRemote(this.address, socket.remotePort);
     this.onLine = (ev) => {
+      this.lines++;
       this.hooks.line(this, ev);
       return this.level >= 0 && this.state.phase !== 'closing';
     };
@@ -88,7 +94,14 @@ export class Connection {
   /** Input from the socket; once closing, it is read only to see the peer close, and dropped. */
   receive(chunk: Buffer): void {
     if (this.state.phase === 'closing') return;
-    if (!this.decoder.push(chunk, this.onLine)) this.hold();
+    const lines = this.lines;
+    if (!this.decoder.push(chunk, this.onLine)) return this.hold();
+    // A read that finishes no line still cost a wake-up: charged like a request, so a peer that
+    // drips a byte a segment is paused by its budget, and the kernel joins what it sends meanwhile.
+    if (this.lines === lines) {
+      this.charge(READ_COST, this.env.clock.now());
+      if (this.level < 0) this.hold();
+    }
   }
 
   /** Charges the request budget; reading stops after this line when it is spent. */

@@ -13,6 +13,9 @@ import { MemoryRegistry, type Registry } from './registry';
 import { Throttle } from './throttle';
 import { startUdpService } from './udp-service';
 
+/** Bytes a paused socket takes in before it stops reading (Node's default is 16 KiB). */
+const READ_HIGH_WATER_MARK = 64;
+
 export interface ServerOptions {
   /** Address to listen on (TCP and UDP); an IPv6 one (`::1`, `::`) works too. Default 0.0.0.0. */
   host?: string;
@@ -77,7 +80,9 @@ export async function startServer(opts: ServerOptions = {}): Promise<RunningServ
     leave: (conn, session, why) => dispatcher.left(session, why, conn.remote),
   };
 
-  const server = net.createServer((socket) => {
+  // A paused socket (over its budget) stops reading from the kernel once it buffers this much, so
+  // what a peer sends meanwhile waits there, joined, rather than as one buffer per segment here.
+  const server = net.createServer({ highWaterMark: READ_HIGH_WATER_MARK }, (socket) => {
     socket.on('error', (err) => log.debug('socket error', { remote: formatRemote(socket.remoteAddress ?? '', socket.remotePort), error: err.message }));
     const address = socket.remoteAddress ?? '';
     const refusal = gate.admit(address, formatRemote(address, socket.remotePort));

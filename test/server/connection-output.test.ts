@@ -35,16 +35,21 @@ class RecordingSocket {
     this.calls.push('destroy');
   }
   end(): void {}
-  pause(): void {}
-  resume(): void {}
+  paused = false;
+  pause(): void {
+    this.paused = true;
+  }
+  resume(): void {
+    this.paused = false;
+  }
 }
 
 const tick = () => new Promise<void>((resolve) => setImmediate(resolve));
 
-function connection(socket: unknown, maxPendingOutput = 1 << 20): Connection {
-  const clock = new ManualClock();
+function connection(socket: unknown, maxPendingOutput = 1 << 20, clock = new ManualClock()): Connection {
   const env: ConnectionEnv = { clock, throttle: new Throttle(clock), requests: { perSecond: 100, burst: 400 }, maxPendingOutput };
-  const hooks: ConnectionHooks = { line: () => undefined, leave: () => undefined };
+  // Each line costs one unit, as a short request does.
+  const hooks: ConnectionHooks = { line: (conn) => conn.charge(1, clock.now()), leave: () => undefined };
   return new Connection(socket as Socket, hooks, env);
 }
 
@@ -151,5 +156,31 @@ describe('Connection output', () => {
       for (const s of all) s.destroy();
       await new Promise((resolve) => server.close(resolve));
     }
+  });
+});
+
+describe('Connection input', () => {
+  it('charges a read that finishes no line, so a peer dripping a byte a segment is paused by its budget', async () => {
+    const clock = new ManualClock();
+    const socket = new RecordingSocket();
+    const conn = connection(socket, 1 << 20, clock);
+    const byte = Buffer.from('a');
+    for (let i = 0; i < 400; i++) conn.receive(byte);
+    expect(socket.paused).toBe(false);
+    conn.receive(byte);
+    expect(socket.paused).toBe(true);
+    // Read again once the budget has refilled (100 a second: 10 ms a unit).
+    clock.advance(20);
+    expect(socket.paused).toBe(false);
+  });
+
+  it('does not charge a read for the lines it finishes: a line a read costs what the line costs', () => {
+    const socket = new RecordingSocket();
+    const conn = connection(socket);
+    const line = Buffer.from('{"type":"ping"}\n');
+    for (let i = 0; i < 400; i++) conn.receive(line);
+    expect(socket.paused).toBe(false);
+    conn.receive(line);
+    expect(socket.paused).toBe(true);
   });
 });
