@@ -2,6 +2,9 @@ import { fork, spawnSync, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import type { LoadJob, Ready, Reply, ServerKind, ServerRequest } from './ipc';
 
+/** bin/launcher-env.js, from where this file runs (dist-bench/bench/signaling). */
+const serverLauncherEnv = require(path.resolve(__dirname, '../../../bin/launcher-env')) as () => NodeJS.ProcessEnv;
+
 type WithoutId<T> = T extends unknown ? Omit<T, 'id'> : never;
 type Request = WithoutId<ServerRequest | LoadJob>;
 type Pending = { resolve: (v: unknown) => void; reject: (e: Error) => void };
@@ -41,7 +44,9 @@ export class Child {
   /** Starts a server under test and waits until it listens. */
   static async server(kind: ServerKind, cpu: number | null, profileDir: string | null = null): Promise<{ child: Child; port: number }> {
     const profile = profileDir ? ['--cpu-prof', '--cpu-prof-dir', profileDir, '--cpu-prof-name', `${kind}-${Date.now()}.cpuprofile`] : [];
-    const proc = fork(path.join(__dirname, 'server-child.js'), [kind], { execArgv: ['--expose-gc', ...profile], stdio: 'inherit' });
+    // parley's server runs with the environment its launcher gives it, as users run it.
+    const env = kind === 'parley' ? serverLauncherEnv() : process.env;
+    const proc = fork(path.join(__dirname, 'server-child.js'), [kind], { execArgv: ['--expose-gc', ...profile], stdio: 'inherit', env });
     const child = new Child(proc, `${kind} server`);
     const port = await new Promise<number>((resolve, reject) => {
       proc.on('message', (m: Ready) => m.ready && resolve(m.port));

@@ -1,10 +1,14 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import dgram from 'node:dgram';
+import { readFileSync } from 'node:fs';
+
 import net from 'node:net';
 import path from 'node:path';
 import { encodeBindingRequest, STUN_MAGIC_COOKIE } from '../../src/protocol';
 import { RawClient } from '../helpers/signaling';
 import { waitFor, waitUntil } from '../helpers/wait';
+
+const serverLauncherEnv = require('../../bin/launcher-env') as (env: NodeJS.ProcessEnv) => NodeJS.ProcessEnv;
 
 jest.setTimeout(60_000);
 
@@ -18,7 +22,8 @@ interface Running {
 }
 
 function start(args: string[], env: NodeJS.ProcessEnv = {}): Running {
-  const child = spawn(process.execPath, [BIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
+  // Run as a command, the way users run it: through the launcher's shell line.
+  const child = spawn(BIN, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
   let out = '';
   let err = '';
   child.stderr!.on('data', (d) => (err += d));
@@ -54,6 +59,17 @@ function connect6(port: number): Promise<RawClient> {
 }
 
 describe('running', () => {
+  test("the launcher fixes glibc's malloc thresholds for the server process", async () => {
+    const s = startLocal([], { GLIBC_TUNABLES: undefined });
+    await s.port;
+    const environ = readFileSync(`/proc/${s.child.pid}/environ`, 'utf8').split('\0');
+    const tunables = environ.find((e) => e.startsWith('GLIBC_TUNABLES='))?.slice('GLIBC_TUNABLES='.length);
+    // glibc cuts the copy /proc shows at the first separator once it has read it: compare that much.
+    expect(tunables).toMatch(/^glibc\.malloc\.trim_threshold=131072\b/);
+    expect(serverLauncherEnv({}).GLIBC_TUNABLES).toMatch(new RegExp(`^${tunables!.replace(/\./g, '\\.')}:glibc\\.malloc\\.mmap_threshold=65537$`));
+    expect(readFileSync(`/proc/${s.child.pid}/cmdline`, 'utf8').split('\0')[0]).toBe('node');
+  });
+
   test('prints where to connect, logs readable lines with fields, and SIGTERM tells clients before exiting 0', async () => {
     const s = startLocal();
     const port = await s.port;

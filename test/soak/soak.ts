@@ -4,6 +4,8 @@ import { cpus } from 'node:os';
 import path from 'node:path';
 import { delay } from '../helpers/wait';
 
+const serverLauncherEnv = require('../../bin/launcher-env') as () => NodeJS.ProcessEnv;
+
 /**
  * The soak: a server in its own process holding thousands of registered clients (held by child
  * processes, from many loopback source addresses), legitimate clients pinging and calling all
@@ -118,10 +120,11 @@ class Child {
   stderr = '';
   private constructor(readonly proc: ChildProcess) {}
 
-  static spawn(script: string, arg: unknown, fdLimit: number, nodeArgs: string[] = []): Child {
+  static spawn(script: string, arg: unknown, fdLimit: number, nodeArgs: string[] = [], env = process.env): Child {
     const args = [...nodeArgs, path.join(SOAK_DIR, script), JSON.stringify(arg)];
     const proc = spawn('/bin/sh', ['-c', `ulimit -n ${fdLimit} && exec "$0" "$@"`, process.execPath, ...args], {
       stdio: ['ignore', 'inherit', 'pipe', 'ipc'],
+      env,
     });
     const c = new Child(proc);
     proc.stderr!.on('data', (d) => (c.stderr = (c.stderr + d).slice(-20_000)));
@@ -206,7 +209,8 @@ export async function runSoak(cfg: SoakConfig, log: (s: string) => void = (s) =>
   checkFdLimit(cfg.fdLimit);
   const loadBefore = readFileSync('/proc/loadavg', 'utf8').trim();
   const children: Child[] = [];
-  const server = Child.spawn('server.js', cfg.server, cfg.fdLimit, ['--expose-gc']);
+  // The server runs with the environment parley-server's launcher gives it.
+  const server = Child.spawn('server.js', cfg.server, cfg.fdLimit, ['--expose-gc'], serverLauncherEnv());
   children.push(server);
   const { port } = await server.message<{ port: number }>('ready', 30_000);
   const pid = server.proc.pid!;
