@@ -7,7 +7,8 @@ import type { Rate } from './token-bucket';
  */
 export interface ServerLimits {
   /**
-   * Each connection's request budget, in cost units: a request costs 1 plus 1 per KiB of its line,
+   * Each connection's request budget, in cost units: a request costs 1 plus 1 per KiB of its line
+   * (a read that finishes no line costs 1),
    * and a `users` page 1 more per 16 users in it. A connection over budget is not read until the
    * budget has refilled.
    */
