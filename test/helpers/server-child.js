@@ -1,5 +1,6 @@
 // A server in its own process (from the build in dist/) for tests that attack or measure it:
-// options arrive as JSON in argv[2]; it reports its port, and its memory (now and at its peak) on request, over IPC,
+// options arrive as JSON in argv[2]; it reports its port, and on 'memory' its memory after two full collections
+// (run with --expose-gc; now and at its peak) and its clients, over IPC,
 // and logs warnings (or what `logLevel` asks for) to stderr as parley-server does.
 const { createLogger, startServer } = require('../../dist/server');
 
@@ -13,10 +14,9 @@ startServer({ host: '127.0.0.1', port: 0, udpPort: 0, logger, ...opts }).then((s
       global.gc();
       global.gc();
     }
-    const { rss, heapUsed, arrayBuffers, external } = process.memoryUsage();
     const maxRss = process.resourceUsage().maxRSS * 1024;
-    process.send({ memory: { rss, maxRss, heapUsed, arrayBuffers, external }, clients: server.clients });
+    process.send({ memory: { ...process.memoryUsage(), maxRss, clients: server.clients, connections: server.connections } });
   });
   process.on('disconnect', () => process.exit(0));
-  process.send({ port: server.port });
+  process.send({ ready: true, port: server.port });
 });

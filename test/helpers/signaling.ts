@@ -221,9 +221,9 @@ export class ServerChild {
     return new Promise((resolve, reject) => {
       const onExit = (code: number | null) => reject(new Error(`server child exited ${code}: ${this.err.slice(-2000)}`));
       this.child.once('exit', onExit);
-      this.child.once('message', (m: { memory: MemoryFigures; clients: number }) => {
+      this.child.once('message', (m: { memory: MemoryFigures & { clients: number } }) => {
         this.child.off('exit', onExit);
-        resolve({ ...m.memory, clients: m.clients });
+        resolve(m.memory);
       });
       this.child.send('memory');
     });

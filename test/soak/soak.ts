@@ -210,7 +210,7 @@ export async function runSoak(cfg: SoakConfig, log: (s: string) => void = (s) =>
   const loadBefore = readFileSync('/proc/loadavg', 'utf8').trim();
   const children: Child[] = [];
   // The server runs with the environment parley-server's launcher gives it.
-  const server = Child.spawn('server.js', cfg.server, cfg.fdLimit, ['--expose-gc'], serverLauncherEnv());
+  const server = Child.spawn('../helpers/server-child.js', cfg.server, cfg.fdLimit, ['--expose-gc'], serverLauncherEnv());
   children.push(server);
   const { port } = await server.message<{ port: number }>('ready', 30_000);
   const pid = server.proc.pid!;

@@ -91,21 +91,9 @@ class Peer {
     });
   }
 
-  async next(timeoutMs = 10_000) {
-    const deadline = Date.now() + timeoutMs;
-    while (this.queue.length === 0) {
-      if (this.closed) throw new Error('closed');
-      const left = deadline - Date.now();
-      if (left <= 0) throw new Error('timeout');
-      await new Promise((resolve) => {
-        const t = setTimeout(resolve, left);
-        this.waiters.push(() => {
-          clearTimeout(t);
-          resolve();
-        });
-      });
-    }
-    return this.queue.shift();
+  /** The next message, queued or yet to come. */
+  next(timeoutMs = 10_000) {
+    return this.take(() => true, timeoutMs);
   }
 
   /** The next message of one of `types` (others are dropped). */
