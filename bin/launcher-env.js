@@ -1,14 +1,18 @@
 'use strict';
 /**
- * The environment bin/parley-server's shell line gives the server (read from that line, so there
- * is one place it is written): harnesses that start the server another way (the soak, the
- * signaling benchmark) run it as users do.
+ * The environment bin/parley-server gives the server (its allocator: bin/server-env.sh, sourced
+ * here as there), for harnesses that start the server another way (the soak, the signaling
+ * benchmark) so that they run it as users do.
  */
-const { readFileSync } = require('node:fs');
+const { execFileSync } = require('node:child_process');
 const { join } = require('node:path');
 
 module.exports = function serverLauncherEnv(env = process.env) {
-  const line = readFileSync(join(__dirname, 'parley-server'), 'utf8').split('\n')[1];
-  const tunables = /glibc\.malloc\.[\w.=:]+/.exec(line)[0];
-  return { ...env, GLIBC_TUNABLES: env.GLIBC_TUNABLES ? `${env.GLIBC_TUNABLES}:${tunables}` : tunables };
+  const out = execFileSync('/bin/sh', ['-c', '. "$0" && env -0', join(__dirname, 'server-env.sh')], { env, encoding: 'utf8' });
+  const result = {};
+  for (const entry of out.split('\0')) {
+    const eq = entry.indexOf('=');
+    if (eq > 0) result[entry.slice(0, eq)] = entry.slice(eq + 1);
+  }
+  return result;
 };
