@@ -53,8 +53,6 @@ export class Connection {
   readonly address: string;
   readonly remote: string;
   private output: Output = 'idle';
-  /** Whether this tick's writes are corked (set from the second message of a tick). */
-  private corked = false;
   private readonly budget: TokenBucket;
   /** The budget after the last charge; below zero, reading stops. */
   private level: number;
@@ -138,7 +136,6 @@ export class Connection {
       process.nextTick(this.flushNow);
     } else if (output === 'written') {
       this.output = 'corked';
-      this.corked = true;
       socket.cork();
     }
     socket.write(encodeServerMessage(msg));
@@ -165,10 +162,8 @@ export class Connection {
   private flush(): void {
     const overflowed = this.output === 'overflowing';
     this.output = 'idle';
-    if (this.corked) {
-      this.corked = false;
-      this.socket.uncork();
-    }
+    // Corked from this tick's second message, whatever the output state became after it.
+    if (this.socket.writableCorked) this.socket.uncork();
     if (overflowed) {
       this.leave('slow_consumer');
       this.socket.destroy();

@@ -16,6 +16,9 @@ class RecordingSocket {
   remotePort = 5000;
   destroyed = false;
   private corks = 0;
+  get writableCorked(): number {
+    return this.corks;
+  }
   cork(): void {
     this.corks++;
     this.calls.push('cork');
