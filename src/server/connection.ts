@@ -9,6 +9,9 @@ import { TokenBucket, type Rate } from './token-bucket';
 /** Cost units of a read that finishes no line (a line is charged by its handler instead). */
 const READ_COST = 1;
 
+/** What a closing connection reads (and drops) of a peer that goes on sending before it is reset. */
+const CLOSING_READ_BYTES = 64 * 1024;
+
 /** What a connection is: nothing yet, a registered session, or on its way out (since when). */
 export type ConnectionState =
   | { phase: 'anonymous' }
@@ -59,6 +62,8 @@ export class Connection {
   private readonly onLine: LineHandler;
   /** Lines handed on so far: a read that adds none is charged on its own (see receive). */
   private lines = 0;
+  /** Bytes read (and dropped) since closing. */
+  private drained = 0;
   private readonly flushNow = () => this.flush();
 
   constructor(
@@ -89,9 +94,16 @@ export class Connection {
     return this.socket.writableLength;
   }
 
-  /** Input from the socket; once closing, it is read only to see the peer close, and dropped. */
+  /**
+   * Input from the socket. Once closing, it is read only to see the peer close, and dropped; a
+   * peer that goes on sending past CLOSING_READ_BYTES is reset rather than read at its pace.
+   */
   receive(chunk: Buffer): void {
-    if (this.state.phase === 'closing') return;
+    if (this.state.phase === 'closing') {
+      this.drained += chunk.length;
+      if (this.drained > CLOSING_READ_BYTES) this.socket.destroy();
+      return;
+    }
     const lines = this.lines;
     if (!this.decoder.push(chunk, this.onLine)) return this.hold();
     // A read that finishes no line still cost a wake-up: charged like a request, so a peer that
