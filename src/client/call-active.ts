@@ -6,6 +6,7 @@ import { getCodec } from '../audio';
 import type { MediaError } from '../media/errors';
 import { causeOf } from './call-media';
 import type { CallEnd, FailureCause } from './call-reasons';
+import type { DeviceChange } from './device-failover';
 
 export interface CallCodec {
   name: 'opus' | 'pcm';
@@ -25,7 +26,12 @@ export interface ActiveOwner {
 
 export interface ActiveCallEvents {
   ended: [CallEnd];
+  /** A device failed and playback or capture moved elsewhere; the call goes on. */
+  device: [DeviceChange];
 }
+
+/** Subscribes to the call's device changes; returns what unsubscribes. */
+export type DeviceWatch = (listener: (change: DeviceChange) => void) => () => void;
 
 /** A call in progress. 'ended' fires once, after media has stopped and the sink is closed. */
 export class ActiveCall extends EventEmitter<ActiveCallEvents> {
@@ -33,6 +39,7 @@ export class ActiveCall extends EventEmitter<ActiveCallEvents> {
   readonly frameMs: number;
   readonly startedAt = Date.now();
   private ending: Promise<void> | null = null;
+  private readonly unwatchDevices: () => void;
 
   constructor(
     readonly peer: string,
@@ -40,6 +47,7 @@ export class ActiveCall extends EventEmitter<ActiveCallEvents> {
     agreement: Agreement,
     private readonly media: MediaSession,
     private readonly owner: ActiveOwner,
+    watchDevices: DeviceWatch = () => () => undefined,
   ) {
     super();
     const codec = getCodec(agreement.codec.name);
@@ -52,6 +60,7 @@ export class ActiveCall extends EventEmitter<ActiveCallEvents> {
     };
     this.frameMs = agreement.codec.frameMs;
     media.once('failed', this.onMediaFailed);
+    this.unwatchDevices = watchDevices((change) => this.emit('device', change));
   }
 
   get muted(): boolean {
@@ -87,6 +96,7 @@ export class ActiveCall extends EventEmitter<ActiveCallEvents> {
   end(info: CallEnd): Promise<void> {
     if (!this.ending) {
       this.media.off('failed', this.onMediaFailed);
+      this.unwatchDevices();
       this.ending = this.media.stop().then(() => {
         this.emit('ended', info);
         this.removeAllListeners();

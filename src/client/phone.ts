@@ -244,7 +244,7 @@ export class Phone extends EventEmitter<PhoneEvents> implements OutgoingOwner, I
         await session.stop();
         throw this.goneError(from);
       }
-      const active = new ActiveCall(from, id, agreement, session, this);
+      const active = new ActiveCall(from, id, agreement, session, this, media.onDevice.bind(media));
       this.state = { status: 'active', call: active };
       this.reply(id, { accept: true, answer });
       return active;
@@ -348,7 +348,7 @@ export class Phone extends EventEmitter<PhoneEvents> implements OutgoingOwner, I
     try {
       const session = await media.start(this.settings, agreement);
       if (!stillHere()) return void (await session.stop());
-      const active = new ActiveCall(to, callId, agreement, session, this);
+      const active = new ActiveCall(to, callId, agreement, session, this, media.onDevice.bind(media));
       this.state = { status: 'active', call: active };
       handle.settle({ call: active });
     } catch (err) {

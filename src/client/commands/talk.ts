@@ -3,7 +3,7 @@ import { exitCodeFor, partyOf, type CallEnd } from '../call-reasons';
 import type { ExitCode } from '../exit-codes';
 import type { ActiveCall } from '../phone';
 import { callView, liveView, type LiveView } from '../views/call-view';
-import { describeCallEnd } from '../views/messages';
+import { describeCallEnd, describeDeviceChange } from '../views/messages';
 import type { Reporter } from './reporter';
 import { onAbort } from './session';
 
@@ -22,6 +22,8 @@ export async function talk(call: ActiveCall, report: Reporter, opts: TalkOptions
     { peer: call.peer, call: call.id, codec: call.codec, frameMs: call.frameMs },
     `connected to ${call.peer}: ${view.codec}, ${view.frameMs} ms frames`,
   );
+  // A device that fails moves to another and the call goes on: say so.
+  call.on('device', (change) => report.event('device', { peer: call.peer, ...change }, describeDeviceChange(change)));
   const ended = new Promise<CallEnd>((resolve) => call.once('ended', resolve));
   const ticker = setInterval(() => report.quiet('stats', { peer: call.peer, ...figures(liveView(call)) }), STATS_EVERY_MS);
   const stop = onAbort(opts.stop);

@@ -6,6 +6,7 @@
 import { EXIT, type ExitCode } from '../exit-codes';
 import { Phone, type ActiveCall, type PhoneOptions, type PhoneState } from '../phone';
 import { callView, liveView } from '../views/call-view';
+import { describeDeviceChange } from '../views/messages';
 import { render, type ScreenContext } from './screens';
 import { initial, transition, type Effect, type Step, type UiConfig, type UiEvent, type UiState } from './state';
 import { Terminal } from './terminal';
@@ -182,6 +183,7 @@ class App {
 
   private connected(call: ActiveCall): void {
     this.dispatch({ type: 'call-connected', call: callView(call) });
+    call.on('device', (change) => this.dispatch({ type: 'device', text: describeDeviceChange(change) }));
     const tick = () => this.dispatch({ type: 'tick', live: liveView(call) });
     tick();
     clearInterval(this.ticker);

@@ -100,6 +100,7 @@ function callScreen(s: Extract<UiState, { kind: 'in-call' }>, keys: readonly Bin
     `Mic      ${levelMeter(s.muted || !live ? -Infinity : live.inputDb)}`,
     `Speaker  ${levelMeter(live ? live.outputDb : -Infinity)}`,
     live ? statsLine(live) : 'Waiting for statistics…',
+    ...(s.device ? ['', s.device] : []),
     '',
     bindingsOf(keys, 'in-call')
       .filter((b) => SHORT[b.action])

@@ -35,7 +35,8 @@ export type UiState =
   /** then: a lookup the person had typed before the call arrived, run if they decline. */
   | { kind: 'incoming'; name: string; from: string; id: string; then?: string }
   | { kind: 'answering'; name: string; from: string }
-  | { kind: 'in-call'; name: string; call: CallView; muted: boolean; help: boolean; live?: LiveView }
+  /** device: the last device change, said on the call screen. */
+  | { kind: 'in-call'; name: string; call: CallView; muted: boolean; help: boolean; live?: LiveView; device?: string }
   | { kind: 'hanging-up'; name: string; peer: string; quitAfter: boolean }
   | { kind: 'quitting'; message?: string };
 
@@ -56,6 +57,8 @@ export type UiEvent =
   | { type: 'call-ended'; end: CallEnd; now: number }
   | { type: 'disconnected'; reason: string }
   | { type: 'tick'; live: LiveView }
+  /** A device failed during the call and playback or capture moved: what to tell the person. */
+  | { type: 'device'; text: string }
   /** Something worth telling a person at the menu, e.g. a call refused for want of a common codec. */
   | { type: 'notice'; text: string }
   /** Standard input ended, the terminal went away, or a signal asked us to stop. */
@@ -201,6 +204,7 @@ export function transition(s: UiState, e: UiEvent, cfg: UiConfig): Step {
 
     case 'in-call':
       if (e.type === 'tick') return stay({ ...s, live: e.live });
+      if (e.type === 'device') return stay({ ...s, device: e.text });
       if (e.type === 'call-ended') {
         const seconds = (e.now - s.call.startedAt) / 1000;
         return stay({ kind: 'menu', name: s.name, notice: describeCallEnd(s.call.peer, e.end, seconds) });
