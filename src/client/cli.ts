@@ -1,4 +1,4 @@
-/** `parley`: the interactive client, or one scripted command (users, call, answer, doctor, config). */
+/** `parley`: the interactive client, or one scripted command (users, call, answer, devices, doctor, config). */
 import { CommanderError } from 'commander';
 import { createSink, createSource } from '../audio';
 import { PROTOCOL_VERSION } from '../protocol';
@@ -7,6 +7,7 @@ import { answer } from './commands/answer';
 import { call } from './commands/call';
 import { configCommand } from './commands/config';
 import { readConfig, configPath } from './commands/config-file';
+import { devices } from './commands/devices';
 import { doctor } from './commands/doctor';
 import { buildProgram, commanderExit, usageLine, UsageError, type CommandSpec, type Invocation } from './commands/program';
 import { Reporter } from './commands/reporter';
@@ -111,6 +112,13 @@ const commands: CommandSpec[] = [
       const durationS = positive(inv, '--duration', inv.flags.duration);
       return answer({ phone: phoneOptions(inv, true), name: inv.values.name, maxCalls, durationS }, reporter(inv));
     },
+  },
+  {
+    name: 'devices',
+    description: 'list the capture and playback devices here (--input mic:NAME, --output speaker:NAME)',
+    settings: [],
+    flags: [JSON_FLAG],
+    action: (inv) => devices(reporter(inv)),
   },
   {
     name: 'doctor',
