@@ -98,7 +98,7 @@ export function parsePactlInfo(text: string): PulseInfo {
     return { server: [str('server_name'), str('server_version')].filter(Boolean).join(' '), defaultSink: str('default_sink_name'), defaultSource: str('default_source_name') };
   }
   const field = (label: string) => new RegExp(`^${label}: (.+)$`, 'm').exec(text)?.[1]?.trim();
-  return { server: field('Server Name') ?? '', defaultSink: field('Default Sink'), defaultSource: field('Default Source') };
+  return { server: [field('Server Name'), field('Server Version')].filter(Boolean).join(' '), defaultSink: field('Default Sink'), defaultSource: field('Default Source') };
 }
 
 interface Ran {
@@ -158,7 +158,11 @@ async function listAlsa(role: AudioDevice['role'], opts: ListOptions): Promise<{
   if (!findExecutable(program, opts.env?.PATH ?? process.env.PATH)) return { devices: [], note: `ALSA: ${program} is not installed (apt-get install alsa-utils)` };
   const r = await runProgram(program, ['-L'], opts);
   if (!r.ok) return { devices: [], note: `ALSA: ${program} -L failed (${firstLine(r.err)})` };
-  const devices = parseAlsaHints(r.out).map((h) => ({ role, system: 'alsa' as const, name: h.name, description: h.description, isDefault: h.name === 'default' }));
+  const hints = parseAlsaHints(r.out);
+  // ALSA's "default" always opens something, but is listed only when its configuration gives
+  // it a hint (not when it leads to a sound server that is not running, for one).
+  if (!hints.some((h) => h.name === 'default')) hints.unshift({ name: 'default', description: "ALSA's default device" });
+  const devices = hints.map((h) => ({ role, system: 'alsa' as const, name: h.name, description: h.description, isDefault: h.name === 'default' }));
   return { devices };
 }
 
