@@ -122,10 +122,10 @@ const commands: CommandSpec[] = [
   },
   {
     name: 'doctor',
-    description: 'open each codec and audio device for real and say what works here',
-    settings: [],
+    description: 'open each codec and audio device for real, say what works here and what calls would use',
+    settings: ['input', 'output'],
     flags: [JSON_FLAG, VERBOSE_FLAG],
-    action: (inv) => doctor(reporter(inv), { strict: true, verbose: Boolean(inv.flags.verbose) }),
+    action: (inv) => doctor(reporter(inv), { strict: true, verbose: Boolean(inv.flags.verbose), input: inv.values.input, output: inv.values.output }),
   },
   {
     name: 'config',
