@@ -4,7 +4,7 @@
  * ALSA's pulse plugin, with PULSE_SINK / PULSE_SOURCE saying which one; the pulse backend is
  * given the name itself. A name that exists nowhere is refused with the list of those that do.
  */
-import { BACKENDS, deviceSpec, parseDeviceSpec, type DeviceRole } from './device-spec';
+import { deviceSpec, parseDeviceSpec, type DeviceRole } from './device-spec';
 import { listAudioDevices, type AudioDevice, type DeviceList } from './device-list';
 import { AudioError } from './errors';
 
@@ -38,7 +38,7 @@ export async function chooseDevice(spec: string, opts: { env?: NodeJS.ProcessEnv
   if (!parsed) return undefined;
   const env = opts.env ?? process.env;
   const { role, backend, device: name } = parsed;
-  if (name === undefined) return defaultDevice(role, backend, env);
+  if (name === undefined) return { role, spec: deviceSpec(role, backend), backend, env, label: `${backend} → the default device` };
   const list = opts.list ?? (await listAudioDevices({ env }));
   const candidates = list.devices.filter((d) => d.role === ROLE_OF[role]);
   const pulse = candidates.find((d) => d.system === 'pulse' && d.name === name);
@@ -61,10 +61,16 @@ export async function chooseDevice(spec: string, opts: { env?: NodeJS.ProcessEnv
   throw new AudioError(role === 'speaker' ? 'output_device' : 'input_device', unknownDevice(role, name, candidates, list.notes));
 }
 
-/** The backend on the system's default device: what a failed device falls back to. */
-export function defaultDevice(role: DeviceRole, backend: string = BACKENDS[role][0], env: NodeJS.ProcessEnv = process.env): DeviceChoice {
-  const { [PULSE_VAR[role]]: _chosen, ...rest } = env;
-  return { role, spec: deviceSpec(role, backend), backend, env: rest, label: `${backend} → the default device` };
+/**
+ * The same backend on the system's default device: what a failed device falls back to. The
+ * sound-server device a choice named is dropped from the environment; one the user's own
+ * environment names stays (it is their default).
+ */
+export function defaultDevice(choice: DeviceChoice): DeviceChoice {
+  const { role, backend } = choice;
+  const env = { ...choice.env };
+  if (choice.system === 'pulse') delete env[PULSE_VAR[role]];
+  return { role, spec: deviceSpec(role, backend), backend, env, label: `${backend} → the default device` };
 }
 
 function unknownDevice(role: DeviceRole, name: string, candidates: AudioDevice[], notes: string[]): string {

@@ -122,7 +122,7 @@ export class FailoverSink extends EventEmitter implements AudioSink, DeviceEvent
 
   constructor(choice: DeviceChoice) {
     super();
-    const fallback = defaultDevice(choice.role, choice.backend, choice.env);
+    const fallback = defaultDevice(choice);
     this.chain = new DeviceChain<AudioSink>(
       'output',
       [
@@ -160,7 +160,7 @@ export class FailoverSource extends EventEmitter implements AudioSource, DeviceE
 
   constructor(choice: DeviceChoice) {
     super();
-    const fallback = defaultDevice(choice.role, choice.backend, choice.env);
+    const fallback = defaultDevice(choice);
     this.chain = new DeviceChain<AudioSource>(
       'input',
       [

@@ -4,7 +4,6 @@
  * two real `parley` processes in a call through it. Every wait is for an event or for audio to
  * arrive; none assumes how fast the machine is.
  */
-import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -13,6 +12,7 @@ import { decodeWav } from '../../src/audio/wav';
 import { EXIT } from '../../src/client/exit-codes';
 import { run, type Run } from '../cli/helpers/parley';
 import { dominantFrequency, rms } from '../helpers/audio';
+import { childrenOf } from '../helpers/processes';
 import { Capture, clientEnv, describePulse, nullSink, PulseDaemon, sineSource } from '../helpers/pulse';
 import { waitUntil } from '../helpers/wait';
 
@@ -38,16 +38,6 @@ function received(r: Run): number {
 function hearsTone(c: Capture, freq: number): boolean {
   const s = c.last(24000);
   return s.length === 24000 && rms(s) > 1000 && Math.abs(dominantFrequency(s, 48000, 100, 4000, 5) - freq) <= 10;
-}
-
-/** The processes a parley process started, by program name (aplay, arecord...). */
-function childrenOf(pid: number, program: string): number[] {
-  const out = execFileSync('ps', ['-o', 'pid=,comm=', '--ppid', String(pid)], { encoding: 'utf8' });
-  return out
-    .split('\n')
-    .map((l) => l.trim().split(/\s+/))
-    .filter(([, comm]) => comm === program)
-    .map(([p]) => Number(p));
 }
 
 describePulse('devices through PulseAudio', () => {
