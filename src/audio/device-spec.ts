@@ -4,8 +4,6 @@
  * `hw:1,0`, or a PulseAudio sink or source); a first segment that names a backend is the
  * backend, so a device may never be called like one.
  */
-import { AudioError } from './errors';
-
 /** Each role's backends, the first being what the plain word (`speaker`, `mic`) means. */
 export const BACKENDS = {
   speaker: ['addon', 'aplay'],
@@ -27,8 +25,9 @@ export interface DeviceSpec {
 }
 
 /**
- * Splits a speaker or mic spec; undefined for any other spec (tone, null, a file). Throws a
- * `bad_spec` AudioError for a backend of the other role or an empty device name.
+ * Splits a speaker or mic spec; undefined for any other spec (tone, null, a file) and for one
+ * that is not a valid device spec (a backend of the other role, an empty device name), which
+ * createSink/createSource then refuse as unknown.
  */
 export function parseDeviceSpec(spec: string): DeviceSpec | undefined {
   const [role, ...rest] = spec.split(':');
@@ -36,14 +35,11 @@ export function parseDeviceSpec(spec: string): DeviceSpec | undefined {
   const backends: readonly string[] = BACKENDS[role];
   const first = rest[0];
   const explicitBackend = first !== undefined && RESERVED.has(first);
-  if (explicitBackend && !backends.includes(first)) {
-    throw new AudioError('bad_spec', `"${first}" is not a ${role} backend in "${spec}" (${role}: takes ${backends.join(', ')})`);
-  }
+  if (explicitBackend && !backends.includes(first)) return undefined;
   const backend = explicitBackend ? first : backends[0];
-  const device = (explicitBackend ? rest.slice(1) : rest).join(':');
-  if (rest.length > 0 && device === '' && !(explicitBackend && rest.length === 1)) {
-    throw new AudioError('bad_spec', `no device name after "${spec}" (e.g. ${role}:NAME; 'parley devices' lists them)`);
-  }
+  const named = explicitBackend ? rest.slice(1) : rest;
+  const device = named.join(':');
+  if (named.length > 0 && device === '') return undefined;
   return { role, backend, explicitBackend, device: device || undefined };
 }
 

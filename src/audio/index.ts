@@ -62,8 +62,8 @@ const SINK_SPECS = 'speaker, speaker:addon, speaker:aplay, speaker:[BACKEND:]NAM
 
 /**
  * Builds a source from a CLI-style spec: tone | tone:FREQ | silence | mic | mic:arecord | mic:sox
- * | mic:[BACKEND:]NAME (NAME an ALSA device, see device-spec.ts) | file.wav. Nothing is opened yet (see AudioSource.open); a spec that names nothing known
- * throws a `bad_spec` AudioError.
+ * | mic:[BACKEND:]NAME (NAME an ALSA device, see device-spec.ts) | file.wav. Nothing is opened
+ * yet (see AudioSource.open); a spec that names nothing known throws a `bad_spec` AudioError.
  */
 export function createSource(spec: string, opts: SourceOptions = {}): AudioSource {
   const [kind, arg] = splitSpec(spec);

@@ -60,7 +60,7 @@ describe('with ALSA alone', () => {
       // A backend of the other side is a usage error, said at once.
       const wrong = run(['call', 'bob', '--output', 'speaker:sox', ...at], { env: alsaOnly });
       expect(await wrong.exited).toBe(EXIT.usage);
-      expect(wrong.err()).toMatch(/--output: "sox" is not a speaker backend/);
+      expect(wrong.err()).toMatch(/--output: unknown audio sink "speaker:sox"/);
     } finally {
       await server.close();
     }
