@@ -45,6 +45,19 @@ export function sineSource(pulse: PulseDaemon, name: string, frequency: number):
   return loadModule(pulse, 'module-sine-source', `source_name=${name}`, 'rate=48000', `frequency=${frequency}`);
 }
 
+/** How many playback streams the sink `name` carries now. */
+export function streamsOn(pulse: PulseDaemon, name: string): number {
+  const index = pulse
+    .pactl('list', 'short', 'sinks')
+    .out.split('\n')
+    .map((l) => l.split('\t'))
+    .find((f) => f[1] === name)?.[0];
+  return pulse
+    .pactl('list', 'short', 'sink-inputs')
+    .out.split('\n')
+    .filter((l) => index !== undefined && l.split('\t')[1] === index).length;
+}
+
 /** What a PulseAudio source captures, from when it was started: 48 kHz mono. */
 export class Capture {
   private readonly child: ChildProcess;
