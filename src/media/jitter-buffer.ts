@@ -6,7 +6,7 @@
  *
  * Timing model: each primary frame's transit (arrival − index·frameMs) is recorded; the
  * smallest recent transit is the "nominal" arrival, and the lag of a frame is how long after
- * its nominal arrival it starts playing (now, plus the decoded audio still queued before it).
+ * its nominal arrival it is decoded: the tick that needs it.
  * The target lag is a high quantile of recent transits above that floor (what delay would have
  * made them all on time), plus a safety margin, plus one frame while losses are being repaired
  * from redundancy (the copy of frame n travels with frame n+1). A missing frame is waited for
@@ -58,7 +58,7 @@ export interface JitterBufferStats {
   concealed: number;
   /** Frames skipped unplayed after a stall longer than the maximum delay. */
   skipped: number;
-  /** Lag of the last tick: how long after its nominal arrival a frame is played (ms). */
+  /** Lag of the last tick: how long after its nominal arrival a frame is decoded (ms). */
   delayMs: number;
   targetDelayMs: number;
 }
@@ -167,25 +167,22 @@ export class JitterBuffer<T> {
     return 'stored';
   }
 
-  /**
-   * The next frame, at `nowMs` with `bufferedMs` of decoded audio still to play before it: the
-   * frame, or whether to wait for it or give it up.
-   */
-  pull(nowMs: number, bufferedMs: number): Next<T> {
+  /** The next frame, needed at `nowMs`: the frame, or whether to wait for it or give it up. */
+  pull(nowMs: number): Next<T> {
     if (this.nextIndex === null) return { kind: 'idle' };
     if (nowMs - this.lastArrival > this.pauseAfterMs) {
       this.reset();
       return { kind: 'idle' };
     }
     const target = this.target(nowMs);
-    const discard = this.flushStall(this.lag(nowMs, bufferedMs) - target);
+    const discard = this.flushStall(this.lag(nowMs, 0) - target);
     const index = this.nextIndex;
     const held = this.take(nowMs);
     if (held) return { ...held, discard };
     // While nothing newer has come the link is stalled, not lossy: wait (up to the maximum
     // delay) rather than give the frame up. Once newer frames are here, wait only up to the
     // target, which covers reordering within the measured spread.
-    const lag = this.lag(nowMs, bufferedMs);
+    const lag = this.lag(nowMs, 0);
     if ((this.highestIndex < index || lag < target) && lag + this.frameMs <= this.maxDelayMs) {
       return { kind: 'wait', index, discard };
     }
@@ -210,15 +207,21 @@ export class JitterBuffer<T> {
     return { kind: 'frame', index, payload: held.payload, source: held.source, discard: [] };
   }
 
+  /** Whether the next frame should have come by now and has not: a phase excess is then no phase at all. */
+  overdue(nowMs: number): boolean {
+    const index = this.nextIndex;
+    return index !== null && !this.frames.has(index) && this.nominalArrival(index) <= nowMs;
+  }
+
   /**
-   * How far (ms) the playout should move its delay, once a tick, with `bufferedMs` of decoded
-   * audio queued before the next frame: positive to grow (at once: a late frame is coming),
-   * negative to shrink (only after the lag has stayed above target for a while), 0 to hold.
+   * How far (ms) the playout should move its delay, once a tick, when the next frame will be
+   * needed `aheadMs` from now: positive to grow (at once: a late frame is coming), negative to
+   * shrink (only after the lag has stayed above target for a while), 0 to hold.
    */
-  adjustment(nowMs: number, bufferedMs: number): number {
+  adjustment(nowMs: number, aheadMs: number): number {
     if (this.nextIndex === null) return 0;
     const target = this.target(nowMs);
-    const lag = this.lag(nowMs, bufferedMs);
+    const lag = this.lag(nowMs, aheadMs);
     this.counters.delayMs = lag;
     this.counters.targetDelayMs = target;
     const excess = lag - target;
@@ -265,9 +268,9 @@ export class JitterBuffer<T> {
     return this.base + index * this.frameMs;
   }
 
-  /** How long after its nominal arrival the next frame starts playing. */
-  private lag(nowMs: number, bufferedMs: number): number {
-    return nowMs + bufferedMs - this.nominalArrival(this.nextIndex as number);
+  /** How long after its nominal arrival the next frame is needed, if that is `aheadMs` from now. */
+  private lag(nowMs: number, aheadMs: number): number {
+    return nowMs + aheadMs - this.nominalArrival(this.nextIndex as number);
   }
 
   /**

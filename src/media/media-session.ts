@@ -187,7 +187,7 @@ export class MediaSession extends EventEmitter<MediaSessionEvents> {
       removedMs: po.removedMs,
       framesRejected: this.receiver.rejected + po.misshapen,
       jitterMs: rec.jitterMs,
-      bufferDelayMs: jb.delayMs,
+      bufferDelayMs: po.delayMs,
       targetDelayMs: jb.targetDelayMs,
       rttMs: this.path.rttMs,
       foreignDropped: this.foreign,

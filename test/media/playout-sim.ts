@@ -82,27 +82,39 @@ export function simulate(arrivals: Arrival[], ticks: number, opts: { signal?: In
 }
 
 /**
- * Follows the output through the input 10 ms at a time: each block's best alignment is searched
- * within ±`searchMs` of the previous one, and its normalized correlation there is returned
- * (blocks silent in both are skipped). A whole frame inserted or dropped mid-speech, or a gap,
- * shows as a block no alignment explains; a pitch period repeated or removed does not.
+ * Compares the output with the input 10 ms at a time. The output should be the input delayed,
+ * displaced by exactly the audio the playout says it inserted and removed so far: each block
+ * is searched within ±`searchMs` of that and its normalized correlation returned (blocks silent
+ * in both are skipped). A whole frame inserted or dropped in speech, or a gap, shows as blocks
+ * no alignment explains; a pitch period repeated or removed does not.
  */
-export function trackCorrelation(out: Int16Array, input: Int16Array, fromSample: number, searchMs = 25): number[] {
+export function blockCorrelations(
+  r: { out: Int16Array; signal: Int16Array; history: { inserted: number; removed: number }[] },
+  fromSample: number,
+  searchMs = 10,
+): { at: number; ncc: number }[] {
+  const { out, signal: input, history } = r;
   const block = 480;
   const search = searchMs * 48;
-  // The first block is found anywhere within half a second.
-  let offset = bestOffset(out.subarray(fromSample, fromSample + 4 * block), input, fromSample, -24000, 0).offset;
-  const nccs: number[] = [];
+  const net = (s: number) => {
+    const h = history[Math.floor(s / N)];
+    return Math.round((h.inserted - h.removed) * 48);
+  };
+  // Where the output starts in the input: found once, within half a second.
+  const base = bestOffset(out.subarray(fromSample, fromSample + 4 * block), input, fromSample, -24000, 0).offset + net(fromSample);
+  const result: { at: number; ncc: number }[] = [];
   for (let s = fromSample; s + block <= out.length; s += block) {
     const a = out.subarray(s, s + block);
-    const ref = input.subarray(Math.max(0, s + offset), Math.max(0, s + offset) + block);
+    const center = base - net(s);
+    const ref = input.subarray(Math.max(0, s + center), Math.max(0, s + center) + block);
     if (energy(a) < 1e4 * block && energy(ref) < 1e4 * block) continue;
-    const best = bestOffset(a, input, s, offset - search, offset + search);
-    offset = best.offset;
-    nccs.push(best.ncc);
-    if (process.env.DEBUG_NCC && best.ncc < 0.9) console.log('block', s / 960, best.ncc.toFixed(3), offset);
+    result.push({ at: s, ncc: bestOffset(a, input, s, center - search, center + search).ncc });
   }
-  return nccs;
+  return result;
+}
+
+export function minCorrelation(blocks: { ncc: number }[]): number {
+  return Math.min(...blocks.map((b) => b.ncc));
 }
 
 function bestOffset(a: Int16Array, input: Int16Array, at: number, lo: number, hi: number): { offset: number; ncc: number } {
