@@ -31,9 +31,12 @@ export const steady = (n: number, delay = 5, red = 0): Arrival[] =>
     redundant: Array.from({ length: Math.min(red, i) }, (_, k) => i - 1 - k),
   }));
 
-/** A voiced test signal with pauses, long enough for `frames` frames. */
-export function voice(frames: number, seed = 3): Int16Array {
-  return speechLike(seed, frames * F + 1000, 0.5);
+let voiced: Int16Array | undefined;
+
+/** A voiced test signal with pauses, long enough for `frames` frames (made once: it is slow to make). */
+export function voice(frames: number): Int16Array {
+  if (!voiced || voiced.length < (frames + 50) * N) voiced = speechLike(3, Math.max(frames * F + 1000, 32_000), 0.5);
+  return voiced;
 }
 
 export function simulate(arrivals: Arrival[], ticks: number, opts: { signal?: Int16Array; jitter?: Partial<JitterBufferOptions> } = {}) {
@@ -97,7 +100,7 @@ export function blockCorrelations(
   const block = 480;
   const search = searchMs * 48;
   const net = (s: number) => {
-    const h = history[Math.floor(s / N)];
+    const h = history[Math.min(history.length - 1, Math.floor(s / N))];
     return Math.round((h.inserted - h.removed) * 48);
   };
   // Where the output starts in the input: found once, within half a second.
@@ -108,7 +111,9 @@ export function blockCorrelations(
     const center = base - net(s);
     const ref = input.subarray(Math.max(0, s + center), Math.max(0, s + center) + block);
     if (energy(a) < 1e4 * block && energy(ref) < 1e4 * block) continue;
-    result.push({ at: s, ncc: bestOffset(a, input, s, center - search, center + search).ncc });
+    // Where the counters say is usually exact; search only when it is not.
+    const there = correlationAt(a, input, s + center);
+    result.push({ at: s, ncc: there > 0.99 ? there : bestOffset(a, input, s, center - search, center + search).ncc });
   }
   return result;
 }
