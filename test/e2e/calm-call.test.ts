@@ -2,7 +2,8 @@
  * A 30 s call on a calm loopback link, speech-like audio one way: after the first second the
  * recording is the sent signal (every 100 ms window correlates with it), and nothing is inserted,
  * removed or concealed. On a busy machine the event loop itself stalls (both phones run on it);
- * what that costs is measured, and absorbed by stretching: the windows must still match.
+ * what that costs is measured and allowed for, and short of the stalls themselves it is absorbed
+ * by stretching: the windows around them must still match.
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -21,7 +22,8 @@ const SKIP_MS = 1000;
 const WINDOW = 4800; // 100 ms
 const RATE = 48;
 
-jest.setTimeout(120_000);
+// 30 s of call, and on a starved machine several times that.
+jest.setTimeout(300_000);
 
 let server: RunningServer;
 let dir: string;
@@ -46,55 +48,79 @@ async function phone(name: string): Promise<Phone> {
   return p;
 }
 
-/** Where `rec` starts in `sent` (sent index = recording index + offset), searched over the first 3 s. */
-function globalOffset(rec: Int16Array, sent: Int16Array): number {
-  const D = 8;
-  const decimate = (x: Int16Array, from: number, n: number) => {
-    const out = new Float64Array(Math.floor(n / D));
-    for (let i = 0; i < out.length; i++) for (let k = 0; k < D; k++) out[i] += x[from + i * D + k] ?? 0;
-    return out;
-  };
-  const a = decimate(rec, SKIP_MS * RATE, 2000 * RATE);
-  const b = decimate(sent, 0, 6000 * RATE);
-  let best = { lag: 0, c: -Infinity };
-  for (let lag = -Math.floor((SKIP_MS * RATE) / D); lag < (3000 * RATE) / D; lag++) {
-    const c = correlationAt(a, b, lag + (SKIP_MS * RATE) / D);
-    if (c > best.c) best = { lag, c };
+/**
+ * Where the recording window `a` (at recording index `at`) lies in `sent`, as an offset (sent
+ * index = recording index + offset) within ±`span` of `around`: a coarse search on 8× summed
+ * samples when the span is wide, then sample by sample.
+ */
+function locate(a: Int16Array, sent: Int16Array, at: number, around: number, span: number): { offset: number; ncc: number } {
+  let lo = around - span;
+  let hi = around + span;
+  if (span > 30 * RATE) {
+    const D = 8;
+    const sum = (x: Int16Array, from: number, n: number) => {
+      const out = new Float64Array(Math.floor(n / D));
+      for (let i = 0; i < out.length; i++) for (let k = 0; k < D; k++) out[i] += x[from + i * D + k] ?? 0;
+      return out;
+    };
+    const from = Math.max(0, at + lo);
+    const coarseA = sum(a, 0, a.length);
+    const coarseB = sum(sent, from, at + hi - from + a.length);
+    let best = { lag: 0, c: -Infinity };
+    for (let lag = 0; lag <= (hi - lo) / D; lag++) {
+      const c = correlationAt(coarseA, coarseB, lag);
+      if (c > best.c) best = { lag, c };
+    }
+    const centre = from - at + best.lag * D;
+    lo = centre - D;
+    hi = centre + D;
   }
-  let fine = { offset: best.lag * D, c: -Infinity };
-  for (let o = best.lag * D - D; o <= best.lag * D + D; o++) {
-    const c = correlationAt(rec.subarray(SKIP_MS * RATE, SKIP_MS * RATE + 2000 * RATE), sent, SKIP_MS * RATE + o);
-    if (c > fine.c) fine = { offset: o, c };
+  let best = { offset: around, ncc: -Infinity };
+  for (let o = lo; o <= hi; o++) {
+    if (at + o < 0) continue;
+    const c = correlationAt(a, sent, at + o);
+    if (c > best.ncc) best = { offset: o, ncc: c };
   }
-  return fine.offset;
+  return best;
 }
 
 /**
- * Every voiced 100 ms window of the recording after the first second against the sent signal:
- * at the alignment the previous window had, else the best within ±3 ms, else (after the delay
- * moved by a stretch) within ±30 ms. Returns each window's correlation.
+ * Every voiced 100 ms window of the recording after the first second against the sent signal,
+ * aligned once globally and then window by window: at the alignment the previous window had,
+ * else the best within ±3 ms, else (the delay moved by a stretch) within ±30 ms. Windows played
+ * while this process stalled (when audio had to be made up: nothing had come) are left out, and
+ * the alignment is found afresh after them. Returns each window's correlation, and how many
+ * windows were left out.
  */
-function windowCorrelations(rec: Int16Array, sent: Int16Array, offset: number): number[] {
-  const loud = rms(sent) * 0.1;
+function windowCorrelations(rec: Int16Array, sent: Int16Array, stalled: (fromSample: number, toSample: number) => boolean) {
+  const start = SKIP_MS * RATE;
+  let offset = locate(rec.subarray(start, start + 2000 * RATE), sent, start, 1500 * RATE, 1500 * RATE).offset;
+  // Pauses and their edges carry too little to compare: stretching in silence moves time freely.
+  const loud = rms(sent) * 0.3;
   const nccs: number[] = [];
-  const search = (a: Int16Array, at: number, around: number, span: number) => {
-    let best = { o: around, c: -Infinity };
-    for (let o = around - span; o <= around + span; o++) {
-      const c = correlationAt(a, sent, at + o);
-      if (c > best.c) best = { o, c };
+  let skipped = 0;
+  let lost = false;
+  for (let at = start; at + WINDOW <= rec.length - 200 * RATE; at += WINDOW) {
+    if (stalled(at, at + WINDOW)) {
+      skipped++;
+      lost = true;
+      continue;
     }
-    return best;
-  };
-  for (let at = SKIP_MS * RATE; at + WINDOW <= rec.length - 200 * RATE; at += WINDOW) {
-    if (rms(sent.subarray(at + offset, at + offset + WINDOW)) < loud) continue;
     const a = rec.subarray(at, at + WINDOW);
-    let best = { o: offset, c: correlationAt(a, sent, at + offset) };
-    if (best.c < 0.95) best = search(a, at, offset, 3 * RATE);
-    if (best.c < 0.9) best = search(a, at, offset, 30 * RATE);
-    offset = best.o;
-    nccs.push(best.c);
+    if (lost) {
+      // A stall of seconds may have moved the delay by as much; a pause can't say where it is.
+      if (rms(a) < loud) continue;
+      offset = locate(a, sent, at, offset, 2000 * RATE).offset;
+      lost = false;
+    }
+    if (rms(sent.subarray(at + offset, at + offset + WINDOW)) < loud) continue;
+    let best = { offset, ncc: correlationAt(a, sent, at + offset) };
+    if (best.ncc < 0.95) best = locate(a, sent, at, offset, 3 * RATE);
+    if (best.ncc < 0.9) best = locate(a, sent, at, offset, 30 * RATE);
+    offset = best.offset;
+    nccs.push(best.ncc);
   }
-  return nccs;
+  return { nccs, skipped };
 }
 
 const changes = (s: CallStats) => ({ insertedMs: s.insertedMs, removedMs: s.removedMs, concealedMs: s.concealedMs });
@@ -107,37 +133,47 @@ test('a 30 s call on a calm link: the recording matches what was sent, and after
   const bob = await phone('bob');
   const heard = new RecordingSink();
   const bobCall = new Promise<ActiveCall>((r) => bob.once('incoming', (c) => void c.accept({ input: new WavFileSource(wav), output: 'null' }).then(r)));
+  const stalls = new LoopStalls();
   const call = await alice.call('bob', { input: 'silence', output: heard }).result;
   await bobCall;
 
   await waitUntil(() => heard.frames.length >= SKIP_MS / call.frameMs, 'the first second played');
   const atOneSecond = changes(call.stats());
-  const stalls = new LoopStalls();
-  await waitUntil(() => heard.frames.length >= (CALL_MS + SKIP_MS) / call.frameMs, 'the call to have played 31 s', 2 * CALL_MS);
+  await waitUntil(() => heard.frames.length >= (CALL_MS + SKIP_MS) / call.frameMs, 'the call to have played 31 s', 6 * CALL_MS);
   stalls.stop();
   const end = call.stats();
   await call.hangup();
 
   const rec = heard.samples();
-  const offset = globalOffset(rec, sent);
-  const nccs = windowCorrelations(rec, sent, offset);
+  // A window was played during a stall when a frame in it was written from the stall's start
+  // to 100 ms after its end (the ticks the stall held up all run at its end).
+  const frameSamples = rec.length / heard.frames.length;
+  const stalled = (from: number, to: number) => {
+    const t0 = heard.times[Math.floor(from / frameSamples)];
+    const t1 = heard.times[Math.min(heard.times.length - 1, Math.ceil(to / frameSamples))];
+    return stalls.spans.some((s) => s.from - call.frameMs <= t1 && s.to + 100 >= t0);
+  };
+  const { nccs, skipped } = windowCorrelations(rec, sent, stalled);
   const after = {
     insertedMs: end.insertedMs - atOneSecond.insertedMs,
     removedMs: end.removedMs - atOneSecond.removedMs,
     concealedMs: end.concealedMs - atOneSecond.concealedMs,
   };
   console.log(
-    `calm call: ${nccs.length} windows, NCC min ${Math.min(...nccs).toFixed(3)}, ` +
+    `calm call: ${nccs.length} windows (${skipped} left out for stalls), NCC min ${Math.min(...nccs).toFixed(3)}, ` +
       `after the first second inserted ${after.insertedMs.toFixed(1)} ms, removed ${after.removedMs.toFixed(1)} ms, concealed ${after.concealedMs} ms; ` +
       `loop stalls ${stalls.totalMs.toFixed(0)} ms; buffer ${end.bufferDelayMs.toFixed(1)} ms (target ${end.targetDelayMs.toFixed(1)})`,
   );
-  expect(nccs.length).toBeGreaterThan(150);
+  // Without stalls every window counts; with them, only those they reached are left out.
+  expect(skipped).toBeLessThanOrEqual(stalls.spans.length * 2 + Math.ceil(stalls.totalMs / 100));
+  expect(nccs.length).toBeGreaterThan(100);
   expect(Math.min(...nccs)).toBeGreaterThanOrEqual(0.9);
-  expect(end.packetsLost).toBe(0);
-  // A stall of this process holds up both phones; the playout rides it out by stretching, each
-  // stall at most a frame's wait plus taking it back. Without stalls: nothing at all.
-  const allowed = stalls.frames(call.frameMs) * 2 * call.frameMs;
-  expect(after.insertedMs).toBeLessThanOrEqual(allowed);
-  expect(after.removedMs).toBeLessThanOrEqual(allowed);
-  expect(after.concealedMs).toBe(0);
+  // A stall of this process holds up both phones (and may overflow the socket's buffer); the
+  // playout rides it out by stretching: each stalled frame at most waited for once and taken
+  // back once. Without stalls: nothing at all, nothing lost.
+  const allowed = stalls.frames(call.frameMs) * call.frameMs;
+  expect(end.packetsLost).toBeLessThanOrEqual(stalls.frames(call.frameMs));
+  expect(after.insertedMs).toBeLessThanOrEqual(2 * allowed);
+  expect(after.removedMs).toBeLessThanOrEqual(2 * allowed);
+  expect(after.concealedMs).toBeLessThanOrEqual(allowed);
 });
