@@ -5,7 +5,7 @@
  * that period, so the waveform stays continuous and the pitch unchanged. In silence any length
  * will do, so the amount asked for is taken exactly.
  */
-import { SAMPLE_RATE } from './types';
+import { msToSamples } from './signals';
 
 export interface TimeStretchOptions {
   /** Shortest and longest period searched, in ms (2.5–20 ms: 50–400 Hz voices). */
@@ -36,9 +36,9 @@ export class TimeStretcher {
   private readonly silenceRms: number;
 
   constructor(opts: TimeStretchOptions = {}) {
-    this.minLag = ms(opts.minLagMs ?? 2.5);
-    this.maxLag = ms(opts.maxLagMs ?? 20);
-    this.window = ms(WINDOW_MS);
+    this.minLag = msToSamples(opts.minLagMs ?? 2.5);
+    this.maxLag = msToSamples(opts.maxLagMs ?? 20);
+    this.window = msToSamples(WINDOW_MS);
     this.threshold = opts.threshold ?? 0.9;
     this.silenceRms = opts.silenceRms ?? 200;
   }
@@ -94,7 +94,7 @@ export class TimeStretcher {
     // The repeat starts one period back: lift its first samples by the mismatch at the seam,
     // fading out, so the join has the slope the template has rather than a step.
     const step = past[end - 1] - past[from - 1 >= 0 ? from - 1 : from];
-    const fade = Math.min(period, ms(1));
+    const fade = Math.min(period, msToSamples(1));
     for (let i = 0; i < count; i++) {
       const k = i % period;
       const lift = k < fade ? (step * (fade - k)) / fade : 0;
@@ -152,15 +152,11 @@ function repeatLength(pitch: number, need: number, limit: number): number {
   return best;
 }
 
-function ms(v: number): number {
-  return Math.round((v * SAMPLE_RATE) / 1000);
-}
-
 function clamp(v: number): number {
   return v > 32767 ? 32767 : v < -32768 ? -32768 : Math.round(v);
 }
 
-export function rms(x: Int16Array): number {
+function rms(x: Int16Array): number {
   let sum = 0;
   for (let i = 0; i < x.length; i++) sum += x[i] * x[i];
   return x.length ? Math.sqrt(sum / x.length) : 0;

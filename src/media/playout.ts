@@ -1,4 +1,5 @@
 import { TimeStretcher } from '../audio/time-stretch';
+import { msToSamples } from '../audio/signals';
 import { SAMPLE_RATE, frameSamples, type Frame } from '../audio/types';
 import type { JitterBuffer } from './jitter-buffer';
 import { SyncBuffer } from './sync-buffer';
@@ -20,7 +21,7 @@ export interface PlayoutStats {
   removedMs: number;
   /** Decoder output that was not one frame long (a codec's fault): replaced by silence. */
   misshapen: number;
-  /** How long after its nominal arrival the audio played now arrived (ms): the buffer's delay. */
+  /** The buffer's delay: how long after its expected arrival a frame plays (ms). */
   delayMs: number;
 }
 
@@ -28,7 +29,6 @@ export interface PlayoutStats {
 const HISTORY_MS = 40;
 /** Queued audio wanted beyond this tick's frame before stretching: two longest periods. */
 const STRETCH_ROOM_MS = 40;
-
 
 /**
  * The share of playing time by which the delay may be moved deliberately (waits are not limited):
@@ -175,10 +175,6 @@ export class Playout<T> {
     this.counts.misshapen++;
     return new Int16Array(this.samples);
   }
-}
-
-function msToSamples(ms: number): number {
-  return Math.round((ms * SAMPLE_RATE) / 1000);
 }
 
 function samplesToMs(n: number): number {
