@@ -31,7 +31,7 @@ async function main(): Promise<void> {
   const results = [];
   for (const s of SCENARIOS) {
     const { latencies, stats, clicksSent } = await clickCall(s, s.seconds);
-    const unrecovered = stats.framesConcealed / Math.max(1, stats.framesPlayed);
+    const unrecovered = stats.concealedMs / Math.max(1, stats.framesPlayed * s.frameMs);
     const r = {
       scenario: s.name,
       clicksSent,
@@ -46,9 +46,9 @@ async function main(): Promise<void> {
       jitterMs: round(stats.jitterMs, 2),
       framesPlayed: stats.framesPlayed,
       framesRecovered: stats.framesRecovered,
-      framesConcealed: stats.framesConcealed,
-      framesStretched: stats.framesStretched,
-      framesDropped: stats.framesDropped,
+      concealedMs: round(stats.concealedMs),
+      insertedMs: round(stats.insertedMs),
+      removedMs: round(stats.removedMs),
       /** Frames played from neither their own packet nor a redundant copy (target ≤ 1 % under loss). */
       unrecoveredPercent: round(100 * unrecovered, 2),
       bufferDelayMs: round(stats.bufferDelayMs),
@@ -57,7 +57,7 @@ async function main(): Promise<void> {
     console.log(
       `${s.name.padEnd(38)} median ${String(r.medianMs).padStart(5)} ms  p95 ${String(r.p95Ms).padStart(5)} ms  ` +
         `(target ≤ ${s.targetMedianMs}: ${r.met ? 'met' : 'MISSED'})  clicks ${r.clicksHeard}/${r.clicksSent}  ` +
-        `loss ${r.lossPercent}%  recovered ${r.framesRecovered}  unrecovered ${r.unrecoveredPercent}%  stretched ${r.framesStretched}`,
+        `loss ${r.lossPercent}%  recovered ${r.framesRecovered}  unrecovered ${r.unrecoveredPercent}%  inserted ${r.insertedMs} ms  removed ${r.removedMs} ms`,
     );
   }
   const dir = path.join(__dirname, '..', '..', 'bench', 'results');

@@ -1,29 +1,30 @@
 /**
  * Adaptive jitter buffer, codec-agnostic: it holds encoded frames by frame index (RTP
- * timestamp / samples per frame) and decides, once per playout tick, what the decoder gets.
+ * timestamp / samples per frame) and decides what the decoder gets next. It never changes the
+ * delay itself: it says how far the delay is from where it should be, and the playout
+ * (`playout.ts`) moves it by stretching or compressing decoded audio.
  *
  * Timing model: each primary frame's transit (arrival − index·frameMs) is recorded; the
- * smallest recent transit is the "nominal" arrival, and the lag of a tick is how long after
- * its frame's nominal arrival it plays. The target lag is a high quantile of recent transits
- * above that floor (what delay would have made them all on time), plus a safety margin, plus
- * one frame while losses are being repaired from redundancy (the copy of frame n travels with
- * frame n+1). The lag moves a whole frame at a time: a missing frame is waited for (one frame
- * of concealment is inserted: "stretch") while the lag is below target or nothing newer has
- * arrived. A lag above target for a while shrinks: whole frames by dropping one, the rest by
- * asking the playout clock to tick sooner once. The clock's phase is set when it starts, on
- * the first arrival, so on a calm link the lag is only the safety margin.
+ * smallest recent transit is the "nominal" arrival, and the lag of a frame is how long after
+ * its nominal arrival it is decoded: the tick that needs it.
+ * The target lag is a high quantile of recent transits above that floor (what delay would have
+ * made them all on time), plus a safety margin, plus one frame while losses are being repaired
+ * from redundancy (the copy of frame n travels with frame n+1). A missing frame is waited for
+ * while the lag is below target or nothing newer has arrived, and given up (concealed) only
+ * after that. The clock's phase is set when it starts, on the first arrival, so on a calm link
+ * the lag is only the safety margin.
  */
 
 export type FrameSource = 'primary' | 'redundant';
 
-export type Playout<T> =
-  /**
-   * Decode `payload`. `discard` are frames skipped to shrink the delay: decode them first, play
-   * nothing. `advanceMs`: bring the next tick this much sooner (the sub-frame part of a shrink).
-   */
-  | { kind: 'frame'; index: number; payload: T; source: FrameSource; discard: T[]; advanceMs: number }
-  /** Nothing to decode for this tick: conceal one frame. `stretch` waits for a frame; `missing` gives it up. */
-  | { kind: 'conceal'; index: number; reason: 'stretch' | 'missing'; discard: T[]; advanceMs: number }
+/** `discard`: frames skipped after a stall longer than the maximum delay; decode them first, play nothing. */
+export type Next<T> =
+  /** Decode `payload`. */
+  | { kind: 'frame'; index: number; payload: T; source: FrameSource; discard: T[] }
+  /** The frame is not here yet and is worth waiting for: play something longer, not a concealment. */
+  | { kind: 'wait'; index: number; discard: T[] }
+  /** The frame is given up: conceal it. */
+  | { kind: 'missing'; index: number; discard: T[] }
   /** No stream (not started, or paused): play silence. */
   | { kind: 'idle' };
 
@@ -40,7 +41,7 @@ export interface JitterBufferOptions {
   windowFrames?: number;
   /** Fraction of the window that may arrive after the target: the rest must be on time. */
   quantile?: number;
-  /** How long the lag must stay a frame above target before one frame is dropped. */
+  /** How long the lag must stay above target before the delay is brought down. */
   shrinkAfterMs?: number;
   /** How long after a loss the target keeps room for redundant copies. */
   lossHoldMs?: number;
@@ -55,19 +56,17 @@ export interface JitterBufferStats {
   recovered: number;
   /** Frames given up and concealed. */
   concealed: number;
-  /** Concealment frames inserted to wait for a late frame (the delay grew a frame). */
-  stretched: number;
-  /** Frames dropped to bring the delay down. */
-  dropped: number;
-  /** Lag of the last tick: how long after its nominal arrival a frame is played (ms). */
+  /** Frames skipped unplayed after a stall longer than the maximum delay. */
+  skipped: number;
+  /** Lag of the last tick: how long after its nominal arrival a frame is decoded (ms). */
   delayMs: number;
   targetDelayMs: number;
 }
 
 type Outcome = 'played' | 'concealed' | 'dropped';
 const HISTORY = 256;
-/** Lag above target tolerated without retiming the clock (timer noise). */
-const PHASE_SLACK_MS = 2;
+/** Distance from target tolerated without changing the delay (timer noise). */
+const SLACK_MS = 2;
 
 export class JitterBuffer<T> {
   private readonly frameMs: number;
@@ -101,8 +100,7 @@ export class JitterBuffer<T> {
     duplicate: 0,
     recovered: 0,
     concealed: 0,
-    stretched: 0,
-    dropped: 0,
+    skipped: 0,
     delayMs: 0,
     targetDelayMs: 0,
   };
@@ -169,43 +167,67 @@ export class JitterBuffer<T> {
     return 'stored';
   }
 
-  /** One playout tick at `nowMs`: what to decode, or to conceal, for this frame period. */
-  pull(nowMs: number): Playout<T> {
+  /** The next frame, needed at `nowMs`: the frame, or whether to wait for it or give it up. */
+  pull(nowMs: number): Next<T> {
     if (this.nextIndex === null) return { kind: 'idle' };
     if (nowMs - this.lastArrival > this.pauseAfterMs) {
       this.reset();
       return { kind: 'idle' };
     }
     const target = this.target(nowMs);
-    let lag = nowMs - this.nominalArrival(this.nextIndex);
-    const { discard, advanceMs } = this.shrink(lag - target);
-    lag = nowMs - this.nominalArrival(this.nextIndex);
-    this.counters.delayMs = lag;
-    this.counters.targetDelayMs = target;
-
+    const discard = this.flushStall(this.lag(nowMs, 0) - target);
     const index = this.nextIndex;
-    const held = this.frames.get(index);
-    if (held) {
-      this.frames.delete(index);
-      this.advance('played');
-      if (held.source === 'redundant') {
-        this.counters.recovered++;
-        this.lastLossAt = nowMs;
-      }
-      return { kind: 'frame', index, payload: held.payload, source: held.source, discard, advanceMs };
-    }
+    const held = this.take(nowMs);
+    if (held) return { ...held, discard };
     // While nothing newer has come the link is stalled, not lossy: wait (up to the maximum
     // delay) rather than give the frame up. Once newer frames are here, wait only up to the
     // target, which covers reordering within the measured spread.
-    const underrun = this.highestIndex < index;
-    if ((underrun || lag < target) && lag + this.frameMs <= this.maxDelayMs) {
-      this.counters.stretched++;
-      return { kind: 'conceal', index, reason: 'stretch', discard, advanceMs };
+    const lag = this.lag(nowMs, 0);
+    if ((this.highestIndex < index || lag < target) && lag + this.frameMs <= this.maxDelayMs) {
+      return { kind: 'wait', index, discard };
     }
     this.advance('concealed');
     this.counters.concealed++;
     this.lastLossAt = nowMs;
-    return { kind: 'conceal', index, reason: 'missing', discard, advanceMs };
+    return { kind: 'missing', index, discard };
+  }
+
+  /** The next frame if it is here (to decode ahead, e.g. for room to compress), else null. */
+  take(nowMs: number): Extract<Next<T>, { kind: 'frame' }> | null {
+    if (this.nextIndex === null) return null;
+    const index = this.nextIndex;
+    const held = this.frames.get(index);
+    if (!held) return null;
+    this.frames.delete(index);
+    this.advance('played');
+    if (held.source === 'redundant') {
+      this.counters.recovered++;
+      this.lastLossAt = nowMs;
+    }
+    return { kind: 'frame', index, payload: held.payload, source: held.source, discard: [] };
+  }
+
+  /** Whether the next frame should have come by now and has not: a phase excess is then no phase at all. */
+  overdue(nowMs: number): boolean {
+    const index = this.nextIndex;
+    return index !== null && !this.frames.has(index) && this.nominalArrival(index) <= nowMs;
+  }
+
+  /**
+   * How far (ms) the playout should move its delay, once a tick, when the next frame will be
+   * needed `aheadMs` from now: positive to grow (at once: a late frame is coming), negative to
+   * shrink (only after the lag has stayed above target for a while), 0 to hold.
+   */
+  adjustment(nowMs: number, aheadMs: number): number {
+    if (this.nextIndex === null) return 0;
+    const target = this.target(nowMs);
+    const lag = this.lag(nowMs, aheadMs);
+    this.counters.delayMs = lag;
+    this.counters.targetDelayMs = target;
+    const excess = lag - target;
+    this.excessTicks = excess > SLACK_MS ? this.excessTicks + 1 : 0;
+    if (this.excessTicks >= this.shrinkTicks) return -excess;
+    return excess < -SLACK_MS ? -excess : 0;
   }
 
   private minTarget(): number {
@@ -246,29 +268,28 @@ export class JitterBuffer<T> {
     return this.base + index * this.frameMs;
   }
 
+  /** How long after its nominal arrival the next frame is needed, if that is `aheadMs` from now. */
+  private lag(nowMs: number, aheadMs: number): number {
+    return nowMs + aheadMs - this.nominalArrival(this.nextIndex as number);
+  }
+
   /**
-   * When the lag has stayed above target for a while: drops a frame if it is a whole frame or
-   * more over, and asks for the remainder as a sooner tick, so the delay comes down gradually.
-   * Beyond the maximum delay (a long stall) all the excess frames go at once.
+   * Beyond the maximum delay (a long stall, then everything at once) the excess frames are
+   * skipped at once: stretching would take seconds to play them out.
    */
-  private shrink(excess: number): { discard: T[]; advanceMs: number } {
+  private flushStall(excess: number): T[] {
     const discard: T[] = [];
-    this.excessTicks = excess > PHASE_SLACK_MS ? this.excessTicks + 1 : 0;
-    const stalled = excess > this.maxDelayMs;
-    if (this.excessTicks < this.shrinkTicks && !stalled) return { discard, advanceMs: 0 };
-    this.excessTicks = 0;
-    const count = stalled ? Math.floor(excess / this.frameMs) : Math.min(1, Math.floor(excess / this.frameMs));
-    for (let i = 0; i < count; i++) {
+    if (excess <= this.maxDelayMs) return discard;
+    for (let i = Math.floor(excess / this.frameMs); i > 0; i--) {
       const held = this.frames.get(this.nextIndex as number);
       if (held) {
         this.frames.delete(this.nextIndex as number);
         discard.push(held.payload);
       }
-      this.counters.dropped++;
       this.advance('dropped');
+      this.counters.skipped++;
     }
-    const rest = excess - count * this.frameMs;
-    return { discard, advanceMs: rest > PHASE_SLACK_MS ? Math.min(rest, this.frameMs - 1) : 0 };
+    return discard;
   }
 
   private advance(outcome: Outcome): void {

@@ -7,6 +7,7 @@ import { decodeRtp } from '../protocol/rtp';
 import { classifyPacket } from './demux';
 import { MediaError } from './errors';
 import { JitterBuffer, type JitterBufferOptions } from './jitter-buffer';
+import { Playout } from './playout';
 import type { Agreement } from './negotiation';
 import { PeerPath, type PeerPathOptions } from './peer-path';
 import { RtpReceiver } from './rtp-receiver';
@@ -53,21 +54,24 @@ type SessionState = 'idle' | 'running' | 'stopped';
  *   source → encoder → RTP (+RED) → UDP, and
  *   UDP → RTP → jitter buffer → decoder (+PLC) → playout clock → sink.
  * The playout clock starts on the first packet's arrival plus the buffer's initial delay,
- * so on a calm link a frame waits only the safety margin before it is played. The clock owns
- * playout time: when the buffer asks for a sooner tick, the session asks the clock.
+ * so on a calm link a frame waits only the safety margin before it is played. The delay moves
+ * by stretching decoded audio (`Playout`); only a phase excess below a frame (frames arriving
+ * that long before their tick) is taken off by asking the clock, the owner of playout time,
+ * for a sooner tick.
  * Whatever the peer sends, the sink gets exactly one frame of the agreed size per tick:
  * payloads that are not one agreed frame are dropped at the door and counted.
  */
 export class MediaSession extends EventEmitter<MediaSessionEvents> {
   readonly frameMs: number;
   private readonly samples: number;
-  /** One frame of silence, shared: muted input and idle playout need no new array per frame. */
+  /** One frame of silence, shared: muted input needs no new array per frame. */
   private readonly silence: Frame;
   private readonly encoder: AudioEncoder;
   private readonly decoder: AudioDecoder;
   private readonly sender: RtpSender;
   private readonly receiver: RtpReceiver;
   private readonly buffer: JitterBuffer<Buffer>;
+  private readonly playout: Playout<Buffer>;
   private readonly path: PeerPath;
   private readonly clock: FrameClock;
   private readonly timers: Timers;
@@ -75,9 +79,6 @@ export class MediaSession extends EventEmitter<MediaSessionEvents> {
   private readonly outputMeter = new LevelMeter();
   private state: SessionState = 'idle';
   private foreign = 0;
-  private played = 0;
-  /** Decoder output that was not one frame long (a codec's fault): replaced by silence. */
-  private misshapen = 0;
   muted = false;
 
   constructor(private readonly opts: MediaSessionOptions) {
@@ -108,6 +109,7 @@ export class MediaSession extends EventEmitter<MediaSessionEvents> {
       },
       this.buffer,
     );
+    this.playout = new Playout(this.buffer, this.decoder, this.frameMs, (ms) => this.clock.sooner(ms));
     this.path = new PeerPath(opts.link, agreement.remoteCandidates, agreement.localSsrc, agreement.remoteSsrc, {
       ...opts.path,
       allowLoopback: opts.allowLoopback,
@@ -167,6 +169,7 @@ export class MediaSession extends EventEmitter<MediaSessionEvents> {
   stats(): CallStats {
     const rec = this.receiver.reception;
     const jb = this.buffer.stats();
+    const po = this.playout.stats();
     return {
       packetsSent: this.sender.packetsSent,
       packetsReceived: rec.packetsReceived,
@@ -177,14 +180,14 @@ export class MediaSession extends EventEmitter<MediaSessionEvents> {
       packetsMalformed: this.receiver.malformed,
       bytesSent: this.sender.bytesSent,
       bytesReceived: this.receiver.bytesReceived,
-      framesPlayed: this.played,
+      framesPlayed: po.framesPlayed,
       framesRecovered: jb.recovered,
-      framesConcealed: jb.concealed,
-      framesStretched: jb.stretched,
-      framesDropped: jb.dropped,
-      framesRejected: this.receiver.rejected + this.misshapen,
+      concealedMs: po.concealedMs,
+      insertedMs: po.insertedMs,
+      removedMs: po.removedMs,
+      framesRejected: this.receiver.rejected + po.misshapen,
       jitterMs: rec.jitterMs,
-      bufferDelayMs: jb.delayMs,
+      bufferDelayMs: po.delayMs,
       targetDelayMs: jb.targetDelayMs,
       rttMs: this.path.rttMs,
       foreignDropped: this.foreign,
@@ -225,23 +228,10 @@ export class MediaSession extends EventEmitter<MediaSessionEvents> {
   };
 
   private readonly tick = (): void => {
-    let out = this.playout(this.timers.now());
-    if (out.length !== this.samples) {
-      this.misshapen++;
-      out = this.silence;
-    }
+    const out = this.playout.tick(this.timers.now());
     this.opts.sink.write(out);
     this.outputMeter.update(out, this.frameMs);
   };
-
-  private playout(now: number): Frame {
-    const p = this.buffer.pull(now);
-    if (p.kind === 'idle') return this.silence;
-    for (const d of p.discard) this.decoder.decode(d);
-    if (p.advanceMs > 0) this.clock.sooner(p.advanceMs);
-    this.played++;
-    return p.kind === 'frame' ? this.decoder.decode(p.payload) : this.decoder.conceal();
-  }
 
   private readonly onSourceError = (err: Error): void => this.fail(MediaError.fromDevice(err, 'input'));
   private readonly onSinkError = (err: Error): void => this.fail(MediaError.fromDevice(err, 'output'));

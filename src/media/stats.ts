@@ -16,18 +16,19 @@ export interface CallStats {
   framesPlayed: number;
   /** Frames whose own packet was missing, played exactly from a redundant copy. */
   framesRecovered: number;
-  /** Frames given up and concealed (played from neither their packet nor a copy). */
-  framesConcealed: number;
-  /** Concealment frames inserted to wait for a late frame (the buffer grew by a frame). */
-  framesStretched: number;
-  /** Frames dropped to shrink the buffer. */
-  framesDropped: number;
+  /** Audio concealed (codec PLC) for frames given up: played from neither their packet nor a copy. */
+  concealedMs: number;
+  /** Audio added by time-stretching, a pitch period at a time, while the buffer grew (waiting for late frames). */
+  insertedMs: number;
+  /** Audio taken out by time-compression while the buffer shrank (and any frames skipped after a long stall). */
+  removedMs: number;
   /** Frames refused for not being one agreed frame (oversize, another duration): never played. */
   framesRejected: number;
   /** RFC 3550 interarrival jitter. */
   jitterMs: number;
-  /** How long after its expected arrival the current frame plays. */
+  /** How long after its expected arrival the next frame will play: the jitter buffer's current delay. */
   bufferDelayMs: number;
+  /** The delay the buffer is steering toward. */
   targetDelayMs: number;
   rttMs: number | null;
   /** Datagrams from anyone but the negotiated peer, dropped unread. */

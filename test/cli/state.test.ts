@@ -123,3 +123,28 @@ test('cancel acts at once while ringing, and Ctrl-C while ringing cancels then e
     { do: 'exit', code: 0 },
   ]);
 });
+
+test('the end-of-call notice says how the received audio fared', () => {
+  const live = {
+    now: 10_000,
+    inputDb: -20,
+    outputDb: -20,
+    rttMs: 1,
+    jitterMs: 0.5,
+    lossPct: 1,
+    bufferMs: 12,
+    targetMs: 10,
+    concealedMs: 20,
+    insertedMs: 35.4,
+    removedMs: 30.2,
+    recovered: 2,
+    sent: 500,
+    received: 495,
+  };
+  const talking = transition(inCall, { type: 'tick', live }, cfg).state;
+  const ended = transition(talking, { type: 'call-ended', end: { reason: 'peer_gone', byMe: false }, now: 65_000 }, cfg);
+  expect(ended.state).toMatchObject({
+    kind: 'menu',
+    notice: 'bob went away (connection lost). The call lasted 1:05.\nAudio: recovered 2 frames, concealed 20 ms, stretched +35 / -30 ms.',
+  });
+});

@@ -38,6 +38,8 @@ export class RecordingSink extends EventEmitter implements AudioSink {
 export class LoopStalls {
   private last = performance.now();
   private readonly stalls: number[] = [];
+  /** When each stall was, in performance.now() time. */
+  readonly spans: { from: number; to: number }[] = [];
   private readonly timer: NodeJS.Timeout;
 
   constructor(
@@ -48,7 +50,10 @@ export class LoopStalls {
     this.timer = setInterval(() => {
       const now = performance.now();
       const late = now - this.last - this.everyMs;
-      if (late > this.thresholdMs) this.stalls.push(late);
+      if (late > this.thresholdMs) {
+        this.stalls.push(late);
+        this.spans.push({ from: now - late - this.everyMs, to: now });
+      }
       this.last = now;
     }, everyMs);
   }

@@ -1,5 +1,5 @@
 /** The call screen's level meters and statistics line. */
-import type { LiveView } from '../views/call-view';
+import { qualityLine, type LiveView } from '../views/call-view';
 
 const FLOOR_DB = -60;
 
@@ -11,10 +11,11 @@ export function levelMeter(db: number, width = 24): string {
   return `[${'#'.repeat(filled)}${'-'.repeat(width - filled)}] ${label}`;
 }
 
-export function statsLine(v: LiveView): string {
+/** The call screen's figures: the network on one line, what playout made of it on the next. */
+export function statsLines(v: LiveView): string[] {
   const rtt = v.rttMs === null ? '-' : `${v.rttMs.toFixed(0)} ms`;
-  return (
-    `RTT ${rtt}   jitter ${v.jitterMs.toFixed(1)} ms   loss ${v.lossPct.toFixed(1)}%   ` +
-    `buffer ${v.bufferMs.toFixed(0)} ms   packets ${v.sent} sent / ${v.received} received`
-  );
+  return [
+    `RTT ${rtt}   jitter ${v.jitterMs.toFixed(1)} ms   loss ${v.lossPct.toFixed(1)}%   packets ${v.sent} sent / ${v.received} received`,
+    `buffer ${v.bufferMs.toFixed(0)} ms (target ${v.targetMs.toFixed(0)})   ${qualityLine(v)}`,
+  ];
 }

@@ -1,7 +1,7 @@
 /** What each state looks like: a list of lines, the prompt (if any) last so the cursor sits after it. */
 import { formatDuration } from '../views/messages';
 import { bindingsOf, keysFor, type Binding, type KeyConfig } from './keys';
-import { levelMeter, statsLine } from './meter';
+import { levelMeter, statsLines } from './meter';
 import type { UiState } from './state';
 
 export interface ScreenContext extends KeyConfig {
@@ -15,7 +15,7 @@ export function render(s: UiState, ctx: ScreenContext): string[] {
   const keys = keysFor(ctx);
   const title = 'name' in s && s.kind !== 'registering' && s.name ? `parley — ${s.name} @ ${ctx.server}` : `parley — ${ctx.server}`;
   const lines = [bold(title), ''];
-  const notice = 'notice' in s && s.notice ? [s.notice, ''] : [];
+  const notice = 'notice' in s && s.notice ? [...s.notice.split('\n'), ''] : [];
   switch (s.kind) {
     case 'connecting':
       return [...lines, ...notice, `Connecting to ${ctx.server}…`];
@@ -116,8 +116,12 @@ function callScreen(s: Extract<UiState, { kind: 'in-call' }>, keys: readonly Bin
     `Codec    ${s.call.codec}, ${s.call.frameMs} ms frames`,
     `Mic      ${levelMeter(s.muted || !live ? -Infinity : live.inputDb)}`,
     `Speaker  ${levelMeter(live ? live.outputDb : -Infinity)}`,
+<<<<<<< HEAD
     live ? statsLine(live) : 'Waiting for statistics…',
     ...(s.device ? ['', s.device] : []),
+=======
+    ...(live ? statsLines(live) : ['Waiting for statistics…']),
+>>>>>>> tsm
     '',
     bindingsOf(keys, 'in-call')
       .filter((b) => SHORT[b.action])
@@ -131,7 +135,9 @@ function callScreen(s: Extract<UiState, { kind: 'in-call' }>, keys: readonly Bin
       `  ${'Ctrl-C'.padEnd(7)} hang up and quit`,
       '',
       '  RTT: round trip to the other side; jitter: variation in packet arrival;',
-      '  loss: packets that never arrived; buffer: audio held back to absorb jitter.',
+      '  loss: packets that never arrived; buffer: audio held back to absorb jitter;',
+      '  recovered: lost packets replayed from a redundant copy; concealed: audio made up',
+      '  for lost packets; stretched: audio added or taken out while the buffer moved.',
     );
   }
   return lines;

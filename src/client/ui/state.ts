@@ -6,7 +6,7 @@
 import type { UserInfo } from '../../protocol';
 import type { CallEnd } from '../call-reasons';
 import { EXIT, type ExitCode } from '../exit-codes';
-import type { CallView, LiveView } from '../views/call-view';
+import { qualityLine, type CallView, type LiveView } from '../views/call-view';
 import type { DeviceChoices } from '../views/device-choices';
 import { describeCallEnd, describeCallFailure, describeMissedCall, describeNameRefusal } from '../views/messages';
 import { actionFor, keysFor, type Binding, type Key, type KeyConfig } from './keys';
@@ -220,7 +220,8 @@ export function transition(s: UiState, e: UiEvent, cfg: UiConfig): Step {
       if (e.type === 'device') return stay({ ...s, device: e.text });
       if (e.type === 'call-ended') {
         const seconds = (e.now - s.call.startedAt) / 1000;
-        return stay({ kind: 'menu', name: s.name, notice: describeCallEnd(s.call.peer, e.end, seconds) });
+        const ended = describeCallEnd(s.call.peer, e.end, seconds);
+        return stay({ kind: 'menu', name: s.name, notice: s.live ? `${ended}\nAudio: ${qualityLine(s.live)}.` : ended });
       }
       if (action === 'hangup') return go({ kind: 'hanging-up', name: s.name, peer: s.call.peer, quitAfter: false }, { do: 'hangup' });
       if (action === 'hangup-quit') return go({ kind: 'hanging-up', name: s.name, peer: s.call.peer, quitAfter: true }, { do: 'hangup' });

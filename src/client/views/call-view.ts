@@ -16,7 +16,16 @@ export interface LiveView {
   rttMs: number | null;
   jitterMs: number;
   lossPct: number;
+  /** The jitter buffer's current delay and the delay it steers toward. */
   bufferMs: number;
+  targetMs: number;
+  /** Audio made up for lost packets (concealment). */
+  concealedMs: number;
+  /** Audio added and taken out by time-stretching while the buffer's delay moved. */
+  insertedMs: number;
+  removedMs: number;
+  /** Frames whose packet was lost, played exactly from a redundant copy. */
+  recovered: number;
   sent: number;
   received: number;
 }
@@ -36,7 +45,20 @@ export function liveView(call: ActiveCall): LiveView {
     jitterMs: s.jitterMs,
     lossPct: s.lossPercent,
     bufferMs: s.bufferDelayMs,
+    targetMs: s.targetDelayMs,
+    concealedMs: s.concealedMs,
+    insertedMs: s.insertedMs,
+    removedMs: s.removedMs,
+    recovered: s.framesRecovered,
     sent: s.packetsSent,
     received: s.packetsReceived,
   };
+}
+
+/** How the received audio fared: what was repaired, made up, or stretched. */
+export function qualityLine(v: LiveView): string {
+  return (
+    `recovered ${v.recovered} frames, concealed ${v.concealedMs.toFixed(0)} ms, ` +
+    `stretched +${v.insertedMs.toFixed(0)} / -${v.removedMs.toFixed(0)} ms`
+  );
 }
