@@ -1,0 +1,404 @@
+/*
+ * PulseAudio through libpulse's simple API (pa_simple), for parley's speaker and microphone.
+ *
+ * pa_simple blocks, so each stream runs on a thread of its own and JavaScript never waits:
+ * - playback: write() copies into a ring buffer and returns; the writer thread hands the ring
+ *   to pa_simple_write, which blocks while the server's buffer is full. A ring that outgrows its
+ *   bound loses its oldest bytes (counted), so delay cannot build up here.
+ * - capture: the reader thread loops on pa_simple_read and hands each chunk to JavaScript
+ *   through a threadsafe function.
+ * Both threads measure pa_simple_get_latency between transfers (pa_simple is not used from two
+ * threads at once) and report a failure (server gone) once, then stop. close() never blocks the
+ * JavaScript thread either: the thread frees the stream and reports 'closed' when it is done.
+ *
+ * Events reach JavaScript as onEvent(type, arg): ('data', Buffer), ('error', message),
+ * ('closed').
+ */
+#include <node_api.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <pulse/error.h>
+#include <pulse/simple.h>
+
+#define CHECK(env, call)                                                   \
+  do {                                                                     \
+    if ((call) != napi_ok) {                                               \
+      napi_throw_error((env), NULL, "pulse binding: N-API call failed");   \
+      return NULL;                                                         \
+    }                                                                      \
+  } while (0)
+
+typedef enum { EV_DATA, EV_ERROR, EV_CLOSED } event_kind;
+
+typedef struct {
+  event_kind kind;
+  char *bytes; /* data: the chunk; error: the message (NUL-terminated) */
+  size_t length;
+} event;
+
+typedef struct {
+  pa_simple *pa;
+  int playback;
+  pthread_t thread;
+  pthread_mutex_t lock;
+  pthread_cond_t wake;
+  napi_threadsafe_function tsfn;
+  /* playback ring */
+  char *ring;
+  size_t capacity, head, used, dropped;
+  /* capture chunk size */
+  size_t chunk;
+  int closing, drain;
+  /* last pa_simple_get_latency, µs; -1 until measured */
+  int64_t latency_us;
+} stream;
+
+static void post(stream *s, event_kind kind, const char *bytes, size_t length) {
+  event *ev = malloc(sizeof *ev);
+  if (!ev) return;
+  ev->kind = kind;
+  ev->length = length;
+  ev->bytes = NULL;
+  if (bytes) {
+    ev->bytes = malloc(length + 1);
+    if (!ev->bytes) {
+      free(ev);
+      return;
+    }
+    memcpy(ev->bytes, bytes, length);
+    ev->bytes[length] = 0;
+  }
+  if (napi_call_threadsafe_function(s->tsfn, ev, napi_tsfn_blocking) != napi_ok) {
+    free(ev->bytes);
+    free(ev);
+  }
+}
+
+static void post_error(stream *s, const char *what, int err) {
+  char message[256];
+  snprintf(message, sizeof message, "%s: %s", what, pa_strerror(err));
+  post(s, EV_ERROR, message, strlen(message));
+}
+
+static void measure_latency(stream *s) {
+  int err = 0;
+  pa_usec_t us = pa_simple_get_latency(s->pa, &err);
+  if (us != (pa_usec_t)-1) {
+    pthread_mutex_lock(&s->lock);
+    s->latency_us = (int64_t)us;
+    pthread_mutex_unlock(&s->lock);
+  }
+}
+
+static void *writer(void *arg) {
+  stream *s = arg;
+  size_t max_chunk = s->capacity;
+  char *chunk = malloc(max_chunk);
+  int failed = chunk == NULL;
+  while (!failed) {
+    pthread_mutex_lock(&s->lock);
+    while (s->used == 0 && !s->closing) pthread_cond_wait(&s->wake, &s->lock);
+    if (s->used == 0 || (s->closing && !s->drain)) {
+      pthread_mutex_unlock(&s->lock);
+      break;
+    }
+    size_t n = s->used;
+    for (size_t i = 0; i < n; i++) chunk[i] = s->ring[(s->head + i) % s->capacity];
+    s->head = (s->head + n) % s->capacity;
+    s->used = 0;
+    pthread_mutex_unlock(&s->lock);
+    int err = 0;
+    if (pa_simple_write(s->pa, chunk, n, &err) < 0) {
+      post_error(s, "playback failed", err);
+      failed = 1;
+      break;
+    }
+    measure_latency(s);
+  }
+  if (!failed && s->drain) {
+    int err = 0;
+    pa_simple_drain(s->pa, &err);
+  }
+  free(chunk);
+  pa_simple_free(s->pa);
+  s->pa = NULL;
+  post(s, EV_CLOSED, NULL, 0);
+  return NULL;
+}
+
+static void *reader(void *arg) {
+  stream *s = arg;
+  char *chunk = malloc(s->chunk);
+  while (chunk) {
+    pthread_mutex_lock(&s->lock);
+    int closing = s->closing;
+    pthread_mutex_unlock(&s->lock);
+    if (closing) break;
+    int err = 0;
+    if (pa_simple_read(s->pa, chunk, s->chunk, &err) < 0) {
+      post_error(s, "capture failed", err);
+      break;
+    }
+    measure_latency(s);
+    post(s, EV_DATA, chunk, s->chunk);
+  }
+  free(chunk);
+  pa_simple_free(s->pa);
+  s->pa = NULL;
+  post(s, EV_CLOSED, NULL, 0);
+  return NULL;
+}
+
+/* Runs on the JavaScript thread: turns an event into onEvent(type, arg). */
+static void deliver(napi_env env, napi_value callback, void *context, void *data) {
+  (void)context;
+  event *ev = data;
+  if (env && callback) {
+    napi_value args[2], undefined, result;
+    napi_get_undefined(env, &undefined);
+    const char *type = ev->kind == EV_DATA ? "data" : ev->kind == EV_ERROR ? "error" : "closed";
+    napi_create_string_utf8(env, type, NAPI_AUTO_LENGTH, &args[0]);
+    if (ev->kind == EV_DATA) {
+      void *copy;
+      napi_create_buffer_copy(env, ev->length, ev->bytes, &copy, &args[1]);
+    } else if (ev->kind == EV_ERROR) {
+      napi_create_string_utf8(env, ev->bytes, ev->length, &args[1]);
+    } else {
+      args[1] = undefined;
+    }
+    napi_call_function(env, undefined, callback, 2, args, &result);
+  }
+  free(ev->bytes);
+  free(ev);
+}
+
+static void finalize_stream(napi_env env, void *data, void *hint) {
+  (void)env;
+  (void)hint;
+  stream *s = data;
+  /* The thread has ended (its 'closed' was delivered) or never started. */
+  pthread_mutex_destroy(&s->lock);
+  pthread_cond_destroy(&s->wake);
+  free(s->ring);
+  free(s);
+}
+
+static int get_u32(napi_env env, napi_value obj, const char *key, uint32_t fallback, uint32_t *out) {
+  napi_value v;
+  napi_valuetype t;
+  if (napi_get_named_property(env, obj, key, &v) != napi_ok) return 0;
+  napi_typeof(env, v, &t);
+  if (t == napi_undefined) {
+    *out = fallback;
+    return 1;
+  }
+  return napi_get_value_uint32(env, v, out) == napi_ok;
+}
+
+/* A string property, or NULL when absent; the caller frees it. */
+static char *get_string(napi_env env, napi_value obj, const char *key) {
+  napi_value v;
+  napi_valuetype t;
+  size_t len;
+  if (napi_get_named_property(env, obj, key, &v) != napi_ok) return NULL;
+  napi_typeof(env, v, &t);
+  if (t != napi_string || napi_get_value_string_utf8(env, v, NULL, 0, &len) != napi_ok) return NULL;
+  char *s = malloc(len + 1);
+  if (s) napi_get_value_string_utf8(env, v, s, len + 1, &len);
+  return s;
+}
+
+/*
+ * open({ playback, server?, device?, name, rate, channels, tlength, prebuf, minreq, fragsize,
+ *        ringBytes, chunkBytes }, onEvent) → handle. Throws with pa_strerror's text when the
+ * server will not take the stream.
+ */
+static napi_value open_stream(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
+  CHECK(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  napi_valuetype t0, t1;
+  if (argc < 2 || napi_typeof(env, argv[0], &t0) != napi_ok || napi_typeof(env, argv[1], &t1) != napi_ok ||
+      t0 != napi_object || t1 != napi_function) {
+    napi_throw_type_error(env, NULL, "open(options, onEvent) expects an object and a function");
+    return NULL;
+  }
+  napi_value o = argv[0];
+  bool playback = false;
+  napi_value pv;
+  if (napi_get_named_property(env, o, "playback", &pv) == napi_ok) napi_get_value_bool(env, pv, &playback);
+  uint32_t rate, channels, tlength, prebuf, minreq, fragsize, ring_bytes, chunk_bytes;
+  if (!get_u32(env, o, "rate", 48000, &rate) || !get_u32(env, o, "channels", 1, &channels) ||
+      !get_u32(env, o, "tlength", (uint32_t)-1, &tlength) || !get_u32(env, o, "prebuf", (uint32_t)-1, &prebuf) ||
+      !get_u32(env, o, "minreq", (uint32_t)-1, &minreq) || !get_u32(env, o, "fragsize", (uint32_t)-1, &fragsize) ||
+      !get_u32(env, o, "ringBytes", 48000, &ring_bytes) || !get_u32(env, o, "chunkBytes", 960, &chunk_bytes) ||
+      rate == 0 || channels == 0 || channels > 32 || ring_bytes == 0 || chunk_bytes == 0) {
+    napi_throw_range_error(env, NULL, "open(): rate, channels, buffer sizes must be positive integers");
+    return NULL;
+  }
+  char *server = get_string(env, o, "server");
+  char *device = get_string(env, o, "device");
+  char *name = get_string(env, o, "name");
+
+  pa_sample_spec ss = {.format = PA_SAMPLE_S16LE, .rate = rate, .channels = (uint8_t)channels};
+  pa_buffer_attr attr = {.maxlength = (uint32_t)-1, .tlength = tlength, .prebuf = prebuf, .minreq = minreq, .fragsize = fragsize};
+  int err = 0;
+  pa_simple *pa = pa_simple_new(server, name ? name : "parley", playback ? PA_STREAM_PLAYBACK : PA_STREAM_RECORD, device,
+                                playback ? "call playback" : "call capture", &ss, NULL, &attr, &err);
+  free(server);
+  free(device);
+  free(name);
+  if (!pa) {
+    napi_throw_error(env, NULL, pa_strerror(err));
+    return NULL;
+  }
+
+  stream *s = calloc(1, sizeof *s);
+  if (!s || (playback && !(s->ring = malloc(ring_bytes)))) {
+    free(s);
+    pa_simple_free(pa);
+    napi_throw_error(env, NULL, "out of memory");
+    return NULL;
+  }
+  s->pa = pa;
+  s->playback = playback;
+  s->capacity = ring_bytes;
+  s->chunk = chunk_bytes;
+  s->latency_us = -1;
+  pthread_mutex_init(&s->lock, NULL);
+  pthread_cond_init(&s->wake, NULL);
+
+  napi_value handle, resource_name;
+  napi_create_string_utf8(env, "parley-pulse", NAPI_AUTO_LENGTH, &resource_name);
+  if (napi_create_threadsafe_function(env, argv[1], NULL, resource_name, 0, 1, NULL, NULL, NULL, deliver, &s->tsfn) != napi_ok ||
+      napi_create_external(env, s, finalize_stream, NULL, &handle) != napi_ok) {
+    pa_simple_free(pa);
+    napi_throw_error(env, NULL, "pulse binding: could not set up the stream");
+    return NULL;
+  }
+  if (pthread_create(&s->thread, NULL, playback ? writer : reader, s) != 0) {
+    pa_simple_free(pa);
+    s->pa = NULL;
+    napi_release_threadsafe_function(s->tsfn, napi_tsfn_abort);
+    napi_throw_error(env, NULL, "pulse binding: could not start the stream's thread");
+    return NULL;
+  }
+  pthread_detach(s->thread);
+  /* An open stream does not keep the process alive: a hung server must not hold it either. */
+  napi_unref_threadsafe_function(env, s->tsfn);
+  return handle;
+}
+
+static stream *unwrap(napi_env env, napi_value v) {
+  void *data = NULL;
+  if (napi_get_value_external(env, v, &data) != napi_ok || !data) {
+    napi_throw_type_error(env, NULL, "expected a stream handle");
+    return NULL;
+  }
+  return data;
+}
+
+/* write(handle, buffer) → bytes dropped so far (the ring's oldest, when it overflowed). */
+static napi_value write_stream(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2], result;
+  CHECK(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  stream *s = argc >= 2 ? unwrap(env, argv[0]) : NULL;
+  if (!s) return NULL;
+  char *bytes;
+  size_t length;
+  bool is_buffer = false;
+  napi_is_buffer(env, argv[1], &is_buffer);
+  if (!s->playback || !is_buffer || napi_get_buffer_info(env, argv[1], (void **)&bytes, &length) != napi_ok) {
+    napi_throw_type_error(env, NULL, "write(handle, buffer) expects a playback stream and a Buffer");
+    return NULL;
+  }
+  pthread_mutex_lock(&s->lock);
+  if (!s->closing) {
+    if (length > s->capacity) {
+      s->dropped += length - s->capacity;
+      bytes += length - s->capacity;
+      length = s->capacity;
+    }
+    size_t over = s->used + length > s->capacity ? s->used + length - s->capacity : 0;
+    s->head = (s->head + over) % s->capacity;
+    s->used -= over;
+    s->dropped += over;
+    for (size_t i = 0; i < length; i++) s->ring[(s->head + s->used + i) % s->capacity] = bytes[i];
+    s->used += length;
+    pthread_cond_signal(&s->wake);
+  }
+  double dropped = (double)s->dropped;
+  pthread_mutex_unlock(&s->lock);
+  CHECK(env, napi_create_double(env, dropped, &result));
+  return result;
+}
+
+/* latency(handle) → { deviceUs (server's figure, -1 until measured), queuedBytes (ring) }. */
+static napi_value latency_stream(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1], result, device, queued;
+  CHECK(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  stream *s = argc >= 1 ? unwrap(env, argv[0]) : NULL;
+  if (!s) return NULL;
+  pthread_mutex_lock(&s->lock);
+  double us = (double)s->latency_us, used = (double)s->used;
+  pthread_mutex_unlock(&s->lock);
+  CHECK(env, napi_create_object(env, &result));
+  CHECK(env, napi_create_double(env, us, &device));
+  CHECK(env, napi_create_double(env, used, &queued));
+  CHECK(env, napi_set_named_property(env, result, "deviceUs", device));
+  CHECK(env, napi_set_named_property(env, result, "queuedBytes", queued));
+  return result;
+}
+
+/*
+ * close(handle, drain): the thread stops (playback after playing what it holds when `drain`),
+ * frees the stream and reports 'closed'. Capture stops after its current read (one chunk).
+ */
+static napi_value close_stream(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
+  CHECK(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  stream *s = argc >= 1 ? unwrap(env, argv[0]) : NULL;
+  if (!s) return NULL;
+  bool drain = false;
+  if (argc >= 2) napi_get_value_bool(env, argv[1], &drain);
+  pthread_mutex_lock(&s->lock);
+  if (!s->closing) {
+    s->closing = 1;
+    s->drain = drain;
+    pthread_cond_signal(&s->wake);
+  }
+  pthread_mutex_unlock(&s->lock);
+  return NULL;
+}
+
+/* release(handle): after 'closed', frees the event channel; the handle is then inert. */
+static napi_value release_stream(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  CHECK(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  stream *s = argc >= 1 ? unwrap(env, argv[0]) : NULL;
+  if (!s || !s->tsfn) return NULL;
+  napi_release_threadsafe_function(s->tsfn, napi_tsfn_release);
+  s->tsfn = NULL;
+  return NULL;
+}
+
+static napi_value init(napi_env env, napi_value exports) {
+  napi_property_descriptor props[] = {
+      {"open", NULL, open_stream, NULL, NULL, NULL, napi_default, NULL},
+      {"write", NULL, write_stream, NULL, NULL, NULL, napi_default, NULL},
+      {"latency", NULL, latency_stream, NULL, NULL, NULL, napi_default, NULL},
+      {"close", NULL, close_stream, NULL, NULL, NULL, napi_default, NULL},
+      {"release", NULL, release_stream, NULL, NULL, NULL, napi_default, NULL},
+  };
+  CHECK(env, napi_define_properties(env, exports, sizeof props / sizeof props[0], props));
+  return exports;
+}
+
+NAPI_MODULE(NODE_GYP_MODULE_NAME, init)
