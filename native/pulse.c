@@ -11,8 +11,8 @@
  * threads at once) and report a failure (server gone) once, then stop. close() never blocks the
  * JavaScript thread either: the thread frees the stream and reports 'closed' when it is done.
  *
- * Events reach JavaScript as onEvent(type, arg): ('data', Buffer), ('error', message),
- * ('closed').
+ * Events reach JavaScript as onEvent(type, arg): ('open'), ('data', Buffer), ('error', message),
+ * ('closed'), the last always last.
  */
 #include <node_api.h>
 #include <pthread.h>
@@ -20,6 +20,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <pulse/sample.h>
 #include <pulse/error.h>
 #include <pulse/simple.h>
 
@@ -31,7 +33,7 @@
     }                                                                      \
   } while (0)
 
-typedef enum { EV_DATA, EV_ERROR, EV_CLOSED } event_kind;
+typedef enum { EV_OPEN, EV_DATA, EV_ERROR, EV_CLOSED } event_kind;
 
 typedef struct {
   event_kind kind;
@@ -42,6 +44,12 @@ typedef struct {
 typedef struct {
   pa_simple *pa;
   int playback;
+  /* what pa_simple_new is given, on the stream's thread */
+  char *server, *device, *name;
+  pa_sample_spec spec;
+  pa_buffer_attr attr;
+  /* playback: standing delay above this (µs, 0 = none) is cut, see trim_standing_delay */
+  int64_t target_us, window_min_us, window_start_us, skip_bytes;
   pthread_t thread;
   pthread_mutex_t lock;
   pthread_cond_t wake;
@@ -83,18 +91,63 @@ static void post_error(stream *s, const char *what, int err) {
   post(s, EV_ERROR, message, strlen(message));
 }
 
-static void measure_latency(stream *s) {
+static int64_t measure_latency(stream *s) {
   int err = 0;
   pa_usec_t us = pa_simple_get_latency(s->pa, &err);
-  if (us != (pa_usec_t)-1) {
+  if (us == (pa_usec_t)-1) return -1;
+  pthread_mutex_lock(&s->lock);
+  s->latency_us = (int64_t)us;
+  pthread_mutex_unlock(&s->lock);
+  return (int64_t)us;
+}
+
+static int64_t now_us(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+/*
+ * The server's buffer only grows after an underrun that audio arriving in a burst ends (the
+ * stream restarts with all of it queued), and that delay would stay for the rest of the call.
+ * So the lowest latency seen over each second is watched, and what it keeps above the target
+ * is skipped from the audio still to be written: one cut instead of a lasting delay.
+ */
+static void trim_standing_delay(stream *s, int64_t latency_us) {
+  if (s->target_us <= 0 || latency_us < 0) return;
+  int64_t now = now_us();
+  if (s->window_min_us < 0 || latency_us < s->window_min_us) s->window_min_us = latency_us;
+  if (now - s->window_start_us < 1000000) return;
+  int64_t excess = s->window_min_us - s->target_us;
+  if (excess > 0) {
+    int64_t frame = (int64_t)pa_frame_size(&s->spec);
     pthread_mutex_lock(&s->lock);
-    s->latency_us = (int64_t)us;
+    s->skip_bytes += (int64_t)pa_usec_to_bytes((pa_usec_t)excess, &s->spec) / frame * frame;
     pthread_mutex_unlock(&s->lock);
   }
+  s->window_min_us = -1;
+  s->window_start_us = now;
+}
+
+/* Connects on the stream's thread (connecting can take a while); posts 'open' or an error. */
+static int connect_stream(stream *s) {
+  int err = 0;
+  s->pa = pa_simple_new(s->server, s->name ? s->name : "parley", s->playback ? PA_STREAM_PLAYBACK : PA_STREAM_RECORD, s->device,
+                        s->playback ? "call playback" : "call capture", &s->spec, NULL, &s->attr, &err);
+  if (!s->pa) {
+    post_error(s, "could not connect", err);
+    post(s, EV_CLOSED, NULL, 0);
+    return 0;
+  }
+  post(s, EV_OPEN, NULL, 0);
+  return 1;
 }
 
 static void *writer(void *arg) {
   stream *s = arg;
+  if (!connect_stream(s)) return NULL;
+  s->window_min_us = -1;
+  s->window_start_us = now_us();
   size_t max_chunk = s->capacity;
   char *chunk = malloc(max_chunk);
   int failed = chunk == NULL;
@@ -105,18 +158,22 @@ static void *writer(void *arg) {
       pthread_mutex_unlock(&s->lock);
       break;
     }
-    size_t n = s->used;
+    size_t skip = s->skip_bytes < (int64_t)s->used ? (size_t)s->skip_bytes : s->used;
+    s->skip_bytes -= (int64_t)skip;
+    s->dropped += skip;
+    s->head = (s->head + skip) % s->capacity;
+    size_t n = s->used - skip;
     for (size_t i = 0; i < n; i++) chunk[i] = s->ring[(s->head + i) % s->capacity];
     s->head = (s->head + n) % s->capacity;
     s->used = 0;
     pthread_mutex_unlock(&s->lock);
     int err = 0;
-    if (pa_simple_write(s->pa, chunk, n, &err) < 0) {
+    if (n > 0 && pa_simple_write(s->pa, chunk, n, &err) < 0) {
       post_error(s, "playback failed", err);
       failed = 1;
       break;
     }
-    measure_latency(s);
+    trim_standing_delay(s, measure_latency(s));
   }
   if (!failed && s->drain) {
     int err = 0;
@@ -131,6 +188,7 @@ static void *writer(void *arg) {
 
 static void *reader(void *arg) {
   stream *s = arg;
+  if (!connect_stream(s)) return NULL;
   char *chunk = malloc(s->chunk);
   while (chunk) {
     pthread_mutex_lock(&s->lock);
@@ -159,7 +217,7 @@ static void deliver(napi_env env, napi_value callback, void *context, void *data
   if (env && callback) {
     napi_value args[2], undefined, result;
     napi_get_undefined(env, &undefined);
-    const char *type = ev->kind == EV_DATA ? "data" : ev->kind == EV_ERROR ? "error" : "closed";
+    const char *type = ev->kind == EV_OPEN ? "open" : ev->kind == EV_DATA ? "data" : ev->kind == EV_ERROR ? "error" : "closed";
     napi_create_string_utf8(env, type, NAPI_AUTO_LENGTH, &args[0]);
     if (ev->kind == EV_DATA) {
       void *copy;
@@ -183,6 +241,9 @@ static void finalize_stream(napi_env env, void *data, void *hint) {
   pthread_mutex_destroy(&s->lock);
   pthread_cond_destroy(&s->wake);
   free(s->ring);
+  free(s->server);
+  free(s->device);
+  free(s->name);
   free(s);
 }
 
@@ -212,9 +273,9 @@ static char *get_string(napi_env env, napi_value obj, const char *key) {
 }
 
 /*
- * open({ playback, server?, device?, name, rate, channels, tlength, prebuf, minreq, fragsize,
- *        ringBytes, chunkBytes }, onEvent) → handle. Throws with pa_strerror's text when the
- * server will not take the stream.
+ * open({ playback, server?, device?, name?, rate, channels, tlength, prebuf, minreq, fragsize,
+ *        ringBytes, chunkBytes, targetMs }, onEvent) → handle, at once: the thread connects and
+ * reports 'open', or an error (pa_strerror's text) and 'closed'. Bad options throw.
  */
 static napi_value open_stream(napi_env env, napi_callback_info info) {
   size_t argc = 2;
@@ -239,31 +300,22 @@ static napi_value open_stream(napi_env env, napi_callback_info info) {
     napi_throw_range_error(env, NULL, "open(): rate, channels, buffer sizes must be positive integers");
     return NULL;
   }
-  char *server = get_string(env, o, "server");
-  char *device = get_string(env, o, "device");
-  char *name = get_string(env, o, "name");
-
-  pa_sample_spec ss = {.format = PA_SAMPLE_S16LE, .rate = rate, .channels = (uint8_t)channels};
-  pa_buffer_attr attr = {.maxlength = (uint32_t)-1, .tlength = tlength, .prebuf = prebuf, .minreq = minreq, .fragsize = fragsize};
-  int err = 0;
-  pa_simple *pa = pa_simple_new(server, name ? name : "parley", playback ? PA_STREAM_PLAYBACK : PA_STREAM_RECORD, device,
-                                playback ? "call playback" : "call capture", &ss, NULL, &attr, &err);
-  free(server);
-  free(device);
-  free(name);
-  if (!pa) {
-    napi_throw_error(env, NULL, pa_strerror(err));
-    return NULL;
-  }
+  int64_t target_ms = 0;
+  napi_value tv;
+  if (napi_get_named_property(env, o, "targetMs", &tv) == napi_ok) napi_get_value_int64(env, tv, &target_ms);
 
   stream *s = calloc(1, sizeof *s);
   if (!s || (playback && !(s->ring = malloc(ring_bytes)))) {
     free(s);
-    pa_simple_free(pa);
     napi_throw_error(env, NULL, "out of memory");
     return NULL;
   }
-  s->pa = pa;
+  s->server = get_string(env, o, "server");
+  s->device = get_string(env, o, "device");
+  s->name = get_string(env, o, "name");
+  s->spec = (pa_sample_spec){.format = PA_SAMPLE_S16LE, .rate = rate, .channels = (uint8_t)channels};
+  s->attr = (pa_buffer_attr){.maxlength = (uint32_t)-1, .tlength = tlength, .prebuf = prebuf, .minreq = minreq, .fragsize = fragsize};
+  s->target_us = target_ms > 0 ? target_ms * 1000 : 0;
   s->playback = playback;
   s->capacity = ring_bytes;
   s->chunk = chunk_bytes;
@@ -275,14 +327,12 @@ static napi_value open_stream(napi_env env, napi_callback_info info) {
   napi_create_string_utf8(env, "parley-pulse", NAPI_AUTO_LENGTH, &resource_name);
   if (napi_create_threadsafe_function(env, argv[1], NULL, resource_name, 0, 1, NULL, NULL, NULL, deliver, &s->tsfn) != napi_ok ||
       napi_create_external(env, s, finalize_stream, NULL, &handle) != napi_ok) {
-    pa_simple_free(pa);
     napi_throw_error(env, NULL, "pulse binding: could not set up the stream");
     return NULL;
   }
   if (pthread_create(&s->thread, NULL, playback ? writer : reader, s) != 0) {
-    pa_simple_free(pa);
-    s->pa = NULL;
     napi_release_threadsafe_function(s->tsfn, napi_tsfn_abort);
+    s->tsfn = NULL;
     napi_throw_error(env, NULL, "pulse binding: could not start the stream's thread");
     return NULL;
   }
@@ -372,8 +422,20 @@ static napi_value close_stream(napi_env env, napi_callback_info info) {
     s->closing = 1;
     s->drain = drain;
     pthread_cond_signal(&s->wake);
+    /* Whoever waits for 'closed' keeps the process alive until it comes (see unref). */
+    if (s->tsfn) napi_ref_threadsafe_function(env, s->tsfn);
   }
   pthread_mutex_unlock(&s->lock);
+  return NULL;
+}
+
+/* unref(handle): a stream that would not close in time no longer keeps the process alive. */
+static napi_value unref_stream(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  CHECK(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  stream *s = argc >= 1 ? unwrap(env, argv[0]) : NULL;
+  if (s && s->tsfn) napi_unref_threadsafe_function(env, s->tsfn);
   return NULL;
 }
 
@@ -396,6 +458,7 @@ static napi_value init(napi_env env, napi_value exports) {
       {"latency", NULL, latency_stream, NULL, NULL, NULL, napi_default, NULL},
       {"close", NULL, close_stream, NULL, NULL, NULL, napi_default, NULL},
       {"release", NULL, release_stream, NULL, NULL, NULL, napi_default, NULL},
+      {"unref", NULL, unref_stream, NULL, NULL, NULL, napi_default, NULL},
   };
   CHECK(env, napi_define_properties(env, exports, sizeof props / sizeof props[0], props));
   return exports;

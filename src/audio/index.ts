@@ -11,6 +11,9 @@ import { WavFileSink } from './sinks/wav-sink';
 import { SpeakerSink, type SpeakerOptions } from './sinks/speaker-sink';
 import { AplaySink, type AplayOptions, type AplayStats } from './sinks/aplay-sink';
 import { MicSource, type MicOptions, type MicStats, type Recorder } from './sources/mic-source';
+import { PulseSink, type PulseSinkOptions } from './sinks/pulse-sink';
+import { PulseSource, type PulseSourceOptions } from './sources/pulse-source';
+import { FirstSink, FirstSource } from './first-that-opens';
 
 export * from './types';
 export * from './codecs';
@@ -25,6 +28,7 @@ export { PacedSource, type PacedSourceOptions } from './sources/paced-source';
 export { ToneSource, SilenceSource, WavFileSource, NullSink, WavFileSink };
 export { MicSource, SpeakerSink, type MicOptions, type MicStats, type Recorder, type SpeakerOptions };
 export { AplaySink, type AplayOptions, type AplayStats };
+export { PulseSink, PulseSource, FirstSink, FirstSource, type PulseSinkOptions, type PulseSourceOptions };
 export {
   audioDeviceReport,
   probeAudioDevices,
@@ -39,18 +43,19 @@ export {
 export interface SourceOptions {
   /** WAV files: start again at the end instead of emitting 'end'. */
   loop?: boolean;
-  /** Microphone: the ALSA device (arecord -D / sox -t alsa), default "default". */
+  /** Microphone: the PulseAudio source or ALSA device (arecord -D / sox -t alsa), default "default". */
   device?: string;
-  /** Microphone: environment for the recorder process (e.g. ALSA_CONFIG_PATH). */
+  /** Microphone: environment for the recorder process (e.g. ALSA_CONFIG_PATH), and PULSE_SERVER / PULSE_SOURCE for PulseAudio. */
   env?: NodeJS.ProcessEnv;
 }
 
-const SOURCE_SPECS = 'tone, tone:FREQ, silence, mic, mic:arecord, mic:sox or a .wav path';
-const SINK_SPECS = 'speaker, speaker:addon, speaker:aplay, null or a .wav path';
+const SOURCE_SPECS = 'tone, tone:FREQ, silence, mic, mic:pulse, mic:arecord, mic:sox or a .wav path';
+const SINK_SPECS = 'speaker, speaker:pulse, speaker:aplay, speaker:addon, null or a .wav path';
 
 /**
- * Builds a source from a CLI-style spec: tone | tone:FREQ | silence | mic | mic:arecord | mic:sox
- * | file.wav. Nothing is opened yet (see AudioSource.open); a spec that names nothing known
+ * Builds a source from a CLI-style spec: tone | tone:FREQ | silence | mic | mic:pulse |
+ * mic:arecord | mic:sox | file.wav. Plain `mic` is PulseAudio when a server takes the stream,
+ * else arecord. Nothing is opened yet (see AudioSource.open); a spec that names nothing known
  * throws a `bad_spec` AudioError.
  */
 export function createSource(spec: string, opts: SourceOptions = {}): AudioSource {
@@ -62,28 +67,40 @@ export function createSource(spec: string, opts: SourceOptions = {}): AudioSourc
     return new ToneSource(freq);
   }
   if (kind === 'silence' && arg === undefined) return new SilenceSource();
-  if (kind === 'mic' && (arg === undefined || arg === 'arecord' || arg === 'sox')) {
-    return new MicSource({ recorder: arg ?? 'arecord', device: opts.device, env: opts.env });
+  if (kind === 'mic') {
+    const { device, env } = opts;
+    const pulse = () => new PulseSource({ device, env });
+    const alsa = (recorder: Recorder) => () => new MicSource({ recorder, device, env });
+    if (arg === undefined) return new FirstSource(`mic ${device ?? 'default'}`, [pulse, alsa('arecord')]);
+    if (arg === 'pulse') return pulse();
+    if (arg === 'arecord' || arg === 'sox') return alsa(arg)();
   }
   if (isWavPath(spec)) return new WavFileSource(spec, opts.loop ?? false);
   throw badSpec(`unknown audio source "${spec}" (expected ${SOURCE_SPECS})`);
 }
 
 export interface SinkOptions {
-  /** Speaker: the ALSA device, default "default". */
+  /** Speaker: the PulseAudio sink or ALSA device, default "default". */
   device?: string;
-  /** Speaker: environment for the worker or aplay process (e.g. ALSA_CONFIG_PATH). */
+  /** Speaker: environment for the worker or aplay process (e.g. ALSA_CONFIG_PATH), and PULSE_SERVER / PULSE_SINK for PulseAudio. */
   env?: NodeJS.ProcessEnv;
 }
 
 /**
- * Builds a sink from a CLI-style spec: speaker | speaker:addon | speaker:aplay | null | file.wav.
+ * Builds a sink from a CLI-style spec: speaker | speaker:pulse | speaker:aplay | speaker:addon |
+ * null | file.wav. Plain `speaker` is PulseAudio when a server takes the stream, else aplay (the
+ * addon stalls on ALSA's pulse plugin and keeps a 0.5 s buffer elsewhere: docs/architecture.md).
  * Nothing is opened yet; a spec that names nothing known throws a `bad_spec` AudioError.
  */
 export function createSink(spec: string, opts: SinkOptions = {}): AudioSink {
+  const { device, env } = opts;
+  const pulse = () => new PulseSink({ device, env });
+  const aplay = () => new AplaySink({ device, env });
   if (spec === 'null') return new NullSink();
-  if (spec === 'speaker' || spec === 'speaker:addon') return new SpeakerSink({ device: opts.device, env: opts.env });
-  if (spec === 'speaker:aplay') return new AplaySink({ device: opts.device, env: opts.env });
+  if (spec === 'speaker') return new FirstSink(`speaker ${device ?? 'default'}`, [pulse, aplay]);
+  if (spec === 'speaker:pulse') return pulse();
+  if (spec === 'speaker:addon') return new SpeakerSink({ device, env });
+  if (spec === 'speaker:aplay') return aplay();
   if (isWavPath(spec)) return new WavFileSink(spec);
   throw badSpec(`unknown audio sink "${spec}" (expected ${SINK_SPECS})`);
 }
