@@ -3,8 +3,9 @@
  *
  * pa_simple blocks, so each stream runs on a thread of its own and JavaScript never waits:
  * - playback: write() copies into a ring buffer and returns; the writer thread hands the ring
- *   to pa_simple_write, which blocks while the server's buffer is full. A ring that outgrows its
- *   bound loses its oldest bytes (counted), so delay cannot build up here.
+ *   to pa_simple_write a few ms at a time, blocking while the server's buffer is full. A ring
+ *   that outgrows its bound loses its oldest bytes (counted), and a standing delay is cut (see
+ *   trim_standing_delay), so delay cannot build up here; a watchdog ends stalls (see watchdog).
  * - capture: the reader thread loops on pa_simple_read and hands each chunk to JavaScript
  *   through a threadsafe function.
  * Both threads measure pa_simple_get_latency between transfers (pa_simple is not used from two
@@ -62,6 +63,12 @@ typedef struct {
   int closing, drain;
   /* last pa_simple_get_latency, µs; -1 until measured */
   int64_t latency_us;
+  /* when the current pa_simple_write began (µs, CLOCK_MONOTONIC), 0 when not writing */
+  int64_t write_since_us;
+  /* the stall watchdog (playback): its thread, whether it should stop, stalls ended so far */
+  pthread_t watchdog;
+  int watchdog_stop;
+  uint32_t stalls;
 } stream;
 
 static void post(stream *s, event_kind kind, const char *bytes, size_t length) {
@@ -143,11 +150,42 @@ static int connect_stream(stream *s) {
   return 1;
 }
 
+/*
+ * A sink can stop asking a small-buffered stream for audio for good: PulseAudio 16's null sink
+ * does after the rewind that ends an underrun (docs/architecture.md, "Audio"), and the write
+ * then waits forever. Writes are a few ms each (see WRITE_PIECE_US), so one that has waited
+ * STALL_US is such a stall; flushing the stream makes the server ask afresh. pa_simple
+ * serialises the flush with the blocked write through its mainloop lock.
+ */
+#define STALL_US 250000
+#define WRITE_PIECE_US 10000
+
+static void *watchdog(void *arg) {
+  stream *s = arg;
+  for (;;) {
+    struct timespec nap = {0, 50 * 1000 * 1000};
+    nanosleep(&nap, NULL);
+    pthread_mutex_lock(&s->lock);
+    int stop = s->watchdog_stop;
+    int stalled = s->write_since_us && now_us() - s->write_since_us > STALL_US;
+    if (stalled) {
+      s->stalls++;
+      s->write_since_us = now_us();
+    }
+    pthread_mutex_unlock(&s->lock);
+    if (stop) return NULL;
+    int err = 0;
+    if (stalled) pa_simple_flush(s->pa, &err);
+  }
+}
+
 static void *writer(void *arg) {
   stream *s = arg;
   if (!connect_stream(s)) return NULL;
   s->window_min_us = -1;
   s->window_start_us = now_us();
+  int watching = pthread_create(&s->watchdog, NULL, watchdog, s) == 0;
+  size_t piece = pa_usec_to_bytes(WRITE_PIECE_US, &s->spec);
   size_t max_chunk = s->capacity;
   char *chunk = malloc(max_chunk);
   int failed = chunk == NULL;
@@ -162,18 +200,33 @@ static void *writer(void *arg) {
     s->skip_bytes -= (int64_t)skip;
     s->dropped += skip;
     s->head = (s->head + skip) % s->capacity;
-    size_t n = s->used - skip;
+    size_t n = s->used - skip < piece ? s->used - skip : piece;
     for (size_t i = 0; i < n; i++) chunk[i] = s->ring[(s->head + i) % s->capacity];
     s->head = (s->head + n) % s->capacity;
-    s->used = 0;
+    s->used -= skip + n;
+    s->write_since_us = now_us();
     pthread_mutex_unlock(&s->lock);
     int err = 0;
-    if (n > 0 && pa_simple_write(s->pa, chunk, n, &err) < 0) {
+    int written = n == 0 || pa_simple_write(s->pa, chunk, n, &err) >= 0;
+    pthread_mutex_lock(&s->lock);
+    s->write_since_us = 0;
+    pthread_mutex_unlock(&s->lock);
+    if (!written) {
       post_error(s, "playback failed", err);
       failed = 1;
       break;
     }
-    trim_standing_delay(s, measure_latency(s));
+    int64_t latency = measure_latency(s);
+    pthread_mutex_lock(&s->lock);
+    int64_t waiting = (int64_t)pa_bytes_to_usec(s->used, &s->spec);
+    pthread_mutex_unlock(&s->lock);
+    trim_standing_delay(s, latency < 0 ? -1 : latency + waiting);
+  }
+  if (watching) {
+    pthread_mutex_lock(&s->lock);
+    s->watchdog_stop = 1;
+    pthread_mutex_unlock(&s->lock);
+    pthread_join(s->watchdog, NULL);
   }
   if (!failed && s->drain) {
     int err = 0;
@@ -387,7 +440,10 @@ static napi_value write_stream(napi_env env, napi_callback_info info) {
   return result;
 }
 
-/* latency(handle) → { deviceUs (server's figure, -1 until measured), queuedBytes (ring) }. */
+/*
+ * latency(handle) → { deviceUs (server's figure, -1 until measured), queuedBytes (ring),
+ * stalls (playback stalls the watchdog ended) }.
+ */
 static napi_value latency_stream(napi_env env, napi_callback_info info) {
   size_t argc = 1;
   napi_value argv[1], result, device, queued;
@@ -396,12 +452,16 @@ static napi_value latency_stream(napi_env env, napi_callback_info info) {
   if (!s) return NULL;
   pthread_mutex_lock(&s->lock);
   double us = (double)s->latency_us, used = (double)s->used;
+  double stalls = (double)s->stalls;
   pthread_mutex_unlock(&s->lock);
+  napi_value stalls_v;
   CHECK(env, napi_create_object(env, &result));
   CHECK(env, napi_create_double(env, us, &device));
   CHECK(env, napi_create_double(env, used, &queued));
+  CHECK(env, napi_create_double(env, stalls, &stalls_v));
   CHECK(env, napi_set_named_property(env, result, "deviceUs", device));
   CHECK(env, napi_set_named_property(env, result, "queuedBytes", queued));
+  CHECK(env, napi_set_named_property(env, result, "stalls", stalls_v));
   return result;
 }
 

@@ -36,7 +36,7 @@ export interface PulseBinding {
   open(opts: PulseStreamOptions, onEvent: (type: PulseEvent, arg?: Buffer | string) => void): PulseHandle;
   /** Queues audio; returns the bytes dropped so far. */
   write(handle: PulseHandle, bytes: Buffer): number;
-  latency(handle: PulseHandle): { deviceUs: number; queuedBytes: number };
+  latency(handle: PulseHandle): { deviceUs: number; queuedBytes: number; stalls: number };
   close(handle: PulseHandle, drain: boolean): void;
   release(handle: PulseHandle): void;
   unref(handle: PulseHandle): void;

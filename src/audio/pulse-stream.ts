@@ -74,15 +74,20 @@ export class PulseStream {
     });
   }
 
-  /** Queues audio for playback; returns the bytes dropped so far. */
-  write(bytes: Buffer): number {
-    return this.handle ? this.binding.write(this.handle, bytes) : 0;
+  /** Playback: bytes dropped (a full queue, standing delay cut) and stalls ended, so far. */
+  readonly counters = { droppedBytes: 0, stalls: 0 };
+
+  /** Queues audio for playback. */
+  write(bytes: Buffer): void {
+    if (!this.handle) return;
+    this.counters.droppedBytes = this.binding.write(this.handle, bytes);
   }
 
   /** The delay the server reports plus what waits to be written, in ms; undefined until measured. */
   latencyMs(bytesPerMs: number): number | undefined {
     if (!this.handle) return undefined;
-    const { deviceUs, queuedBytes } = this.binding.latency(this.handle);
+    const { deviceUs, queuedBytes, stalls } = this.binding.latency(this.handle);
+    this.counters.stalls = stalls;
     return deviceUs < 0 ? undefined : deviceUs / 1000 + queuedBytes / bytesPerMs;
   }
 

@@ -89,6 +89,12 @@ export class PulseSink extends EventEmitter implements AudioSink {
     return done;
   }
 
+  /** Audio dropped (ms) and stalls ended since open. */
+  get stats(): { droppedMs: number; stalls: number } {
+    const c = this.stream?.counters;
+    return { droppedMs: (c?.droppedBytes ?? 0) / BYTES_PER_MS, stalls: c?.stalls ?? 0 };
+  }
+
   get isOpen(): boolean {
     return this.stream !== undefined;
   }
