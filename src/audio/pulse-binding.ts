@@ -3,6 +3,7 @@
  * absence is not an error until a pulse backend is asked to open: the build is skipped where
  * libpulse-dev is missing.
  */
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { AudioError, type AudioErrorCode } from './errors';
 
@@ -42,17 +43,18 @@ export interface PulseBinding {
   unref(handle: PulseHandle): void;
 }
 
-/** Beside src/ and dist/ alike: both are one level below the package root. */
-const ADDON = join(__dirname, '..', '..', 'build', 'Release', 'parley_pulse.node');
+/** Where node-gyp puts it, seen from src/audio and dist/audio (one level below the package root) or dist-bench/src/audio (two). */
+const ADDONS = [join(__dirname, '..', '..', 'build', 'Release', 'parley_pulse.node'), join(__dirname, '..', '..', '..', 'build', 'Release', 'parley_pulse.node')];
 
 let loaded: { binding: PulseBinding } | { reason: string } | undefined;
 
 /** The binding, or an AudioError with `code` saying why there is none. */
 export function pulseBinding(code: AudioErrorCode): PulseBinding | AudioError {
   if (!loaded) {
+    const found = ADDONS.find((p) => existsSync(p));
     try {
       // eslint-disable-next-line @typescript-eslint/no-require-imports
-      loaded = { binding: require(ADDON) as PulseBinding };
+      loaded = found ? { binding: require(found) as PulseBinding } : { reason: `no ${ADDONS[0]}` };
     } catch (err) {
       loaded = { reason: (err as Error).message.split('\n')[0] };
     }
