@@ -45,7 +45,7 @@ export class PulseSink extends EventEmitter implements AudioSink {
   open(): Promise<void> {
     if (this.stream) return Promise.resolve();
     if (this.opening) return this.opening;
-    const { prebufMs = 30, tlengthMs = 60, minreqMs = 10, targetMs = 60, maxQueueMs = 100, env, device } = this.opts;
+    const { prebufMs = 30, tlengthMs = 40, minreqMs = 10, targetMs = 40, maxQueueMs = 100, env, device } = this.opts;
     const bytes = (ms: number) => Math.round(ms * BYTES_PER_MS) & ~1;
     const opening = PulseStream.open(
       {
