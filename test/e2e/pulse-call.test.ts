@@ -84,7 +84,8 @@ maybe.each([
       const windows = windowNcc(fed, heard, lag, fromMs, fromMs + JUDGED_MS);
       const min = Math.min(...windows);
       // eslint-disable-next-line no-console
-      console.log(`${input} + ${output}: ${listener} hears ${speaker}: ${windows.length} windows, NCC min ${min.toFixed(3)}`);
+      const low = windows.flatMap((c, i) => (c < 0.8 ? [`${i}: ${c.toFixed(2)}`] : []));
+      console.log(`${input} + ${output}: ${listener} hears ${speaker}: ${windows.length} windows, NCC min ${min.toFixed(3)}${low.length ? `; below 0.8: ${low.join(', ')}` : ''}`);
       expect(windows.length).toBeGreaterThanOrEqual(45);
       expect(windows.filter((c) => c < 0.8)).toEqual([]);
     }

@@ -17,7 +17,8 @@
  *   rate, so a device faster than real time still gains at most one frame), or up to
  *   `graceMs` late, in which case the clock's schedule moves by the wait, so ticks follow a
  *   device slower than our clock; a frame still incomplete then becomes silence (an underrun);
- * - what the queue never drops below over 50 frames is standing delay, and is dropped;
+ * - what the queue never drops below over 50 frames (10 for the first window) is standing
+ *   delay, and is dropped;
  * - past `maxBufferMs` (a stall, or a device faster than real time) the oldest are dropped.
  * Underruns and drops are counted in `stats`.
  *
@@ -66,6 +67,11 @@ export const CAPTURE_PERIOD_MS = ALSA_PERIOD_US / 1000;
 const PERIOD_SAMPLES = (SAMPLE_RATE * CAPTURE_PERIOD_MS) / 1000;
 /** Ticks over which the queue's low point is watched for standing delay. */
 const LEVEL_WINDOW_TICKS = 50;
+/**
+ * The first window is shorter: what start-up leaves queued (audio that arrived in a burst while
+ * the call was being set up) is cut within the call's first moments instead of a second in.
+ */
+const FIRST_WINDOW_TICKS = 10;
 /** Standing delay tolerated: less than this is not worth a cut in the audio. */
 const SLACK_SAMPLES = SAMPLE_RATE / 500;
 
@@ -181,7 +187,7 @@ export abstract class CaptureSource extends PacedSource {
     this.stats.underruns = 0;
     this.stats.droppedSamples = this.fifo.trimTo(samples);
     this.lowLevel = Infinity;
-    this.windowTicks = 0;
+    this.windowTicks = LEVEL_WINDOW_TICKS - FIRST_WINDOW_TICKS;
   }
 
   protected nextFrame(samples: number): Frame | undefined {
