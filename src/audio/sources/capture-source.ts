@@ -17,7 +17,7 @@
  *   rate, so a device faster than real time still gains at most one frame), or up to
  *   `graceMs` late, in which case the clock's schedule moves by the wait, so ticks follow a
  *   device slower than our clock; a frame still incomplete then becomes silence (an underrun);
- * - what the queue never drops below over 50 frames (10 for the first window) is standing
+ * - what the queue never drops below over 50 frames (10, then 25, at the start) is standing
  *   delay, and is dropped;
  * - past `maxBufferMs` (a stall, or a device faster than real time) the oldest are dropped.
  * Underruns and drops are counted in `stats`.
@@ -65,13 +65,12 @@ export interface Capture {
 /** The period every capture backend is asked to deliver in: what is kept before start(). */
 export const CAPTURE_PERIOD_MS = ALSA_PERIOD_US / 1000;
 const PERIOD_SAMPLES = (SAMPLE_RATE * CAPTURE_PERIOD_MS) / 1000;
-/** Ticks over which the queue's low point is watched for standing delay. */
-const LEVEL_WINDOW_TICKS = 50;
 /**
- * The first window is shorter: what start-up leaves queued (audio that arrived in a burst while
- * the call was being set up) is cut within the call's first moments instead of a second in.
+ * Ticks over which the queue's low point is watched for standing delay: 50, after two shorter
+ * windows, so that what start-up leaves queued (audio that arrived in bursts while the call was
+ * being set up) is cut within the call's first second instead of later.
  */
-const FIRST_WINDOW_TICKS = 10;
+const LEVEL_WINDOWS_TICKS = [10, 25, 50];
 /** Standing delay tolerated: less than this is not worth a cut in the audio. */
 const SLACK_SAMPLES = SAMPLE_RATE / 500;
 
@@ -92,6 +91,7 @@ export abstract class CaptureSource extends PacedSource {
   private waiting: { since: number; timer: TimerHandle } | undefined;
   private lowLevel = Infinity;
   private windowTicks = 0;
+  private windowsDone = 0;
 
   constructor(opts: CaptureOptions = {}) {
     super(opts);
@@ -187,7 +187,8 @@ export abstract class CaptureSource extends PacedSource {
     this.stats.underruns = 0;
     this.stats.droppedSamples = this.fifo.trimTo(samples);
     this.lowLevel = Infinity;
-    this.windowTicks = LEVEL_WINDOW_TICKS - FIRST_WINDOW_TICKS;
+    this.windowTicks = 0;
+    this.windowsDone = 0;
   }
 
   protected nextFrame(samples: number): Frame | undefined {
@@ -208,10 +209,12 @@ export abstract class CaptureSource extends PacedSource {
     if (!frame) return null;
     this.stats.frames++;
     this.lowLevel = Math.min(this.lowLevel, this.fifo.length);
-    if (++this.windowTicks >= LEVEL_WINDOW_TICKS) {
+    const windowTicks = LEVEL_WINDOWS_TICKS[Math.min(this.windowsDone, LEVEL_WINDOWS_TICKS.length - 1)];
+    if (++this.windowTicks >= windowTicks) {
       if (this.lowLevel > SLACK_SAMPLES) this.stats.droppedSamples += this.fifo.trimTo(this.fifo.length - this.lowLevel);
       this.lowLevel = Infinity;
       this.windowTicks = 0;
+      this.windowsDone++;
     }
     return frame;
   }
