@@ -163,7 +163,7 @@ const PLAYBACK: { path: string; reference?: boolean; note: string; open: Player 
   },
   {
     path: 'PulseSink (speaker:pulse), 20 ms frames',
-    note: 'libpulse simple API on its own thread: tlength 60 ms, prebuf 30 ms, minreq 10 ms',
+    note: 'libpulse simple API on its own thread: tlength 40 ms, prebuf 30 ms, minreq 10 ms',
     open: async (env) => {
       const sink = new PulseSink({ env });
       sink.on('error', () => {});
