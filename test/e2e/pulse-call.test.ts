@@ -1,5 +1,5 @@
 /**
- * Calls through real sound devices on a private PulseAudio daemon (test/helpers/pulse.ts): each
+ * Calls through real sound devices on a private PulseAudio daemon (test/helpers/pulse-rig.ts): each
  * side's microphone records what pacat plays into its "mouth" sink, and what its speaker plays
  * is recorded off its "ear" sink. Each side must hear the other continuously: every 100 ms
  * window of what reached its ear, after the first second, correlates at NCC ≥ 0.8 with what
@@ -9,7 +9,7 @@ import { spawnSync } from 'node:child_process';
 import { startServer, type RunningServer } from '../../src/server';
 import { Phone, type ActiveCall } from '../../src/client/phone';
 import { createSink, createSource, signals } from '../../src/audio';
-import { PulseRig, findLag, missingPieces, windowNcc, type PulseSide } from '../helpers/pulse';
+import { PulseRig, findLag, missingPieces, windowNcc, type PulseSide } from '../helpers/pulse-rig';
 import { waitUntil } from '../helpers/wait';
 
 const missing = missingPieces();
