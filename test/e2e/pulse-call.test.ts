@@ -9,7 +9,7 @@ import { spawnSync } from 'node:child_process';
 import { startServer, type RunningServer } from '../../src/server';
 import { Phone, type ActiveCall } from '../../src/client/phone';
 import { createSink, createSource, signals } from '../../src/audio';
-import { PulseRig, findLag, missingPieces, windowNcc, type PulseSide } from '../helpers/pulse-rig';
+import { PulseRig, findLag, firstLoud, missingPieces, windowNcc, type PulseSide } from '../helpers/pulse-rig';
 import { waitUntil } from '../helpers/wait';
 
 const missing = missingPieces();
@@ -61,7 +61,6 @@ maybe.each([
   try {
     await alice.register('alice');
     await bob.register('bob');
-    const sayAt = Date.now();
     sides.alice.say(said.alice);
     sides.bob.say(said.bob);
     const bobCall = new Promise<ActiveCall>((r) => bob.once('incoming', (c) => void c.accept(devices(sides.bob)).then(r)));
@@ -69,7 +68,6 @@ maybe.each([
     await bobCall;
     const loud = (x: Int16Array) => x.subarray(-4800).some((v) => Math.abs(v) > 2000);
     await waitUntil(() => loud(sides.alice.heard()) && loud(sides.bob.heard()), 'both sides to hear the other', 15_000, 20);
-    const heardAt = Date.now();
     await new Promise((r) => setTimeout(r, SKIP_MS + JUDGED_MS + 300));
     const ended = new Promise((r) => call.once('ended', r));
     await call.hangup();
@@ -78,9 +76,10 @@ maybe.each([
     for (const [listener, speaker] of [['alice', 'bob'], ['bob', 'alice']] as const) {
       const fed = said[speaker];
       const heard = sides[listener].heard();
-      // Times in what was said: the judged stretch begins a second after it was first heard.
-      const fromMs = heardAt - sayAt + SKIP_MS;
-      const lag = findLag(fed, heard, fromMs, 3000);
+      // The judged stretch begins a second after the far side was first heard.
+      const start = firstLoud(heard) + (SKIP_MS * 48000) / 1000;
+      const lag = findLag(fed, heard, start);
+      const fromMs = ((start - lag) * 1000) / 48000;
       const windows = windowNcc(fed, heard, lag, fromMs, fromMs + JUDGED_MS);
       const min = Math.min(...windows);
       // eslint-disable-next-line no-console

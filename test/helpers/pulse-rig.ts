@@ -79,11 +79,18 @@ export function ncc(a: ArrayLike<number>, b: ArrayLike<number>, aStart: number, 
   return aa > 0 && bb > 0 ? ab / Math.sqrt(aa * bb) : 0;
 }
 
+/** Index of the first sample of `x` louder than `threshold`, or -1. */
+export function firstLoud(x: Int16Array, threshold = 2000): number {
+  return x.findIndex((v) => Math.abs(v) > threshold);
+}
+
 /**
- * Where in `heard` the start of `fed` lies: a coarse search at a quarter of the rate over
- * `maxLagMs` on a 500 ms stretch from `fedFromMs`, refined at full rate.
+ * The lag (index in `heard` minus index in `fed`) of the stretch of `heard` that starts at
+ * `heardFrom`: a coarse search over every place in `fed` (a quarter of the rate, 250 ms
+ * compared), refined at full rate. Found from the heard side, so it holds however late the
+ * programs that play and record started on a busy machine.
  */
-export function findLag(fed: Int16Array, heard: Int16Array, fedFromMs: number, maxLagMs: number): number {
+export function findLag(fed: Int16Array, heard: Int16Array, heardFrom: number): number {
   const down = (x: Int16Array) => {
     const out = new Float32Array(Math.floor(x.length / 4));
     for (let i = 0; i < out.length; i++) out[i] = x[4 * i] + x[4 * i + 1] + x[4 * i + 2] + x[4 * i + 3];
@@ -91,21 +98,20 @@ export function findLag(fed: Int16Array, heard: Int16Array, fedFromMs: number, m
   };
   const f = down(fed);
   const h = down(heard);
-  const from = (fedFromMs * 12000) / 1000;
-  const n = 6000;
-  let best = { lag: 0, c: -Infinity };
-  for (let lag = 0; lag <= (maxLagMs * 12000) / 1000 && from + lag + n <= h.length; lag++) {
-    const c = ncc(f, h, from, from + lag, n);
-    if (c > best.c) best = { lag, c };
+  const from = Math.floor(heardFrom / 4);
+  const n = 3000;
+  let best = { at: 0, c: -Infinity };
+  for (let at = 0; at + n <= f.length; at++) {
+    const c = ncc(f, h, at, from, n);
+    if (c > best.c) best = { at, c };
   }
-  let fine = { lag: 4 * best.lag, c: -Infinity };
-  const start = (fedFromMs * 48000) / 1000;
-  for (let lag = 4 * best.lag - 8; lag <= 4 * best.lag + 8; lag++) {
-    if (lag < 0 || start + lag + 4 * n > heard.length) continue;
-    const c = ncc(fed, heard, start, start + lag, 4 * n);
-    if (c > fine.c) fine = { lag, c };
+  let fine = { at: 4 * best.at, c: -Infinity };
+  for (let at = 4 * best.at - 8; at <= 4 * best.at + 8; at++) {
+    if (at < 0 || at + 4 * n > fed.length) continue;
+    const c = ncc(fed, heard, at, heardFrom, 4 * n);
+    if (c > fine.c) fine = { at, c };
   }
-  return fine.lag;
+  return heardFrom - fine.at;
 }
 
 /**
@@ -117,7 +123,7 @@ export function windowNcc(fed: Int16Array, heard: Int16Array, lag: number, fromM
   const win = 4800;
   const slack = (slackMs * 48000) / 1000;
   const out: number[] = [];
-  for (let s = (fromMs * 48000) / 1000; s + win <= (toMs * 48000) / 1000; s += win) {
+  for (let s = Math.round((fromMs * 48000) / 1000); s + win <= Math.round((toMs * 48000) / 1000); s += win) {
     let best = 0;
     for (let d = -slack; d <= slack; d++) {
       const at = s + lag + d;
