@@ -1,14 +1,16 @@
 #!/usr/bin/env bash
 # Debian packages parley uses, in two sets; installs only what is missing (with sudo when not root).
 #   run    what running and testing need: a C/C++ toolchain and ALSA headers (to build the
-#          `speaker` and `@discordjs/opus` addons), arecord/aplay and sox with its ALSA driver
-#          (microphone and speaker backends), tmux (terminal tests), jemalloc (the server's
-#          allocator: bin/server-env.sh)
+#          `speaker` and `@discordjs/opus` addons), libpulse-dev and pkg-config (parley's own
+#          PulseAudio binding, binding.gyp), arecord/aplay and sox with its ALSA driver
+#          (microphone and speaker backends), PulseAudio, its tools and its ALSA plugin (the
+#          pulse call tests run a private daemon), tmux (terminal tests), jemalloc (the
+#          server's allocator: bin/server-env.sh)
 #   bench  what bench/device-latency.ts needs: PulseAudio, its tools and its ALSA plugin (a device
 #          that keeps real time on machines without a sound card), and arecord/aplay
 set -euo pipefail
 case "${1:-}" in
-  run) packages=(g++ make python3 libasound2-dev alsa-utils sox libsox-fmt-alsa tmux libjemalloc2) ;;
+  run) packages=(g++ make python3 pkg-config libasound2-dev libpulse-dev alsa-utils sox libsox-fmt-alsa pulseaudio pulseaudio-utils libasound2-plugins tmux libjemalloc2) ;;
   bench) packages=(pulseaudio pulseaudio-utils libasound2-plugins alsa-utils) ;;
   *) echo "usage: $0 run|bench" >&2; exit 2 ;;
 esac

@@ -42,7 +42,8 @@ export class PulseDaemon {
     };
   }
 
-  static async start(): Promise<PulseDaemon> {
+  /** Starts the daemon; `extra` lines (given its directory) are added to its startup script (more sinks, sources). */
+  static async start(extra: string[] | ((dir: string) => string[]) = []): Promise<PulseDaemon> {
     const dir = mkdtempSync(join(tmpdir(), 'parley-pulse-'));
     const script = [
       `load-module module-native-protocol-unix auth-anonymous=1 socket=${join(dir, 'native')}`,
@@ -50,6 +51,7 @@ export class PulseDaemon {
       `load-module module-pipe-source source_name=mouth file=${join(dir, 'mouth.fifo')} rate=48000 channels=1 format=s16le`,
       'set-default-sink ear',
       'set-default-source mouth',
+      ...(typeof extra === 'function' ? extra(dir) : extra),
     ];
     writeFileSync(join(dir, 'parley.pa'), script.join('\n') + '\n');
     writeFileSync(join(dir, 'asound.conf'), 'pcm.!default { type pulse }\nctl.!default { type pulse }\n');

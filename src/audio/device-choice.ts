@@ -26,6 +26,7 @@ export interface DeviceChoice {
 
 const PULSE_VAR = { speaker: 'PULSE_SINK', mic: 'PULSE_SOURCE' } as const;
 const ROLE_OF = { speaker: 'playback', mic: 'capture' } as const;
+const ALSA_BACKEND = { speaker: 'aplay', mic: 'arecord' } as const;
 
 /**
  * Resolves a speaker or mic spec; undefined for any other spec (tone, null, files). A spec
@@ -37,11 +38,13 @@ export async function chooseDevice(spec: string, opts: { env?: NodeJS.ProcessEnv
   const parsed = parseDeviceSpec(spec);
   if (!parsed) return undefined;
   const env = opts.env ?? process.env;
-  const { role, backend, device: name } = parsed;
-  if (name === undefined) return { role, spec: deviceSpec(role, backend), backend, env, label: `${backend} → the default device` };
+  const { role, device: name } = parsed;
+  if (name === undefined) return { role, spec: deviceSpec(role, parsed.backend), backend: parsed.backend, env, label: `${parsed.backend} → the default device` };
   const list = opts.list ?? (await listAudioDevices({ env }));
   const candidates = list.devices.filter((d) => d.role === ROLE_OF[role]);
   const pulse = candidates.find((d) => d.system === 'pulse' && d.name === name);
+  // `auto` with a name: the backend that speaks to where the name was found.
+  const backend = parsed.backend !== 'auto' ? parsed.backend : pulse ? 'pulse' : ALSA_BACKEND[role];
   const base = { role, backend, name, env };
   if (pulse) {
     const description = pulse.description ? ` (${pulse.description})` : '';

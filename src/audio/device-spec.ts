@@ -4,16 +4,19 @@
  * `hw:1,0`, or a PulseAudio sink or source); a first segment that names a backend is the
  * backend, so a device may never be called like one.
  */
-/** Each role's backends, the first being what the plain word (`speaker`, `mic`) means. */
+/**
+ * Each role's backends, the first being what the plain word (`speaker`, `mic`) means: `auto`,
+ * the first that opens of PulseAudio and ALSA (see createSink/createSource).
+ */
 export const BACKENDS = {
-  speaker: ['addon', 'aplay'],
-  mic: ['arecord', 'sox'],
+  speaker: ['auto', 'pulse', 'aplay', 'addon'],
+  mic: ['auto', 'pulse', 'arecord', 'sox'],
 } as const satisfies Record<string, readonly string[]>;
 
 export type DeviceRole = keyof typeof BACKENDS;
 
 /** Words that are never a device name, whichever role they are given to. */
-const RESERVED = new Set(['addon', 'aplay', 'arecord', 'sox', 'pulse']);
+const RESERVED = new Set(['auto', 'addon', 'aplay', 'arecord', 'sox', 'pulse']);
 
 export interface DeviceSpec {
   role: DeviceRole;

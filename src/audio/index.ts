@@ -12,6 +12,9 @@ import { SpeakerSink, type SpeakerOptions } from './sinks/speaker-sink';
 import { AplaySink, type AplayOptions, type AplayStats } from './sinks/aplay-sink';
 import { MicSource, type MicOptions, type MicStats, type Recorder } from './sources/mic-source';
 import { parseDeviceSpec } from './device-spec';
+import { PulseSink, type PulseSinkOptions } from './sinks/pulse-sink';
+import { PulseSource, type PulseSourceOptions } from './sources/pulse-source';
+import { FirstSink, FirstSource } from './first-that-opens';
 
 export * from './types';
 export * from './codecs';
@@ -26,6 +29,7 @@ export { PacedSource, type PacedSourceOptions } from './sources/paced-source';
 export { ToneSource, SilenceSource, WavFileSource, NullSink, WavFileSink };
 export { MicSource, SpeakerSink, type MicOptions, type MicStats, type Recorder, type SpeakerOptions };
 export { AplaySink, type AplayOptions, type AplayStats };
+export { PulseSink, PulseSource, FirstSink, FirstSource, type PulseSinkOptions, type PulseSourceOptions };
 export {
   audioDeviceReport,
   probeAudioDevices,
@@ -51,19 +55,20 @@ export { chooseDevice, defaultDevice, type DeviceChoice } from './device-choice'
 export interface SourceOptions {
   /** WAV files: start again at the end instead of emitting 'end'. */
   loop?: boolean;
-  /** Microphone: the ALSA device (arecord -D / sox -t alsa), default "default". */
+  /** Microphone: the PulseAudio source or ALSA device (arecord -D / sox -t alsa), default "default". */
   device?: string;
-  /** Microphone: environment for the recorder process (e.g. ALSA_CONFIG_PATH). */
+  /** Microphone: environment for the recorder process (e.g. ALSA_CONFIG_PATH), and PULSE_SERVER / PULSE_SOURCE for PulseAudio. */
   env?: NodeJS.ProcessEnv;
 }
 
-const SOURCE_SPECS = 'tone, tone:FREQ, silence, mic, mic:arecord, mic:sox, mic:[BACKEND:]NAME or a .wav path';
-const SINK_SPECS = 'speaker, speaker:addon, speaker:aplay, speaker:[BACKEND:]NAME, null or a .wav path';
+const SOURCE_SPECS = 'tone, tone:FREQ, silence, mic, mic:pulse, mic:arecord, mic:sox, mic:[BACKEND:]NAME or a .wav path';
+const SINK_SPECS = 'speaker, speaker:pulse, speaker:aplay, speaker:addon, speaker:[BACKEND:]NAME, null or a .wav path';
 
 /**
- * Builds a source from a CLI-style spec: tone | tone:FREQ | silence | mic | mic:arecord | mic:sox
- * | mic:[BACKEND:]NAME (NAME an ALSA device, see device-spec.ts) | file.wav. Nothing is opened
- * yet (see AudioSource.open); a spec that names nothing known throws a `bad_spec` AudioError.
+ * Builds a source from a CLI-style spec: tone | tone:FREQ | silence | mic | mic:pulse |
+ * mic:arecord | mic:sox | mic:[BACKEND:]NAME (see device-spec.ts) | file.wav. Plain `mic` is
+ * PulseAudio when a server takes the stream, else arecord. Nothing is opened yet (see
+ * AudioSource.open); a spec that names nothing known throws a `bad_spec` AudioError.
  */
 export function createSource(spec: string, opts: SourceOptions = {}): AudioSource {
   const [kind, arg] = splitSpec(spec);
@@ -75,29 +80,41 @@ export function createSource(spec: string, opts: SourceOptions = {}): AudioSourc
   }
   if (kind === 'silence' && arg === undefined) return new SilenceSource();
   const mic = parseDeviceSpec(spec);
-  if (mic?.role === 'mic') return new MicSource({ recorder: mic.backend as Recorder, device: mic.device ?? opts.device, env: opts.env });
+  if (mic?.role === 'mic') {
+    const device = mic.device ?? opts.device;
+    const { env } = opts;
+    const pulse = () => new PulseSource({ device, env });
+    const alsa = (recorder: Recorder) => () => new MicSource({ recorder, device, env });
+    if (mic.backend === 'auto') return new FirstSource(`mic ${device ?? 'default'}`, [pulse, alsa('arecord')]);
+    return mic.backend === 'pulse' ? pulse() : alsa(mic.backend as Recorder)();
+  }
   if (isWavPath(spec)) return new WavFileSource(spec, opts.loop ?? false);
   throw badSpec(`unknown audio source "${spec}" (expected ${SOURCE_SPECS})`);
 }
 
 export interface SinkOptions {
-  /** Speaker: the ALSA device, default "default". */
+  /** Speaker: the PulseAudio sink or ALSA device, default "default". */
   device?: string;
-  /** Speaker: environment for the worker or aplay process (e.g. ALSA_CONFIG_PATH). */
+  /** Speaker: environment for the worker or aplay process (e.g. ALSA_CONFIG_PATH), and PULSE_SERVER / PULSE_SINK for PulseAudio. */
   env?: NodeJS.ProcessEnv;
 }
 
 /**
- * Builds a sink from a CLI-style spec: speaker | speaker:addon | speaker:aplay |
- * speaker:[BACKEND:]NAME (NAME an ALSA device) | null | file.wav. Nothing is opened yet; a spec
- * that names nothing known throws a `bad_spec` AudioError.
+ * Builds a sink from a CLI-style spec: speaker | speaker:pulse | speaker:aplay | speaker:addon |
+ * speaker:[BACKEND:]NAME (see device-spec.ts) | null | file.wav. Plain `speaker` is PulseAudio
+ * when a server takes the stream, else aplay (the addon stalls on ALSA's pulse plugin and keeps
+ * a 0.5 s buffer elsewhere: docs/architecture.md). Nothing is opened yet; a spec that names
+ * nothing known throws a `bad_spec` AudioError.
  */
 export function createSink(spec: string, opts: SinkOptions = {}): AudioSink {
   if (spec === 'null') return new NullSink();
   const speaker = parseDeviceSpec(spec);
   if (speaker?.role === 'speaker') {
     const o = { device: speaker.device ?? opts.device, env: opts.env };
-    return speaker.backend === 'aplay' ? new AplaySink(o) : new SpeakerSink(o);
+    const pulse = () => new PulseSink(o);
+    const aplay = () => new AplaySink(o);
+    if (speaker.backend === 'auto') return new FirstSink(`speaker ${o.device ?? 'default'}`, [pulse, aplay]);
+    return speaker.backend === 'pulse' ? pulse() : speaker.backend === 'aplay' ? aplay() : new SpeakerSink(o);
   }
   if (isWavPath(spec)) return new WavFileSink(spec);
   throw badSpec(`unknown audio sink "${spec}" (expected ${SINK_SPECS})`);

@@ -3,7 +3,7 @@
  * goes through aplay and ALSA.
  */
 import type { ChildProcess } from 'node:child_process';
-import { AplaySink, AudioError, SpeakerSink, createSink } from '../../src/audio';
+import { AplaySink, AudioError, FirstSink, PulseSink, SpeakerSink, createSink } from '../../src/audio';
 import { APLAY_READY, alsaReason, aplayArgs, arecordArgs, soxCaptureArgs } from '../../src/audio/alsa';
 import { alsaFileDevice, brokenAlsaConfig, type AlsaFileDevice } from '../helpers/audio';
 import { waitFor } from '../helpers/wait';
@@ -11,11 +11,12 @@ import { waitFor } from '../helpers/wait';
 const childOf = (sink: AplaySink) => (sink as unknown as { state: { child?: ChildProcess } }).state.child;
 
 describe('speaker specs', () => {
-  it('keep "speaker" for the addon and name each backend', () => {
-    expect(createSink('speaker')).toBeInstanceOf(SpeakerSink);
+  it('make "speaker" the first of PulseAudio and aplay that opens, and name each backend', () => {
+    expect(createSink('speaker')).toBeInstanceOf(FirstSink);
+    expect(createSink('speaker:pulse')).toBeInstanceOf(PulseSink);
     expect(createSink('speaker:addon')).toBeInstanceOf(SpeakerSink);
     expect(createSink('speaker:aplay')).toBeInstanceOf(AplaySink);
-    expect(() => createSink('speaker:pulse')).toThrow(/unknown audio sink "speaker:pulse" \(expected .*speaker:aplay/);
+    expect(() => createSink('speaker:jack')).toThrow(/unknown audio sink "speaker:jack" \(expected .*speaker:aplay/);
   });
 });
 

@@ -67,13 +67,15 @@ describe('parsing what the programs print', () => {
 
 describe('device specs', () => {
   it.each([
-    ['speaker', { role: 'speaker', backend: 'addon', explicitBackend: false, device: undefined }],
+    ['speaker', { role: 'speaker', backend: 'auto', explicitBackend: false, device: undefined }],
     ['speaker:aplay', { role: 'speaker', backend: 'aplay', explicitBackend: true, device: undefined }],
-    ['speaker:desk', { role: 'speaker', backend: 'addon', explicitBackend: false, device: 'desk' }],
+    ['speaker:desk', { role: 'speaker', backend: 'auto', explicitBackend: false, device: 'desk' }],
     ['speaker:aplay:desk', { role: 'speaker', backend: 'aplay', explicitBackend: true, device: 'desk' }],
-    ['speaker:hw:1,0', { role: 'speaker', backend: 'addon', explicitBackend: false, device: 'hw:1,0' }],
+    ['speaker:hw:1,0', { role: 'speaker', backend: 'auto', explicitBackend: false, device: 'hw:1,0' }],
+    ['speaker:pulse:desk', { role: 'speaker', backend: 'pulse', explicitBackend: true, device: 'desk' }],
+    ['speaker:addon', { role: 'speaker', backend: 'addon', explicitBackend: true, device: undefined }],
     ['mic:sox:plughw:CARD=PCH,DEV=0', { role: 'mic', backend: 'sox', explicitBackend: true, device: 'plughw:CARD=PCH,DEV=0' }],
-    ['mic:sine', { role: 'mic', backend: 'arecord', explicitBackend: false, device: 'sine' }],
+    ['mic:sine', { role: 'mic', backend: 'auto', explicitBackend: false, device: 'sine' }],
   ])('%s', (spec, parsed) => {
     expect(parseDeviceSpec(spec)).toEqual(parsed);
   });
@@ -165,9 +167,11 @@ describePulse('a PulseAudio server', () => {
 
   it('routes a sink or source chosen by name through ALSA with PULSE_SINK / PULSE_SOURCE', async () => {
     const list = await listAudioDevices({ env });
-    const speaker = await chooseDevice('speaker:desk', { env, list });
+    const speaker = await chooseDevice('speaker:addon:desk', { env, list });
     expect(speaker).toMatchObject({ spec: 'speaker:addon', device: 'default', system: 'pulse', name: 'desk', label: 'addon → PulseAudio sink "desk" (Desk)' });
     expect(speaker?.env.PULSE_SINK).toBe('desk');
+    // Without a backend named, a PulseAudio sink is played to by the PulseAudio backend itself.
+    expect(await chooseDevice('speaker:desk', { env, list })).toMatchObject({ spec: 'speaker:pulse', device: 'desk', system: 'pulse', name: 'desk' });
     const mic = await chooseDevice('mic:sox:sine', { env, list });
     expect(mic).toMatchObject({ spec: 'mic:sox', device: 'default', system: 'pulse', name: 'sine' });
     expect(mic?.env.PULSE_SOURCE).toBe('sine');

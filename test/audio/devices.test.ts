@@ -105,7 +105,7 @@ describe('microphone errors', () => {
   });
 
   it('rejects an unknown recorder in the spec', () => {
-    expect(() => createSource('mic:pulse')).toThrow(/unknown audio source "mic:pulse"/);
+    expect(() => createSource('mic:jack')).toThrow(/unknown audio source "mic:jack"/);
   });
 });
 

@@ -25,7 +25,7 @@ function sideDevices(tone: Int16Array) {
   return {
     mic,
     speaker,
-    devices: { input: createSource('mic', { env: mic.env }), output: createSink('speaker', { env: speaker.env }) },
+    devices: { input: createSource('mic:arecord', { env: mic.env }), output: createSink('speaker:addon', { env: speaker.env }) },
     cleanup: () => [mic, speaker].forEach((d: AlsaFileDevice) => d.cleanup()),
   };
 }
@@ -74,7 +74,7 @@ test('a speaker that will not open fails the call with a readable reason, and no
       rang = true;
       void c.accept().catch(() => undefined);
     });
-    const out = alice.call('bob', { input: 'tone', output: createSink('speaker', { env: broken.env }) });
+    const out = alice.call('bob', { input: 'tone', output: createSink('speaker:addon', { env: broken.env }) });
     const err = await out.result.catch((e: Error) => e);
     expect(err).toMatchObject({ reason: 'failed', end: { cause: 'output_device', byMe: true } });
     expect((err as Error).message).toMatch(/^Could not call bob: your speaker \(audio output\) failed: the speaker .* would not open: .+$/);

@@ -116,12 +116,8 @@ function callScreen(s: Extract<UiState, { kind: 'in-call' }>, keys: readonly Bin
     `Codec    ${s.call.codec}, ${s.call.frameMs} ms frames`,
     `Mic      ${levelMeter(s.muted || !live ? -Infinity : live.inputDb)}`,
     `Speaker  ${levelMeter(live ? live.outputDb : -Infinity)}`,
-<<<<<<< HEAD
-    live ? statsLine(live) : 'Waiting for statistics…',
-    ...(s.device ? ['', s.device] : []),
-=======
     ...(live ? statsLines(live) : ['Waiting for statistics…']),
->>>>>>> tsm
+    ...(s.device ? ['', s.device] : []),
     '',
     bindingsOf(keys, 'in-call')
       .filter((b) => SHORT[b.action])

@@ -1,0 +1,527 @@
+/*
+ * PulseAudio through libpulse's simple API (pa_simple), for parley's speaker and microphone.
+ *
+ * pa_simple blocks, so each stream runs on a thread of its own and JavaScript never waits:
+ * - playback: write() copies into a ring buffer and returns; the writer thread hands the ring
+ *   to pa_simple_write a few ms at a time, blocking while the server's buffer is full. A ring
+ *   that outgrows its bound loses its oldest bytes (counted), and a standing delay is cut (see
+ *   trim_standing_delay), so delay cannot build up here; a watchdog ends stalls (see watchdog).
+ * - capture: the reader thread loops on pa_simple_read and hands each chunk to JavaScript
+ *   through a threadsafe function.
+ * Both threads measure pa_simple_get_latency between transfers (pa_simple is not used from two
+ * threads at once) and report a failure (server gone) once, then stop. close() never blocks the
+ * JavaScript thread either: the thread frees the stream and reports 'closed' when it is done.
+ *
+ * Events reach JavaScript as onEvent(type, arg): ('open'), ('data', Buffer), ('error', message),
+ * ('closed'), the last always last.
+ */
+#include <node_api.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <pulse/sample.h>
+#include <pulse/error.h>
+#include <pulse/simple.h>
+
+#define CHECK(env, call)                                                   \
+  do {                                                                     \
+    if ((call) != napi_ok) {                                               \
+      napi_throw_error((env), NULL, "pulse binding: N-API call failed");   \
+      return NULL;                                                         \
+    }                                                                      \
+  } while (0)
+
+typedef enum { EV_OPEN, EV_DATA, EV_ERROR, EV_CLOSED } event_kind;
+
+typedef struct {
+  event_kind kind;
+  char *bytes; /* data: the chunk; error: the message (NUL-terminated) */
+  size_t length;
+} event;
+
+typedef struct {
+  pa_simple *pa;
+  int playback;
+  /* what pa_simple_new is given, on the stream's thread */
+  char *server, *device, *name;
+  pa_sample_spec spec;
+  pa_buffer_attr attr;
+  /* playback: standing delay above this (µs, 0 = none) is cut, see trim_standing_delay */
+  int64_t target_us, window_min_us, window_start_us, skip_bytes;
+  pthread_t thread;
+  pthread_mutex_t lock;
+  pthread_cond_t wake;
+  napi_threadsafe_function tsfn;
+  /* playback ring */
+  char *ring;
+  size_t capacity, head, used, dropped;
+  /* capture chunk size */
+  size_t chunk;
+  int closing, drain;
+  /* last pa_simple_get_latency, µs; -1 until measured */
+  int64_t latency_us;
+  /* when the current pa_simple_write began (µs, CLOCK_MONOTONIC), 0 when not writing */
+  int64_t write_since_us;
+  /* the stall watchdog (playback): its thread, whether it should stop, stalls ended so far */
+  pthread_t watchdog;
+  int watchdog_stop;
+  uint32_t stalls;
+} stream;
+
+static void post(stream *s, event_kind kind, const char *bytes, size_t length) {
+  event *ev = malloc(sizeof *ev);
+  if (!ev) return;
+  ev->kind = kind;
+  ev->length = length;
+  ev->bytes = NULL;
+  if (bytes) {
+    ev->bytes = malloc(length + 1);
+    if (!ev->bytes) {
+      free(ev);
+      return;
+    }
+    memcpy(ev->bytes, bytes, length);
+    ev->bytes[length] = 0;
+  }
+  if (napi_call_threadsafe_function(s->tsfn, ev, napi_tsfn_blocking) != napi_ok) {
+    free(ev->bytes);
+    free(ev);
+  }
+}
+
+static void post_error(stream *s, const char *what, int err) {
+  char message[256];
+  snprintf(message, sizeof message, "%s: %s", what, pa_strerror(err));
+  post(s, EV_ERROR, message, strlen(message));
+}
+
+static int64_t measure_latency(stream *s) {
+  int err = 0;
+  pa_usec_t us = pa_simple_get_latency(s->pa, &err);
+  if (us == (pa_usec_t)-1) return -1;
+  pthread_mutex_lock(&s->lock);
+  s->latency_us = (int64_t)us;
+  pthread_mutex_unlock(&s->lock);
+  return (int64_t)us;
+}
+
+static int64_t now_us(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+/*
+ * The server's buffer only grows after an underrun that audio arriving in a burst ends (the
+ * stream restarts with all of it queued), and that delay would stay for the rest of the call.
+ * So the lowest latency seen over each second is watched, and what it keeps above the target
+ * is skipped from the audio still to be written: one cut instead of a lasting delay.
+ */
+static void trim_standing_delay(stream *s, int64_t latency_us) {
+  if (s->target_us <= 0 || latency_us < 0) return;
+  int64_t now = now_us();
+  if (s->window_min_us < 0 || latency_us < s->window_min_us) s->window_min_us = latency_us;
+  if (now - s->window_start_us < 1000000) return;
+  int64_t excess = s->window_min_us - s->target_us;
+  if (excess > 0) {
+    int64_t frame = (int64_t)pa_frame_size(&s->spec);
+    pthread_mutex_lock(&s->lock);
+    s->skip_bytes += (int64_t)pa_usec_to_bytes((pa_usec_t)excess, &s->spec) / frame * frame;
+    pthread_mutex_unlock(&s->lock);
+  }
+  s->window_min_us = -1;
+  s->window_start_us = now;
+}
+
+/* Connects on the stream's thread (connecting can take a while); posts 'open' or an error. */
+static int connect_stream(stream *s) {
+  int err = 0;
+  s->pa = pa_simple_new(s->server, s->name ? s->name : "parley", s->playback ? PA_STREAM_PLAYBACK : PA_STREAM_RECORD, s->device,
+                        s->playback ? "call playback" : "call capture", &s->spec, NULL, &s->attr, &err);
+  if (!s->pa) {
+    post_error(s, "could not connect", err);
+    post(s, EV_CLOSED, NULL, 0);
+    return 0;
+  }
+  post(s, EV_OPEN, NULL, 0);
+  return 1;
+}
+
+/*
+ * A sink can stop asking a small-buffered stream for audio for good: PulseAudio 16's null sink
+ * does after the rewind that ends an underrun (docs/architecture.md, "Audio"), and the write
+ * then waits forever. Writes are a few ms each (see WRITE_PIECE_US), so one that has waited
+ * STALL_US is such a stall; flushing the stream makes the server ask afresh. pa_simple
+ * serialises the flush with the blocked write through its mainloop lock.
+ */
+#define STALL_US 250000
+#define WRITE_PIECE_US 10000
+
+static void *watchdog(void *arg) {
+  stream *s = arg;
+  for (;;) {
+    struct timespec nap = {0, 50 * 1000 * 1000};
+    nanosleep(&nap, NULL);
+    pthread_mutex_lock(&s->lock);
+    int stop = s->watchdog_stop;
+    int stalled = s->write_since_us && now_us() - s->write_since_us > STALL_US;
+    if (stalled) {
+      s->stalls++;
+      s->write_since_us = now_us();
+    }
+    pthread_mutex_unlock(&s->lock);
+    if (stop) return NULL;
+    int err = 0;
+    if (stalled) pa_simple_flush(s->pa, &err);
+  }
+}
+
+static void *writer(void *arg) {
+  stream *s = arg;
+  if (!connect_stream(s)) return NULL;
+  s->window_min_us = -1;
+  s->window_start_us = now_us();
+  int watching = pthread_create(&s->watchdog, NULL, watchdog, s) == 0;
+  size_t piece = pa_usec_to_bytes(WRITE_PIECE_US, &s->spec);
+  size_t max_chunk = s->capacity;
+  char *chunk = malloc(max_chunk);
+  int failed = chunk == NULL;
+  while (!failed) {
+    pthread_mutex_lock(&s->lock);
+    while (s->used == 0 && !s->closing) pthread_cond_wait(&s->wake, &s->lock);
+    if (s->used == 0 || (s->closing && !s->drain)) {
+      pthread_mutex_unlock(&s->lock);
+      break;
+    }
+    size_t skip = s->skip_bytes < (int64_t)s->used ? (size_t)s->skip_bytes : s->used;
+    s->skip_bytes -= (int64_t)skip;
+    s->dropped += skip;
+    s->head = (s->head + skip) % s->capacity;
+    size_t n = s->used - skip < piece ? s->used - skip : piece;
+    for (size_t i = 0; i < n; i++) chunk[i] = s->ring[(s->head + i) % s->capacity];
+    s->head = (s->head + n) % s->capacity;
+    s->used -= skip + n;
+    s->write_since_us = now_us();
+    pthread_mutex_unlock(&s->lock);
+    int err = 0;
+    int written = n == 0 || pa_simple_write(s->pa, chunk, n, &err) >= 0;
+    pthread_mutex_lock(&s->lock);
+    s->write_since_us = 0;
+    pthread_mutex_unlock(&s->lock);
+    if (!written) {
+      post_error(s, "playback failed", err);
+      failed = 1;
+      break;
+    }
+    int64_t latency = measure_latency(s);
+    pthread_mutex_lock(&s->lock);
+    int64_t waiting = (int64_t)pa_bytes_to_usec(s->used, &s->spec);
+    pthread_mutex_unlock(&s->lock);
+    trim_standing_delay(s, latency < 0 ? -1 : latency + waiting);
+  }
+  if (watching) {
+    pthread_mutex_lock(&s->lock);
+    s->watchdog_stop = 1;
+    pthread_mutex_unlock(&s->lock);
+    pthread_join(s->watchdog, NULL);
+  }
+  if (!failed && s->drain) {
+    int err = 0;
+    pa_simple_drain(s->pa, &err);
+  }
+  free(chunk);
+  pa_simple_free(s->pa);
+  s->pa = NULL;
+  post(s, EV_CLOSED, NULL, 0);
+  return NULL;
+}
+
+static void *reader(void *arg) {
+  stream *s = arg;
+  if (!connect_stream(s)) return NULL;
+  char *chunk = malloc(s->chunk);
+  while (chunk) {
+    pthread_mutex_lock(&s->lock);
+    int closing = s->closing;
+    pthread_mutex_unlock(&s->lock);
+    if (closing) break;
+    int err = 0;
+    if (pa_simple_read(s->pa, chunk, s->chunk, &err) < 0) {
+      post_error(s, "capture failed", err);
+      break;
+    }
+    measure_latency(s);
+    post(s, EV_DATA, chunk, s->chunk);
+  }
+  free(chunk);
+  pa_simple_free(s->pa);
+  s->pa = NULL;
+  post(s, EV_CLOSED, NULL, 0);
+  return NULL;
+}
+
+/* Runs on the JavaScript thread: turns an event into onEvent(type, arg). */
+static void deliver(napi_env env, napi_value callback, void *context, void *data) {
+  (void)context;
+  event *ev = data;
+  if (env && callback) {
+    napi_value args[2], undefined, result;
+    napi_get_undefined(env, &undefined);
+    const char *type = ev->kind == EV_OPEN ? "open" : ev->kind == EV_DATA ? "data" : ev->kind == EV_ERROR ? "error" : "closed";
+    napi_create_string_utf8(env, type, NAPI_AUTO_LENGTH, &args[0]);
+    if (ev->kind == EV_DATA) {
+      void *copy;
+      napi_create_buffer_copy(env, ev->length, ev->bytes, &copy, &args[1]);
+    } else if (ev->kind == EV_ERROR) {
+      napi_create_string_utf8(env, ev->bytes, ev->length, &args[1]);
+    } else {
+      args[1] = undefined;
+    }
+    napi_call_function(env, undefined, callback, 2, args, &result);
+  }
+  free(ev->bytes);
+  free(ev);
+}
+
+static void finalize_stream(napi_env env, void *data, void *hint) {
+  (void)env;
+  (void)hint;
+  stream *s = data;
+  /* The thread has ended (its 'closed' was delivered) or never started. */
+  pthread_mutex_destroy(&s->lock);
+  pthread_cond_destroy(&s->wake);
+  free(s->ring);
+  free(s->server);
+  free(s->device);
+  free(s->name);
+  free(s);
+}
+
+static int get_u32(napi_env env, napi_value obj, const char *key, uint32_t fallback, uint32_t *out) {
+  napi_value v;
+  napi_valuetype t;
+  if (napi_get_named_property(env, obj, key, &v) != napi_ok) return 0;
+  napi_typeof(env, v, &t);
+  if (t == napi_undefined) {
+    *out = fallback;
+    return 1;
+  }
+  return napi_get_value_uint32(env, v, out) == napi_ok;
+}
+
+/* A string property, or NULL when absent; the caller frees it. */
+static char *get_string(napi_env env, napi_value obj, const char *key) {
+  napi_value v;
+  napi_valuetype t;
+  size_t len;
+  if (napi_get_named_property(env, obj, key, &v) != napi_ok) return NULL;
+  napi_typeof(env, v, &t);
+  if (t != napi_string || napi_get_value_string_utf8(env, v, NULL, 0, &len) != napi_ok) return NULL;
+  char *s = malloc(len + 1);
+  if (s) napi_get_value_string_utf8(env, v, s, len + 1, &len);
+  return s;
+}
+
+/*
+ * open({ playback, server?, device?, name?, rate, channels, tlength, prebuf, minreq, fragsize,
+ *        ringBytes, chunkBytes, targetMs }, onEvent) → handle, at once: the thread connects and
+ * reports 'open', or an error (pa_strerror's text) and 'closed'. Bad options throw.
+ */
+static napi_value open_stream(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
+  CHECK(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  napi_valuetype t0, t1;
+  if (argc < 2 || napi_typeof(env, argv[0], &t0) != napi_ok || napi_typeof(env, argv[1], &t1) != napi_ok ||
+      t0 != napi_object || t1 != napi_function) {
+    napi_throw_type_error(env, NULL, "open(options, onEvent) expects an object and a function");
+    return NULL;
+  }
+  napi_value o = argv[0];
+  bool playback = false;
+  napi_value pv;
+  if (napi_get_named_property(env, o, "playback", &pv) == napi_ok) napi_get_value_bool(env, pv, &playback);
+  uint32_t rate, channels, tlength, prebuf, minreq, fragsize, ring_bytes, chunk_bytes;
+  if (!get_u32(env, o, "rate", 48000, &rate) || !get_u32(env, o, "channels", 1, &channels) ||
+      !get_u32(env, o, "tlength", (uint32_t)-1, &tlength) || !get_u32(env, o, "prebuf", (uint32_t)-1, &prebuf) ||
+      !get_u32(env, o, "minreq", (uint32_t)-1, &minreq) || !get_u32(env, o, "fragsize", (uint32_t)-1, &fragsize) ||
+      !get_u32(env, o, "ringBytes", 48000, &ring_bytes) || !get_u32(env, o, "chunkBytes", 960, &chunk_bytes) ||
+      rate == 0 || channels == 0 || channels > 32 || ring_bytes == 0 || chunk_bytes == 0) {
+    napi_throw_range_error(env, NULL, "open(): rate, channels, buffer sizes must be positive integers");
+    return NULL;
+  }
+  int64_t target_ms = 0;
+  napi_value tv;
+  if (napi_get_named_property(env, o, "targetMs", &tv) == napi_ok) napi_get_value_int64(env, tv, &target_ms);
+
+  stream *s = calloc(1, sizeof *s);
+  if (!s || (playback && !(s->ring = malloc(ring_bytes)))) {
+    free(s);
+    napi_throw_error(env, NULL, "out of memory");
+    return NULL;
+  }
+  s->server = get_string(env, o, "server");
+  s->device = get_string(env, o, "device");
+  s->name = get_string(env, o, "name");
+  s->spec = (pa_sample_spec){.format = PA_SAMPLE_S16LE, .rate = rate, .channels = (uint8_t)channels};
+  s->attr = (pa_buffer_attr){.maxlength = (uint32_t)-1, .tlength = tlength, .prebuf = prebuf, .minreq = minreq, .fragsize = fragsize};
+  s->target_us = target_ms > 0 ? target_ms * 1000 : 0;
+  s->playback = playback;
+  s->capacity = ring_bytes;
+  s->chunk = chunk_bytes;
+  s->latency_us = -1;
+  pthread_mutex_init(&s->lock, NULL);
+  pthread_cond_init(&s->wake, NULL);
+
+  napi_value handle, resource_name;
+  napi_create_string_utf8(env, "parley-pulse", NAPI_AUTO_LENGTH, &resource_name);
+  if (napi_create_threadsafe_function(env, argv[1], NULL, resource_name, 0, 1, NULL, NULL, NULL, deliver, &s->tsfn) != napi_ok ||
+      napi_create_external(env, s, finalize_stream, NULL, &handle) != napi_ok) {
+    napi_throw_error(env, NULL, "pulse binding: could not set up the stream");
+    return NULL;
+  }
+  if (pthread_create(&s->thread, NULL, playback ? writer : reader, s) != 0) {
+    napi_release_threadsafe_function(s->tsfn, napi_tsfn_abort);
+    s->tsfn = NULL;
+    napi_throw_error(env, NULL, "pulse binding: could not start the stream's thread");
+    return NULL;
+  }
+  pthread_detach(s->thread);
+  /* An open stream does not keep the process alive: a hung server must not hold it either. */
+  napi_unref_threadsafe_function(env, s->tsfn);
+  return handle;
+}
+
+static stream *unwrap(napi_env env, napi_value v) {
+  void *data = NULL;
+  if (napi_get_value_external(env, v, &data) != napi_ok || !data) {
+    napi_throw_type_error(env, NULL, "expected a stream handle");
+    return NULL;
+  }
+  return data;
+}
+
+/* write(handle, buffer) → bytes dropped so far (the ring's oldest, when it overflowed). */
+static napi_value write_stream(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2], result;
+  CHECK(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  stream *s = argc >= 2 ? unwrap(env, argv[0]) : NULL;
+  if (!s) return NULL;
+  char *bytes;
+  size_t length;
+  bool is_buffer = false;
+  napi_is_buffer(env, argv[1], &is_buffer);
+  if (!s->playback || !is_buffer || napi_get_buffer_info(env, argv[1], (void **)&bytes, &length) != napi_ok) {
+    napi_throw_type_error(env, NULL, "write(handle, buffer) expects a playback stream and a Buffer");
+    return NULL;
+  }
+  pthread_mutex_lock(&s->lock);
+  if (!s->closing) {
+    if (length > s->capacity) {
+      s->dropped += length - s->capacity;
+      bytes += length - s->capacity;
+      length = s->capacity;
+    }
+    size_t over = s->used + length > s->capacity ? s->used + length - s->capacity : 0;
+    s->head = (s->head + over) % s->capacity;
+    s->used -= over;
+    s->dropped += over;
+    for (size_t i = 0; i < length; i++) s->ring[(s->head + s->used + i) % s->capacity] = bytes[i];
+    s->used += length;
+    pthread_cond_signal(&s->wake);
+  }
+  double dropped = (double)s->dropped;
+  pthread_mutex_unlock(&s->lock);
+  CHECK(env, napi_create_double(env, dropped, &result));
+  return result;
+}
+
+/*
+ * latency(handle) → { deviceUs (server's figure, -1 until measured), queuedBytes (ring),
+ * stalls (playback stalls the watchdog ended) }.
+ */
+static napi_value latency_stream(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1], result, device, queued;
+  CHECK(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  stream *s = argc >= 1 ? unwrap(env, argv[0]) : NULL;
+  if (!s) return NULL;
+  pthread_mutex_lock(&s->lock);
+  double us = (double)s->latency_us, used = (double)s->used;
+  double stalls = (double)s->stalls;
+  pthread_mutex_unlock(&s->lock);
+  napi_value stalls_v;
+  CHECK(env, napi_create_object(env, &result));
+  CHECK(env, napi_create_double(env, us, &device));
+  CHECK(env, napi_create_double(env, used, &queued));
+  CHECK(env, napi_create_double(env, stalls, &stalls_v));
+  CHECK(env, napi_set_named_property(env, result, "deviceUs", device));
+  CHECK(env, napi_set_named_property(env, result, "queuedBytes", queued));
+  CHECK(env, napi_set_named_property(env, result, "stalls", stalls_v));
+  return result;
+}
+
+/*
+ * close(handle, drain): the thread stops (playback after playing what it holds when `drain`),
+ * frees the stream and reports 'closed'. Capture stops after its current read (one chunk).
+ */
+static napi_value close_stream(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
+  CHECK(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  stream *s = argc >= 1 ? unwrap(env, argv[0]) : NULL;
+  if (!s) return NULL;
+  bool drain = false;
+  if (argc >= 2) napi_get_value_bool(env, argv[1], &drain);
+  pthread_mutex_lock(&s->lock);
+  if (!s->closing) {
+    s->closing = 1;
+    s->drain = drain;
+    pthread_cond_signal(&s->wake);
+    /* Whoever waits for 'closed' keeps the process alive until it comes (see unref). */
+    if (s->tsfn) napi_ref_threadsafe_function(env, s->tsfn);
+  }
+  pthread_mutex_unlock(&s->lock);
+  return NULL;
+}
+
+/* unref(handle): a stream that would not close in time no longer keeps the process alive. */
+static napi_value unref_stream(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  CHECK(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  stream *s = argc >= 1 ? unwrap(env, argv[0]) : NULL;
+  if (s && s->tsfn) napi_unref_threadsafe_function(env, s->tsfn);
+  return NULL;
+}
+
+/* release(handle): after 'closed', frees the event channel; the handle is then inert. */
+static napi_value release_stream(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  CHECK(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  stream *s = argc >= 1 ? unwrap(env, argv[0]) : NULL;
+  if (!s || !s->tsfn) return NULL;
+  napi_release_threadsafe_function(s->tsfn, napi_tsfn_release);
+  s->tsfn = NULL;
+  return NULL;
+}
+
+static napi_value init(napi_env env, napi_value exports) {
+  napi_property_descriptor props[] = {
+      {"open", NULL, open_stream, NULL, NULL, NULL, napi_default, NULL},
+      {"write", NULL, write_stream, NULL, NULL, NULL, napi_default, NULL},
+      {"latency", NULL, latency_stream, NULL, NULL, NULL, napi_default, NULL},
+      {"close", NULL, close_stream, NULL, NULL, NULL, napi_default, NULL},
+      {"release", NULL, release_stream, NULL, NULL, NULL, napi_default, NULL},
+      {"unref", NULL, unref_stream, NULL, NULL, NULL, napi_default, NULL},
+  };
+  CHECK(env, napi_define_properties(env, exports, sizeof props / sizeof props[0], props));
+  return exports;
+}
+
+NAPI_MODULE(NODE_GYP_MODULE_NAME, init)
