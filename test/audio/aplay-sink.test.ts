@@ -16,7 +16,7 @@ describe('speaker specs', () => {
     expect(createSink('speaker:pulse')).toBeInstanceOf(PulseSink);
     expect(createSink('speaker:addon')).toBeInstanceOf(SpeakerSink);
     expect(createSink('speaker:aplay')).toBeInstanceOf(AplaySink);
-    expect(() => createSink('speaker:jack')).toThrow(/unknown audio sink "speaker:jack" \(expected .*speaker:aplay/);
+    expect(() => createSink('speaker:arecord')).toThrow(/unknown audio sink "speaker:arecord" \(expected .*speaker:aplay/);
   });
 });
 

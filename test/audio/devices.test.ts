@@ -104,8 +104,8 @@ describe('microphone errors', () => {
     }
   });
 
-  it('rejects an unknown recorder in the spec', () => {
-    expect(() => createSource('mic:jack')).toThrow(/unknown audio source "mic:jack"/);
+  it('rejects a backend of the other side in the spec', () => {
+    expect(() => createSource('mic:aplay')).toThrow(/unknown audio source "mic:aplay"/);
   });
 });
 
