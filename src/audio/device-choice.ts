@@ -39,7 +39,10 @@ export async function chooseDevice(spec: string, opts: { env?: NodeJS.ProcessEnv
   if (!parsed) return undefined;
   const env = opts.env ?? process.env;
   const { role, device: name } = parsed;
-  if (name === undefined) return { role, spec: deviceSpec(role, parsed.backend), backend: parsed.backend, env, label: `${parsed.backend} → the default device` };
+  if (name === undefined) {
+    const via = parsed.backend === 'auto' ? `PulseAudio, else ${ALSA_BACKEND[role]},` : parsed.backend;
+    return { role, spec: deviceSpec(role, parsed.backend), backend: parsed.backend, env, label: `${via} → the default device` };
+  }
   const list = opts.list ?? (await listAudioDevices({ env }));
   const candidates = list.devices.filter((d) => d.role === ROLE_OF[role]);
   const pulse = candidates.find((d) => d.system === 'pulse' && d.name === name);

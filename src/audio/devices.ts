@@ -5,8 +5,11 @@
 import { AudioError } from './errors';
 import { findExecutable, INSTALL_HINTS } from './programs';
 import { AplaySink } from './sinks/aplay-sink';
+import { pulseBinding } from './pulse-binding';
+import { PulseSink } from './sinks/pulse-sink';
 import { SpeakerSink } from './sinks/speaker-sink';
 import { MicSource } from './sources/mic-source';
+import { PulseSource } from './sources/pulse-source';
 import type { AudioSink } from './types';
 
 export { findExecutable, INSTALL_HINTS } from './programs';
@@ -59,10 +62,10 @@ export function audioDeviceReport(): DeviceStatus[] {
 export type ProbeStatus = 'ok' | 'failed' | 'missing';
 
 export interface DeviceProbe {
-  backend: 'arecord' | 'sox' | 'speaker' | 'aplay';
+  backend: 'pulse' | 'arecord' | 'sox' | 'speaker' | 'aplay';
   role: 'input' | 'output';
   /** The --input/--output spec that selects this backend. */
-  spec: 'mic:arecord' | 'mic:sox' | 'speaker:addon' | 'speaker:aplay';
+  spec: 'mic:pulse' | 'mic:arecord' | 'mic:sox' | 'speaker:pulse' | 'speaker:addon' | 'speaker:aplay';
   status: ProbeStatus;
   /** One line: what was opened, why it failed, or what is missing. */
   message: string;
@@ -95,6 +98,16 @@ export async function probeAudioDevices(opts: ProbeOptions = {}): Promise<Device
   const timeoutMs = opts.timeoutMs ?? 3000;
   const lpcm16 = moduleInstalled('node-record-lpcm16') !== undefined;
   const results: DeviceProbe[] = [];
+  // PulseAudio first: plain `mic` and `speaker` are PulseAudio when it opens.
+  const pulseMissing = pulseBinding('input_device') instanceof AudioError;
+  const pulseServer = `PulseAudio${opts.env?.PULSE_SERVER ? ` at ${opts.env.PULSE_SERVER}` : ''}`;
+  if (pulseMissing) {
+    results.push({ backend: 'pulse', role: 'input', spec: 'mic:pulse', status: 'missing', message: 'PulseAudio support was not built', install: INSTALL_HINTS.pulse });
+  } else {
+    const mic = new PulseSource({ env: opts.env, openTimeoutMs: timeoutMs });
+    results.push({ backend: 'pulse', role: 'input', spec: 'mic:pulse', ...(await outcome(mic.open(), `captured audio from ${pulseServer}`)) });
+    await mic.stop();
+  }
   for (const recorder of ['arecord', 'sox'] as const) {
     const base = { backend: recorder, role: 'input', spec: `mic:${recorder}` } as const;
     const missing = !findExecutable(recorder) ? recorder : !lpcm16 ? 'node-record-lpcm16' : undefined;
@@ -107,20 +120,25 @@ export async function probeAudioDevices(opts: ProbeOptions = {}): Promise<Device
     await mic.stop();
   }
   const outputs = [
+    { backend: 'pulse', spec: 'speaker:pulse', missing: pulseMissing ? 'pulse' : undefined },
     { backend: 'speaker', spec: 'speaker:addon', missing: moduleInstalled('speaker') ? undefined : 'speaker' },
     { backend: 'aplay', spec: 'speaker:aplay', missing: findExecutable('aplay') ? undefined : 'aplay' },
   ] as const;
   for (const o of outputs) {
     const base = { backend: o.backend, role: 'output', spec: o.spec } as const;
     if (o.missing) {
-      results.push({ ...base, status: 'missing', message: `${o.missing} is not installed`, install: INSTALL_HINTS[o.missing] });
+      const message = o.missing === 'pulse' ? 'PulseAudio support was not built' : `${o.missing} is not installed`;
+      results.push({ ...base, status: 'missing', message, install: INSTALL_HINTS[o.missing] });
       continue;
     }
     const sink: AudioSink =
-      o.backend === 'speaker'
-        ? new SpeakerSink({ device: opts.device, env: opts.env, openTimeoutMs: timeoutMs })
-        : new AplaySink({ device, env: opts.env, openTimeoutMs: timeoutMs });
-    results.push({ ...base, ...(await outcome(playSilence(sink), `played to ALSA device "${device}"`)) });
+      o.backend === 'pulse'
+        ? new PulseSink({ env: opts.env })
+        : o.backend === 'speaker'
+          ? new SpeakerSink({ device: opts.device, env: opts.env, openTimeoutMs: timeoutMs })
+          : new AplaySink({ device, env: opts.env, openTimeoutMs: timeoutMs });
+    const played = o.backend === 'pulse' ? `played to ${pulseServer}` : `played to ALSA device "${device}"`;
+    results.push({ ...base, ...(await outcome(playSilence(sink), played)) });
   }
   return results;
 }

@@ -23,4 +23,5 @@ export const INSTALL_HINTS = {
   sox: 'apt-get install sox libsox-fmt-alsa',
   speaker: 'apt-get install libasound2-dev, then npm install speaker',
   'node-record-lpcm16': 'npm install node-record-lpcm16',
+  pulse: 'apt-get install libpulse-dev, then npm rebuild parley-voice',
 } as const;

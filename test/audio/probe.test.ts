@@ -8,11 +8,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { probeAudioDevices, signals } from '../../src/audio';
 import { alsaFileDevice, brokenAlsaConfig } from '../helpers/audio';
+import { clientEnv, describePulse, PulseDaemon, sineSource } from '../helpers/pulse';
 
 test('every backend opens through a working device', async () => {
   const dev = alsaFileDevice(signals.tone(440, 2000));
   try {
-    const probes = await probeAudioDevices({ env: dev.env });
+    // No PulseAudio server answers in this environment: its rows are the PulseAudio tests' concern.
+    const probes = (await probeAudioDevices({ env: dev.env })).filter((p) => p.backend !== 'pulse');
     expect(probes.map((p) => [p.backend, p.role, p.spec, p.status])).toEqual([
       ['arecord', 'input', 'mic:arecord', 'ok'],
       ['sox', 'input', 'mic:sox', 'ok'],
@@ -33,14 +35,17 @@ test('on a sound card that is not there every backend fails, each in one line wi
   try {
     const probes = await probeAudioDevices({ env: bad.env });
     expect(probes.map((p) => [p.backend, p.status, p.message])).toEqual([
+      ['pulse', 'failed', expect.stringMatching(/^the microphone \(PulseAudio\) would not open: /)],
       ['arecord', 'failed', 'the microphone (arecord) would not open: no such device'],
       ['sox', 'failed', 'the microphone (sox) would not open: no such device'],
+      ['pulse', 'failed', expect.stringMatching(/^the speaker \(PulseAudio\) would not open: /)],
       ['speaker', 'failed', 'the speaker (speaker addon) would not open: cannot open device "default"'],
       ['aplay', 'failed', 'the speaker (aplay) would not open: no such device'],
     ]);
     for (const p of probes) {
       expect(p.message).not.toMatch(/\n/);
-      expect(p.detail).toMatch(/\n/);
+      // ALSA's raw text runs over lines; PulseAudio's reason is one.
+      expect(p.detail).toMatch(p.backend === 'pulse' ? /^PulseAudio: could not connect/ : /\n/);
     }
   } finally {
     bad.cleanup();
@@ -55,7 +60,7 @@ test('a device that never delivers fails within the probe timeout', async () => 
     execFileSync('mkfifo', [fifo]);
     const conf = join(dir, 'asound.conf');
     writeFileSync(conf, `pcm.!default { type file; slave { pcm { type null } }; file "${join(dir, 'OUT.raw')}"; infile "${fifo}"; format "raw" }\n`);
-    const [arecord] = await probeAudioDevices({ env: { ...process.env, ALSA_CONFIG_PATH: conf }, timeoutMs: 500 });
+    const [, arecord] = await probeAudioDevices({ env: { ...process.env, ALSA_CONFIG_PATH: conf }, timeoutMs: 500 });
     expect(arecord).toMatchObject({ backend: 'arecord', status: 'failed', message: 'the microphone (arecord) would not open: delivered no audio within 500 ms' });
   } finally {
     rmSync(dir, { recursive: true, force: true });
@@ -77,4 +82,23 @@ test('without the programs, each says what to install', async () => {
     process.env.PATH = path;
     bad.cleanup();
   }
+});
+
+describePulse('with a PulseAudio server', () => {
+  let pulse: PulseDaemon;
+  beforeAll(async () => {
+    pulse = await PulseDaemon.start();
+    sineSource(pulse, 'sine', 440);
+    pulse.pactl('set-default-source', 'sine');
+  });
+  afterAll(() => pulse?.stop());
+
+  it('the PulseAudio backends open: capture from its default source, play to its default sink', async () => {
+    const env = { ...process.env, ...clientEnv(pulse) };
+    const probes = (await probeAudioDevices({ env })).filter((p) => p.backend === 'pulse');
+    expect(probes.map((p) => [p.spec, p.status, p.message])).toEqual([
+      ['mic:pulse', 'ok', `captured audio from PulseAudio at ${env.PULSE_SERVER}`],
+      ['speaker:pulse', 'ok', `played to PulseAudio at ${env.PULSE_SERVER}`],
+    ]);
+  });
 });
