@@ -18,6 +18,8 @@ export function frameSamples(frameMs: number): number {
  */
 export interface AudioSource extends EventEmitter {
   readonly description: string;
+  /** Capture delay the device reports, in ms, where the backend can tell (PulseAudio). */
+  latencyMs?(): number | undefined;
   /**
    * Validates and opens the input (a WAV file read and checked, the recorder started) without
    * fixing a frame size; idempotent. Rejects with an `input_device` AudioError.
@@ -32,6 +34,8 @@ export interface AudioSource extends EventEmitter {
 /** Where audio goes (speaker, WAV file, null). Emits 'error' (an `output_device` AudioError) when the device dies. */
 export interface AudioSink extends EventEmitter {
   readonly description: string;
+  /** Playback delay the device reports (its buffer and what waits for it), in ms, where the backend can tell. */
+  latencyMs?(): number | undefined;
   /** Opens the output (a WAV file is created); idempotent. Rejects with an `output_device` AudioError. */
   open(): Promise<void>;
   /** Called once per frame period by the playout clock. */

@@ -148,6 +148,10 @@ export class FailoverSink extends EventEmitter implements AudioSink, DeviceEvent
     if (!this.chain.switching) this.chain.current.write(frame);
   }
 
+  latencyMs(): number | undefined {
+    return this.chain.current.latencyMs?.();
+  }
+
   close(): Promise<void> {
     return this.chain.close();
   }
@@ -181,6 +185,10 @@ export class FailoverSource extends EventEmitter implements AudioSource, DeviceE
 
   open(): Promise<void> {
     return this.chain.current.open();
+  }
+
+  latencyMs(): number | undefined {
+    return this.chain.current.latencyMs?.();
   }
 
   start(samples: number, onFrame: (frame: Frame) => void): Promise<void> {

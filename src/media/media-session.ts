@@ -190,6 +190,8 @@ export class MediaSession extends EventEmitter<MediaSessionEvents> {
       bufferDelayMs: po.delayMs,
       targetDelayMs: jb.targetDelayMs,
       rttMs: this.path.rttMs,
+      deviceInputMs: this.opts.source.latencyMs?.() ?? null,
+      deviceOutputMs: this.opts.sink.latencyMs?.() ?? null,
       foreignDropped: this.foreign,
     };
   }

@@ -31,6 +31,9 @@ export interface CallStats {
   /** The delay the buffer is steering toward. */
   targetDelayMs: number;
   rttMs: number | null;
+  /** Delay the capture and playback devices report (their buffers), null where the backend cannot tell. */
+  deviceInputMs: number | null;
+  deviceOutputMs: number | null;
   /** Datagrams from anyone but the negotiated peer, dropped unread. */
   foreignDropped: number;
 }

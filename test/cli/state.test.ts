@@ -138,6 +138,8 @@ test('the end-of-call notice says how the received audio fared', () => {
     insertedMs: 35.4,
     removedMs: 30.2,
     recovered: 2,
+    deviceInputMs: null,
+    deviceOutputMs: 31,
     sent: 500,
     received: 495,
   };

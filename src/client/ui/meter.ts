@@ -17,5 +17,10 @@ export function statsLines(v: LiveView): string[] {
   return [
     `RTT ${rtt}   jitter ${v.jitterMs.toFixed(1)} ms   loss ${v.lossPct.toFixed(1)}%   packets ${v.sent} sent / ${v.received} received`,
     `buffer ${v.bufferMs.toFixed(0)} ms (target ${v.targetMs.toFixed(0)})   ${qualityLine(v)}`,
+    ...(v.deviceInputMs === null && v.deviceOutputMs === null ? [] : [`devices: capture ${deviceMs(v.deviceInputMs)}, playback ${deviceMs(v.deviceOutputMs)}`]),
   ];
+}
+
+function deviceMs(ms: number | null): string {
+  return ms === null ? '-' : `${ms.toFixed(0)} ms`;
 }

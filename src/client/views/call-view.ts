@@ -26,6 +26,9 @@ export interface LiveView {
   removedMs: number;
   /** Frames whose packet was lost, played exactly from a redundant copy. */
   recovered: number;
+  /** Delay in the capture and playback devices' own buffers, where the backend reports it. */
+  deviceInputMs: number | null;
+  deviceOutputMs: number | null;
   sent: number;
   received: number;
 }
@@ -50,6 +53,8 @@ export function liveView(call: ActiveCall): LiveView {
     insertedMs: s.insertedMs,
     removedMs: s.removedMs,
     recovered: s.framesRecovered,
+    deviceInputMs: s.deviceInputMs,
+    deviceOutputMs: s.deviceOutputMs,
     sent: s.packetsSent,
     received: s.packetsReceived,
   };
