@@ -8,7 +8,9 @@ import { classifyPacket } from './demux';
 import { MediaError } from './errors';
 import { JitterBuffer, type JitterBufferOptions } from './jitter-buffer';
 import type { Agreement } from './negotiation';
-import { PeerPath, type PeerPathOptions } from './peer-path';
+import type { Candidate } from './candidates';
+import { IceAgent, type IceAgentOptions } from './ice/agent';
+import type { PathInfo } from './ice/pairs';
 import { RtpReceiver } from './rtp-receiver';
 import { RtpSender } from './rtp-sender';
 import type { CallStats } from './stats';
@@ -33,15 +35,21 @@ export interface MediaSessionOptions {
   allowLoopback?: boolean;
   /** Check the peer's link-local addresses. Default: only when a local interface is link-local. */
   allowLinkLocal?: boolean;
-  /** Finer tuning of the connectivity checks (how many addresses, pacing, back-off). */
-  path?: Omit<PeerPathOptions, 'allowLoopback' | 'allowLinkLocal' | 'timeoutMs' | 'timers'>;
+  /** Finer tuning of the connectivity checks (how many addresses, pacing, back-off, consent). */
+  path?: Pick<IceAgentOptions, 'maxCandidates' | 'paceMs' | 'initialRtoMs' | 'maxRtoMs' | 'consentIntervalMs' | 'consentTimeoutMs'>;
   /** Time and timers for the playout clock and the checks; the real ones unless given. */
   timers?: Timers;
 }
 
 export interface MediaSessionEvents {
-  /** The peer answered a connectivity check: media flows. */
-  connected: [Address];
+  /** A candidate pair answered both ways: audio flows on it. */
+  connected: [PathInfo];
+  /** The pair carrying the audio changed (a better one answered, or the old one stopped answering). */
+  path: [PathInfo];
+  /** The path stopped answering; checks run again (a new local address may help: trickle it). */
+  disconnected: [string];
+  /** The session stopped: asked to, or because of the failure given (`failed` follows). */
+  stopped: [MediaError | undefined];
   /** A device failed (`input_device`, `output_device`), the peer could not be reached (`no_path`) or the socket failed. */
   failed: [MediaError];
 }
@@ -68,12 +76,14 @@ export class MediaSession extends EventEmitter<MediaSessionEvents> {
   private readonly sender: RtpSender;
   private readonly receiver: RtpReceiver;
   private readonly buffer: JitterBuffer<Buffer>;
-  private readonly path: PeerPath;
+  private readonly ice: IceAgent;
   private readonly clock: FrameClock;
   private readonly timers: Timers;
   private readonly inputMeter = new LevelMeter();
   private readonly outputMeter = new LevelMeter();
   private state: SessionState = 'idle';
+  private connectedOnce = false;
+  private failure: MediaError | undefined;
   private foreign = 0;
   private played = 0;
   /** Decoder output that was not one frame long (a codec's fault): replaced by silence. */
@@ -108,8 +118,14 @@ export class MediaSession extends EventEmitter<MediaSessionEvents> {
       },
       this.buffer,
     );
-    this.path = new PeerPath(opts.link, agreement.remoteCandidates, agreement.localSsrc, agreement.remoteSsrc, {
+    this.ice = new IceAgent({
       ...opts.path,
+      link: opts.link,
+      local: agreement.localIce,
+      remote: agreement.remoteIce,
+      controlling: agreement.controlling,
+      localCandidates: agreement.localCandidates,
+      remoteCandidates: agreement.remoteCandidates,
       allowLoopback: opts.allowLoopback,
       allowLinkLocal: opts.allowLinkLocal,
       timeoutMs: opts.connectTimeoutMs,
@@ -130,9 +146,10 @@ export class MediaSession extends EventEmitter<MediaSessionEvents> {
     source.on('error', this.onSourceError);
     link.on('error', this.onSocketError);
     link.on('packet', this.onPacket);
-    this.path.once('selected', (a) => this.emit('connected', a));
-    this.path.once('failed', (why) => this.fail(new MediaError('no_path', why)));
-    this.path.start();
+    this.ice.on('path', this.onPath);
+    this.ice.on('disconnected', this.onDisconnected);
+    this.ice.once('failed', (why) => this.fail(new MediaError('no_path', why)));
+    this.ice.start();
     try {
       await sink.open().catch((err: unknown) => Promise.reject(MediaError.fromDevice(err, 'output')));
       await source.start(this.samples, this.onFrame).catch((err: unknown) => Promise.reject(MediaError.fromDevice(err, 'input')));
@@ -147,8 +164,11 @@ export class MediaSession extends EventEmitter<MediaSessionEvents> {
   async stop(): Promise<void> {
     if (this.state === 'stopped') return;
     this.state = 'stopped';
+    this.emit('stopped', this.failure);
     this.clock.stop();
-    this.path.stop();
+    this.ice.stop();
+    this.ice.off('path', this.onPath);
+    this.ice.off('disconnected', this.onDisconnected);
     const { sink, source, link } = this.opts;
     link.off('packet', this.onPacket);
     link.close();
@@ -161,7 +181,22 @@ export class MediaSession extends EventEmitter<MediaSessionEvents> {
   }
 
   get connected(): boolean {
-    return this.path.address !== null;
+    return this.connectedOnce;
+  }
+
+  /** The pair carrying the audio now; null while checks run. */
+  get path(): PathInfo | null {
+    return this.ice.path;
+  }
+
+  /** A candidate the peer trickled; false when it is not checked (not allowed, or over the limit). */
+  addRemoteCandidate(c: Candidate): boolean {
+    return this.ice.addRemoteCandidate(c);
+  }
+
+  /** A new address of this side's (a NAT mapping learned after the offer). */
+  addLocalCandidate(c: Candidate): void {
+    this.ice.addLocalCandidate(c);
   }
 
   stats(): CallStats {
@@ -186,7 +221,7 @@ export class MediaSession extends EventEmitter<MediaSessionEvents> {
       jitterMs: rec.jitterMs,
       bufferDelayMs: jb.delayMs,
       targetDelayMs: jb.targetDelayMs,
-      rttMs: this.path.rttMs,
+      rttMs: this.ice.rttMs,
       foreignDropped: this.foreign,
     };
   }
@@ -199,7 +234,7 @@ export class MediaSession extends EventEmitter<MediaSessionEvents> {
   private readonly onFrame = (frame: Frame): void => {
     if (this.state !== 'running') return;
     this.inputMeter.update(frame, this.frameMs);
-    const to = this.path.address;
+    const to = this.ice.destination;
     if (!to) return;
     const payload = this.encoder.encode(this.muted ? this.silence : frame);
     this.opts.link.send(this.sender.packetize(payload), to);
@@ -207,11 +242,11 @@ export class MediaSession extends EventEmitter<MediaSessionEvents> {
 
   private readonly onPacket = (buf: Buffer, from: Address): void => {
     const kind = classifyPacket(buf);
-    if (kind === 'rtcp') {
-      if (!this.path.handleProbe(buf, from)) this.foreign++;
+    if (kind === 'stun') {
+      if (!this.ice.handleStun(buf, from)) this.foreign++;
       return;
     }
-    if (!this.path.accepts(from)) {
+    if (!this.ice.accepts(from)) {
       this.foreign++;
       return;
     }
@@ -243,6 +278,16 @@ export class MediaSession extends EventEmitter<MediaSessionEvents> {
     return p.kind === 'frame' ? this.decoder.decode(p.payload) : this.decoder.conceal();
   }
 
+  private readonly onPath = (path: PathInfo): void => {
+    if (this.connectedOnce) return void this.emit('path', path);
+    this.connectedOnce = true;
+    this.emit('connected', path);
+  };
+
+  private readonly onDisconnected = (why: string): void => {
+    this.emit('disconnected', why);
+  };
+
   private readonly onSourceError = (err: Error): void => this.fail(MediaError.fromDevice(err, 'input'));
   private readonly onSinkError = (err: Error): void => this.fail(MediaError.fromDevice(err, 'output'));
   private readonly onSocketError = (err: Error): void => {
@@ -251,6 +296,7 @@ export class MediaSession extends EventEmitter<MediaSessionEvents> {
 
   private fail(err: MediaError): void {
     if (this.state !== 'running') return;
+    this.failure = err;
     void this.stop().then(() => this.emit('failed', err));
   }
 }

@@ -1,5 +1,5 @@
 /** Reads a live call into the plain values the screens and the JSON events show. */
-import type { ActiveCall } from '../phone';
+import type { ActiveCall, PathInfo } from '../phone';
 
 export interface CallView {
   peer: string;
@@ -39,4 +39,17 @@ export function liveView(call: ActiveCall): LiveView {
     sent: s.packetsSent,
     received: s.packetsReceived,
   };
+}
+
+/** A path in words: "direct (reflexive) to 203.0.113.5:40000". */
+export function describePath(p: PathInfo | null): string {
+  if (!p) return 'no path (checking again)';
+  const how = p.kind === 'relay' ? 'relayed' : p.kind === 'host' ? 'direct (host)' : 'direct (reflexive)';
+  return `${how} to ${p.remote.ip}:${p.remote.port}`;
+}
+
+/** A path as the JSON events carry it. */
+export function pathFields(p: PathInfo | null): Record<string, unknown> | null {
+  if (!p) return null;
+  return { kind: p.kind, local: p.local, remote: p.remote, nominated: p.nominated, why: p.why };
 }
