@@ -58,7 +58,7 @@ export async function talk(call: ActiveCall, report: Reporter, opts: TalkOptions
 
 /** The live figures as JSON wants them: rounded, without the sampling clock. */
 function figures(v: LiveView): Record<string, number | null> {
-  const { now: _now, ...rest } = v;
+  const { now: _now, path: _path, ...rest } = v;
   return Object.fromEntries(Object.entries(rest).map(([k, x]) => [k, x === null || !Number.isFinite(x) ? null : round(x)]));
 }
 

@@ -97,6 +97,7 @@ function callScreen(s: Extract<UiState, { kind: 'in-call' }>, keys: readonly Bin
     `In a call with ${bold(s.call.peer)}   ${formatDuration(elapsed)}${s.muted ? `   ${bold('MUTED')}` : ''}`,
     '',
     `Codec    ${s.call.codec}, ${s.call.frameMs} ms frames`,
+    `Path     ${live ? live.path : '…'}`,
     `Mic      ${levelMeter(s.muted || !live ? -Infinity : live.inputDb)}`,
     `Speaker  ${levelMeter(live ? live.outputDb : -Infinity)}`,
     live ? statsLine(live) : 'Waiting for statistics…',
@@ -114,6 +115,7 @@ function callScreen(s: Extract<UiState, { kind: 'in-call' }>, keys: readonly Bin
       '',
       '  RTT: round trip to the other side; jitter: variation in packet arrival;',
       '  loss: packets that never arrived; buffer: audio held back to absorb jitter.',
+      '  path: direct to the other side\'s own address (host) or to its NAT\'s (reflexive).',
     );
   }
   return lines;

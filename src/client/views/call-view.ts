@@ -19,6 +19,8 @@ export interface LiveView {
   bufferMs: number;
   sent: number;
   received: number;
+  /** The network path in words (direct host, direct reflexive, relayed). */
+  path: string;
 }
 
 export function callView(call: ActiveCall): CallView {
@@ -38,6 +40,7 @@ export function liveView(call: ActiveCall): LiveView {
     bufferMs: s.bufferDelayMs,
     sent: s.packetsSent,
     received: s.packetsReceived,
+    path: describePath(call.path),
   };
 }
 
