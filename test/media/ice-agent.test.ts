@@ -209,3 +209,37 @@ test('when the peer turns up at a new address (a NAT rebinding), the path follow
     p.close();
   }
 });
+
+test('the call starts on the first pair that answers and moves up when a better trickled one answers', async () => {
+  const [a, b] = await Promise.all([UdpLink.open({ host: '127.0.0.1' }), UdpLink.open({ host: '127.0.0.1' })]);
+  // A relay of sorts: the callee reachable through a forwarder too, offered as the only (relay) candidate.
+  const fwd = dgram.createSocket('udp4');
+  await new Promise<void>((r) => fwd.bind(0, '127.0.0.1', () => r()));
+  fwd.on('message', (m, r) => fwd.send(m, r.port === b.port ? a.port : b.port, '127.0.0.1'));
+  const caller = await agentOn(a, {
+    local: SELF_ICE,
+    remote: PEER_ICE,
+    controlling: true,
+    localCandidates: [host(a)],
+    remoteCandidates: [{ ip: '127.0.0.1', port: fwd.address().port, type: 'relay' }],
+  });
+  const callee = await agentOn(b, { local: PEER_ICE, remote: SELF_ICE, controlling: false, localCandidates: [host(b)], remoteCandidates: [] });
+  try {
+    const first = waitFor<[PathInfo]>(caller, 'path');
+    callee.start();
+    caller.start();
+    expect((await first)[0]).toMatchObject({ kind: 'relay', remote: { port: fwd.address().port } });
+    const paths: PathInfo[] = [];
+    caller.on('path', (x) => paths.push(x));
+    expect(caller.addRemoteCandidate(host(b))).toBe(true);
+    await waitUntil(() => caller.path?.kind === 'host', 'the direct pair to take over');
+    expect(caller.path).toMatchObject({ remote: { port: b.port, type: 'host' }, why: expect.stringMatching(/^a better pair answered/) });
+    expect(paths.at(-1)?.kind).toBe('host');
+  } finally {
+    caller.stop();
+    callee.stop();
+    fwd.close();
+    a.close();
+    b.close();
+  }
+});

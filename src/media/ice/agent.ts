@@ -96,7 +96,7 @@ interface Transaction {
 
 type AgentState =
   | { kind: 'idle' }
-  | { kind: 'checking'; deadline: number; why: string }
+  | { kind: 'checking'; deadline: number }
   | { kind: 'connected'; path: Pair; why: string; nominated: boolean }
   | { kind: 'failed' }
   | { kind: 'closed' };
@@ -156,13 +156,9 @@ export class IceAgent extends EventEmitter<IceAgentEvents> {
     return this.state.kind === 'connected' ? this.state.path.remote : null;
   }
 
-  get isControlling(): boolean {
-    return this.controlling;
-  }
-
   start(): void {
     if (this.state.kind !== 'idle') return;
-    this.restart('checking the peer’s addresses');
+    this.restart();
   }
 
   stop(): void {
@@ -334,7 +330,7 @@ export class IceAgent extends EventEmitter<IceAgentEvents> {
     if (s.kind === 'connected' && best === current) {
       // The same path, now nominated: say so.
       if (best.nominated !== s.nominated) {
-        this.state = { ...s, nominated: best.nominated };
+        this.enter({ ...s, nominated: best.nominated });
         this.emit('path', this.info(best, s.why));
       }
       return;
@@ -367,7 +363,7 @@ export class IceAgent extends EventEmitter<IceAgentEvents> {
   }
 
   /** Every pair back to checking, with a fresh deadline: at the start, and when the path is lost. */
-  private restart(why: string): void {
+  private restart(): void {
     const now = this.timers.now();
     for (const p of this.pairs.values()) {
       p.state = 'waiting';
@@ -375,7 +371,7 @@ export class IceAgent extends EventEmitter<IceAgentEvents> {
       p.nominating = false;
       this.arm(p, now);
     }
-    this.enter({ kind: 'checking', deadline: now + this.opts.timeoutMs, why });
+    this.enter({ kind: 'checking', deadline: now + this.opts.timeoutMs });
   }
 
   private addPair(c: Candidate & { priority: number }, learned: boolean): Pair {
@@ -458,7 +454,7 @@ export class IceAgent extends EventEmitter<IceAgentEvents> {
       const other = this.best(now);
       if (other) this.reselect(`${why}; another pair still answers`);
       else {
-        this.restart(why);
+        this.restart();
         this.emit('disconnected', why);
       }
       return;
