@@ -70,6 +70,10 @@ describe('STUN binding (RFC 5389)', () => {
     try {
       await new Promise<void>((r) => sock.bind(0, '127.0.0.1', () => r()));
       const reply = new Promise<Buffer>((r) => sock.once('message', (m) => r(m)));
+      // An ICE check, a truncated request and junk get nothing; then a plain request is answered.
+      sock.send(encodeStun(STUN_BINDING_REQUEST, Buffer.alloc(12, 1), { username: 'a:b', priority: 1 }, Buffer.from('pw')), server.udpPort, '127.0.0.1');
+      sock.send(encodeBindingRequest(Buffer.alloc(12, 2)).subarray(0, 24), server.udpPort, '127.0.0.1');
+      sock.send(Buffer.alloc(1000, 0), server.udpPort, '127.0.0.1');
       sock.send(encodeBindingRequest(txid), server.udpPort, '127.0.0.1');
       expect(parseBindingSuccess(await reply)).toEqual({ transactionId: txid, address: '127.0.0.1', port: sock.address().port });
     } finally {
