@@ -11,6 +11,7 @@ import { WavFileSink } from './sinks/wav-sink';
 import { SpeakerSink, type SpeakerOptions } from './sinks/speaker-sink';
 import { AplaySink, type AplayOptions, type AplayStats } from './sinks/aplay-sink';
 import { MicSource, type MicOptions, type MicStats, type Recorder } from './sources/mic-source';
+import { parseDeviceSpec } from './device-spec';
 
 export * from './types';
 export * from './codecs';
@@ -35,6 +36,17 @@ export {
   type ProbeOptions,
   type ProbeStatus,
 } from './devices';
+export { BACKENDS, parseDeviceSpec, deviceSpec, type DeviceRole, type DeviceSpec } from './device-spec';
+export {
+  listAudioDevices,
+  parseAlsaHints,
+  parsePactlJson,
+  parsePactlText,
+  type AudioDevice,
+  type DeviceList,
+  type ListOptions,
+} from './device-list';
+export { chooseDevice, defaultDevice, type DeviceChoice } from './device-choice';
 
 export interface SourceOptions {
   /** WAV files: start again at the end instead of emitting 'end'. */
@@ -45,13 +57,13 @@ export interface SourceOptions {
   env?: NodeJS.ProcessEnv;
 }
 
-const SOURCE_SPECS = 'tone, tone:FREQ, silence, mic, mic:arecord, mic:sox or a .wav path';
-const SINK_SPECS = 'speaker, speaker:addon, speaker:aplay, null or a .wav path';
+const SOURCE_SPECS = 'tone, tone:FREQ, silence, mic, mic:arecord, mic:sox, mic:[BACKEND:]NAME or a .wav path';
+const SINK_SPECS = 'speaker, speaker:addon, speaker:aplay, speaker:[BACKEND:]NAME, null or a .wav path';
 
 /**
  * Builds a source from a CLI-style spec: tone | tone:FREQ | silence | mic | mic:arecord | mic:sox
- * | file.wav. Nothing is opened yet (see AudioSource.open); a spec that names nothing known
- * throws a `bad_spec` AudioError.
+ * | mic:[BACKEND:]NAME (NAME an ALSA device, see device-spec.ts) | file.wav. Nothing is opened
+ * yet (see AudioSource.open); a spec that names nothing known throws a `bad_spec` AudioError.
  */
 export function createSource(spec: string, opts: SourceOptions = {}): AudioSource {
   const [kind, arg] = splitSpec(spec);
@@ -62,9 +74,8 @@ export function createSource(spec: string, opts: SourceOptions = {}): AudioSourc
     return new ToneSource(freq);
   }
   if (kind === 'silence' && arg === undefined) return new SilenceSource();
-  if (kind === 'mic' && (arg === undefined || arg === 'arecord' || arg === 'sox')) {
-    return new MicSource({ recorder: arg ?? 'arecord', device: opts.device, env: opts.env });
-  }
+  const mic = parseDeviceSpec(spec);
+  if (mic?.role === 'mic') return new MicSource({ recorder: mic.backend as Recorder, device: mic.device ?? opts.device, env: opts.env });
   if (isWavPath(spec)) return new WavFileSource(spec, opts.loop ?? false);
   throw badSpec(`unknown audio source "${spec}" (expected ${SOURCE_SPECS})`);
 }
@@ -77,13 +88,17 @@ export interface SinkOptions {
 }
 
 /**
- * Builds a sink from a CLI-style spec: speaker | speaker:addon | speaker:aplay | null | file.wav.
- * Nothing is opened yet; a spec that names nothing known throws a `bad_spec` AudioError.
+ * Builds a sink from a CLI-style spec: speaker | speaker:addon | speaker:aplay |
+ * speaker:[BACKEND:]NAME (NAME an ALSA device) | null | file.wav. Nothing is opened yet; a spec
+ * that names nothing known throws a `bad_spec` AudioError.
  */
 export function createSink(spec: string, opts: SinkOptions = {}): AudioSink {
   if (spec === 'null') return new NullSink();
-  if (spec === 'speaker' || spec === 'speaker:addon') return new SpeakerSink({ device: opts.device, env: opts.env });
-  if (spec === 'speaker:aplay') return new AplaySink({ device: opts.device, env: opts.env });
+  const speaker = parseDeviceSpec(spec);
+  if (speaker?.role === 'speaker') {
+    const o = { device: speaker.device ?? opts.device, env: opts.env };
+    return speaker.backend === 'aplay' ? new AplaySink(o) : new SpeakerSink(o);
+  }
   if (isWavPath(spec)) return new WavFileSink(spec);
   throw badSpec(`unknown audio sink "${spec}" (expected ${SINK_SPECS})`);
 }

@@ -7,6 +7,7 @@ import type { MediaError } from '../media/errors';
 import type { PathInfo } from '../media/ice/pairs';
 import { causeOf } from './call-media';
 import type { CallEnd, FailureCause } from './call-reasons';
+import type { DeviceChange } from './device-failover';
 
 export interface CallCodec {
   name: 'opus' | 'pcm';
@@ -30,7 +31,12 @@ export interface ActiveCallEvents {
   path: [PathInfo];
   /** The path stopped answering; checks run again while the call goes on. */
   reconnecting: [string];
+  /** A device failed and playback or capture moved elsewhere; the call goes on. */
+  device: [DeviceChange];
 }
+
+/** Subscribes to the call's device changes; returns what unsubscribes. */
+export type DeviceWatch = (listener: (change: DeviceChange) => void) => () => void;
 
 /** A call in progress. 'ended' fires once, after media has stopped and the sink is closed. */
 export class ActiveCall extends EventEmitter<ActiveCallEvents> {
@@ -38,6 +44,7 @@ export class ActiveCall extends EventEmitter<ActiveCallEvents> {
   readonly frameMs: number;
   readonly startedAt = Date.now();
   private ending: Promise<void> | null = null;
+  private readonly unwatchDevices: () => void;
 
   constructor(
     readonly peer: string,
@@ -45,6 +52,7 @@ export class ActiveCall extends EventEmitter<ActiveCallEvents> {
     agreement: Agreement,
     private readonly media: MediaSession,
     private readonly owner: ActiveOwner,
+    watchDevices: DeviceWatch = () => () => undefined,
   ) {
     super();
     const codec = getCodec(agreement.codec.name);
@@ -57,6 +65,7 @@ export class ActiveCall extends EventEmitter<ActiveCallEvents> {
     };
     this.frameMs = agreement.codec.frameMs;
     media.once('failed', this.onMediaFailed);
+    this.unwatchDevices = watchDevices((change) => this.emit('device', change));
     media.on('path', this.onPath);
     media.on('disconnected', this.onDisconnected);
   }
@@ -101,6 +110,7 @@ export class ActiveCall extends EventEmitter<ActiveCallEvents> {
       this.media.off('failed', this.onMediaFailed);
       this.media.off('path', this.onPath);
       this.media.off('disconnected', this.onDisconnected);
+      this.unwatchDevices();
       this.ending = this.media.stop().then(() => {
         this.emit('ended', info);
         this.removeAllListeners();

@@ -2,7 +2,7 @@ import { randomInt } from 'node:crypto';
 import { constants } from 'node:fs';
 import { access } from 'node:fs/promises';
 import path from 'node:path';
-import { createSink, createSource, getCodec } from '../audio';
+import { chooseDevice, createSink, createSource, getCodec } from '../audio';
 import type { JitterBufferOptions } from '../media/jitter-buffer';
 import type { AudioSink, AudioSource, Codec, CodecName } from '../audio/types';
 import type { Candidate } from '../media/candidates';
@@ -13,6 +13,7 @@ import type { Agreement, CodecDescription } from '../media/negotiation';
 import { UdpLink } from '../media/udp-link';
 import { CallFailedError } from './call-errors';
 import type { FailureCause } from './call-reasons';
+import { FailoverSink, FailoverSource, type DeviceChange } from './device-failover';
 
 /** Everything a call needs to set up its media, taken from the phone's options. */
 export interface MediaSettings {
@@ -86,8 +87,11 @@ export class PreparedMedia {
 
   /** Opens the source, the sink and the UDP socket; rejects with CallFailedError (reason failed). */
   static async open(settings: MediaSettings, input: InputSpec, output: OutputSpec): Promise<PreparedMedia> {
-    const source = makeSource(input);
-    const sink = makeSink(output);
+    const source = await makeSource(input);
+    const sink = await makeSink(output).catch(async (err) => {
+      await source.stop();
+      throw err;
+    });
     let link: UdpLink;
     try {
       await source.open().catch((err) => Promise.reject(deviceFailure('input_device', err)));
@@ -125,6 +129,13 @@ export class PreparedMedia {
     return session;
   }
 
+  /** Calls `listener` when a device fails over; returns what unsubscribes it. */
+  onDevice(listener: (change: DeviceChange) => void): () => void {
+    const wrappers = [this.source, this.sink].filter((d): d is FailoverSource | FailoverSink => d instanceof FailoverSource || d instanceof FailoverSink);
+    for (const w of wrappers) w.on('device', listener);
+    return () => wrappers.forEach((w) => w.off('device', listener));
+  }
+
   /** Closes whatever was not handed to a media session; safe to call more than once. */
   async release(): Promise<void> {
     if (this.handedOn) return;
@@ -136,11 +147,14 @@ export class PreparedMedia {
 
 /**
  * Checks, before waiting for calls, what can be checked without holding a device: an input file
- * is read and an output file's folder is writable. Rejects with CallFailedError (reason failed).
+ * is read, an output file's folder is writable and a device named is there. Rejects with
+ * CallFailedError (reason failed).
  */
 export async function checkFiles(input: InputSpec, output: OutputSpec): Promise<void> {
+  if (typeof input === 'string') await chooseDevice(input).catch((err) => Promise.reject(deviceFailure('input_device', err)));
+  if (typeof output === 'string') await chooseDevice(output).catch((err) => Promise.reject(deviceFailure('output_device', err)));
   if (typeof input === 'string' && /\.wav$/i.test(input)) {
-    const source = makeSource(input);
+    const source = await makeSource(input);
     try {
       await source.open();
     } catch (err) {
@@ -159,19 +173,23 @@ export async function checkFiles(input: InputSpec, output: OutputSpec): Promise<
   }
 }
 
-function makeSource(input: InputSpec): AudioSource {
+/** A mic spec becomes a microphone that fails over (device-failover.ts); other specs their source. */
+async function makeSource(input: InputSpec): Promise<AudioSource> {
   if (typeof input !== 'string') return input;
   try {
-    return createSource(input);
+    const choice = await chooseDevice(input);
+    return choice ? new FailoverSource(choice) : createSource(input);
   } catch (err) {
     throw deviceFailure('input_device', err);
   }
 }
 
-function makeSink(output: OutputSpec): AudioSink {
+/** A speaker spec becomes a speaker that fails over; other specs their sink. */
+async function makeSink(output: OutputSpec): Promise<AudioSink> {
   if (typeof output !== 'string') return output;
   try {
-    return createSink(output);
+    const choice = await chooseDevice(output);
+    return choice ? new FailoverSink(choice) : createSink(output);
   } catch (err) {
     throw deviceFailure('output_device', err);
   }

@@ -1,4 +1,4 @@
-/** `parley`: the interactive client, or one scripted command (users, call, answer, doctor, config). */
+/** `parley`: the interactive client, or one scripted command (users, call, answer, devices, doctor, config). */
 import { CommanderError } from 'commander';
 import { createSink, createSource } from '../audio';
 import { PROTOCOL_VERSION } from '../protocol';
@@ -7,6 +7,7 @@ import { answer } from './commands/answer';
 import { call } from './commands/call';
 import { configCommand } from './commands/config';
 import { readConfig, configPath } from './commands/config-file';
+import { devices } from './commands/devices';
 import { doctor } from './commands/doctor';
 import { buildProgram, commanderExit, usageLine, UsageError, type CommandSpec, type Invocation } from './commands/program';
 import { Reporter } from './commands/reporter';
@@ -113,11 +114,18 @@ const commands: CommandSpec[] = [
     },
   },
   {
-    name: 'doctor',
-    description: 'open each codec and audio device for real and say what works here',
+    name: 'devices',
+    description: 'list the capture and playback devices here (--input mic:NAME, --output speaker:NAME)',
     settings: [],
+    flags: [JSON_FLAG],
+    action: (inv) => devices(reporter(inv)),
+  },
+  {
+    name: 'doctor',
+    description: 'open each codec and audio device for real, say what works here and what calls would use',
+    settings: ['input', 'output'],
     flags: [JSON_FLAG, VERBOSE_FLAG],
-    action: (inv) => doctor(reporter(inv), { strict: true, verbose: Boolean(inv.flags.verbose) }),
+    action: (inv) => doctor(reporter(inv), { strict: true, verbose: Boolean(inv.flags.verbose), input: inv.values.input, output: inv.values.output }),
   },
   {
     name: 'config',

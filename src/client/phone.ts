@@ -276,7 +276,7 @@ export class Phone extends EventEmitter<PhoneEvents> implements OutgoingOwner, I
       // "Connected" means audio can flow: a pair has answered both ways, not merely "accepted".
       await this.connected(session);
       if (!stillHere()) throw this.goneError(id, from);
-      const active = new ActiveCall(from, id, agreement, session, this);
+      const active = new ActiveCall(from, id, agreement, session, this, media.onDevice.bind(media));
       this.state = { status: 'active', call: active };
       return active;
     } catch (err) {
@@ -387,7 +387,7 @@ export class Phone extends EventEmitter<PhoneEvents> implements OutgoingOwner, I
       this.callPath = new CallPath(callId, session, media.link, agreement.localCandidates, this.stunServer(), (c) => this.signaling.candidate(callId, { ...c }));
       await this.connected(session);
       if (!stillHere()) return;
-      const active = new ActiveCall(to, callId, agreement, session, this);
+      const active = new ActiveCall(to, callId, agreement, session, this, media.onDevice.bind(media));
       this.state = { status: 'active', call: active };
       handle.settle({ call: active });
     } catch (err) {

@@ -277,7 +277,7 @@ describe('factories', () => {
       return undefined;
     };
     for (const [make, message] of [
-      [() => createSource('foo.mp3'), /^unknown audio source "foo\.mp3" \(expected tone, tone:FREQ, silence, mic, mic:arecord, mic:sox or a \.wav path\)$/],
+      [() => createSource('foo.mp3'), /^unknown audio source "foo\.mp3" \(expected tone, tone:FREQ, silence, mic, mic:arecord, mic:sox, mic:\[BACKEND:\]NAME or a \.wav path\)$/],
       [() => createSink('out.mp3'), /^unknown audio sink "out\.mp3"/],
       [() => createSource('tone:'), /^bad tone frequency in "tone:"$/],
       [() => createSource('tone:0'), /^tone frequency out of range/],

@@ -41,3 +41,22 @@ test('with no sound card, each backend says why it failed and doctor exits 1; --
     broken.cleanup();
   }
 });
+
+test('doctor says which backend and device a call would use, and fails on a device that is not there', async () => {
+  const device = alsaFileDevice(new Int16Array(48000));
+  try {
+    const r = run(['doctor', '--output', 'speaker:aplay'], { env: { ALSA_CONFIG_PATH: device.confPath } });
+    expect(await r.exited).toBe(EXIT.ok);
+    expect(r.out()).toMatch(/^ {2}input {3}mic {12}arecord → the default device$/m);
+    expect(r.out()).toMatch(/^ {2}output {2}speaker:aplay {2}aplay → the default device$/m);
+    const json = run(['doctor', '--json', '--input', 'mic:sox:attic', '--output', 'b.wav'], { env: { ALSA_CONFIG_PATH: device.confPath } });
+    expect(await json.exited).toBe(EXIT.failed);
+    const { using } = JSON.parse(json.out()) as { using: { side: string; ok: boolean; label: string }[] };
+    expect(using).toEqual([
+      { side: 'input', spec: 'mic:sox:attic', ok: false, label: expect.stringMatching(/^no capture device "attic": the capture devices here are /) },
+      { side: 'output', spec: 'b.wav', ok: true, label: 'no device (a file, a tone, silence or null)' },
+    ]);
+  } finally {
+    device.cleanup();
+  }
+});

@@ -1,9 +1,10 @@
 /**
  * `parley doctor`: each codec and each audio device opened for real, briefly — what works here,
- * what failed and why, what to install. A machine where nothing can capture or nothing can play
- * is a failure (exit 1): a call there could only use files and tones.
+ * what failed and why, what to install — and which backend and device a call's input and
+ * output would use. A machine where nothing can capture or nothing can play, or a device named
+ * that is not there, is a failure (exit 1): a call there could only use files and tones.
  */
-import { codecReport, frameSamples, getCodec, probeAudioDevices, type CodecName, type DeviceProbe } from '../../audio';
+import { chooseDevice, codecReport, frameSamples, getCodec, probeAudioDevices, type CodecName, type DeviceProbe } from '../../audio';
 import { EXIT, type ExitCode } from '../exit-codes';
 import type { Reporter } from './reporter';
 
@@ -42,13 +43,38 @@ function deviceLine(d: DeviceProbe, verbose: boolean): string {
   return `  ${d.spec.padEnd(14)} ${STATUS[d.status]} ${d.message}${install}${detail}`;
 }
 
+interface SideUse {
+  side: 'input' | 'output';
+  spec: string;
+  backend?: string;
+  device?: string;
+  /** What the spec comes to, e.g. `aplay → PulseAudio sink "desk" (Desk)`, or why it cannot be used. */
+  label: string;
+  ok: boolean;
+}
+
+/** What a call's input and output specs come to on this machine, without opening anything. */
+async function sideUse(side: SideUse['side'], spec: string): Promise<SideUse> {
+  try {
+    const choice = await chooseDevice(spec);
+    if (!choice) return { side, spec, label: 'no device (a file, a tone, silence or null)', ok: true };
+    return { side, spec, backend: choice.backend, device: choice.name ?? choice.device ?? 'default', label: choice.label, ok: true };
+  } catch (err) {
+    return { side, spec, label: (err as Error).message, ok: false };
+  }
+}
+
 /**
  * Runs the checks and reports them. `strict` (the doctor command) exits 1 when nothing can
  * capture or nothing can play; `--version --verbose` only reports.
  */
-export async function doctor(report: Reporter, opts: { strict?: boolean; verbose?: boolean } = {}): Promise<ExitCode> {
+export async function doctor(
+  report: Reporter,
+  opts: { strict?: boolean; verbose?: boolean; input?: string; output?: string } = {},
+): Promise<ExitCode> {
   const codecs = checkCodecs();
   const devices = await probeAudioDevices();
+  const using = [await sideUse('input', opts.input ?? 'mic'), await sideUse('output', opts.output ?? 'speaker')];
   const inputs = devices.filter((d) => d.role === 'input');
   const outputs = devices.filter((d) => d.role === 'output');
   const canCapture = inputs.some((d) => d.status === 'ok');
@@ -65,8 +91,10 @@ export async function doctor(report: Reporter, opts: { strict?: boolean; verbose
     'speakers (--output):',
     ...outputs.map((d) => deviceLine(d, opts.verbose ?? false)),
     'files (--input a.wav, --output b.wav), tones and --output null always work.',
+    "calls use (--input, --output; 'parley devices' lists the devices):",
+    ...using.map((u) => `  ${u.side.padEnd(7)} ${u.spec.padEnd(Math.max(...using.map((x) => x.spec.length)))}  ${u.ok ? '' : 'FAILED '}${u.label}`),
     ...verdict,
   ];
-  report.data('doctor', { codecs, devices, canCapture, canPlay }, lines.join('\n'));
-  return opts.strict && (!canCapture || !canPlay) ? EXIT.failed : EXIT.ok;
+  report.data('doctor', { codecs, devices, using, canCapture, canPlay }, lines.join('\n'));
+  return opts.strict && (!canCapture || !canPlay || using.some((u) => !u.ok)) ? EXIT.failed : EXIT.ok;
 }

@@ -68,14 +68,14 @@ export const SETTINGS = {
   input: setting({
     flags: '--input <spec>',
     env: 'PARLEY_INPUT',
-    help: 'mic | mic:arecord | mic:sox | tone | tone:HZ | silence | FILE.wav',
+    help: "mic | mic:arecord | mic:sox | mic:[BACKEND:]NAME ('parley devices') | tone | tone:HZ | silence | FILE.wav",
     defaultNote: 'mic interactively, tone in scripts',
     parse: (v) => v,
   }),
   output: setting({
     flags: '--output <spec>',
     env: 'PARLEY_OUTPUT',
-    help: 'speaker | speaker:addon | speaker:aplay | null | FILE.wav',
+    help: "speaker | speaker:addon | speaker:aplay | speaker:[BACKEND:]NAME ('parley devices') | null | FILE.wav",
     defaultNote: 'speaker interactively, null in scripts',
     parse: (v) => v,
   }),

@@ -3,7 +3,7 @@ import { exitCodeFor, partyOf, type CallEnd } from '../call-reasons';
 import type { ExitCode } from '../exit-codes';
 import type { ActiveCall, PathInfo } from '../phone';
 import { callView, describePath, liveView, pathFields, type LiveView } from '../views/call-view';
-import { describeCallEnd } from '../views/messages';
+import { describeCallEnd, describeDeviceChange } from '../views/messages';
 import type { Reporter } from './reporter';
 import { onAbort } from './session';
 
@@ -22,6 +22,8 @@ export async function talk(call: ActiveCall, report: Reporter, opts: TalkOptions
     { peer: call.peer, call: call.id, codec: call.codec, frameMs: call.frameMs, path: pathFields(call.path) },
     `connected to ${call.peer}: ${view.codec}, ${view.frameMs} ms frames, ${describePath(call.path)}`,
   );
+  // A device that fails moves to another and the call goes on: say so.
+  call.on('device', (change) => report.event('device', { peer: call.peer, ...change }, describeDeviceChange(change)));
   let lastPath = call.path;
   const onPath = (p: PathInfo) => (lastPath = p) && report.event('path', { peer: call.peer, path: pathFields(p) }, `audio now goes ${describePath(p)} (${p.why})`);
   const onReconnecting = (why: string) => report.event('reconnecting', { peer: call.peer, why }, `${why}: checking paths again`);

@@ -4,8 +4,11 @@
  * copy of the call: what the phone's state says is what the screen shows.
  */
 import { EXIT, type ExitCode } from '../exit-codes';
+import { listAudioDevices } from '../../audio';
 import { Phone, type ActiveCall, type PhoneOptions, type PhoneState } from '../phone';
+import { deviceChoices } from '../views/device-choices';
 import { callView, liveView } from '../views/call-view';
+import { describeDeviceChange } from '../views/messages';
 import { render, type ScreenContext } from './screens';
 import { initial, transition, type Effect, type Step, type UiConfig, type UiEvent, type UiState } from './state';
 import { Terminal } from './terminal';
@@ -36,6 +39,8 @@ class App {
   private handling = false;
   private finish: (code: ExitCode) => void = () => undefined;
   private exiting = false;
+  /** The microphone and speaker chosen on the device screen; unset, the phone's own. */
+  private devices: { input?: string; output?: string } = {};
 
   constructor(
     private readonly opts: InteractiveOptions,
@@ -100,8 +105,17 @@ class App {
           (user) => ({ type: 'found', user }),
           (code, message) => ({ type: 'request-failed', code, message }),
         );
+      case 'list-devices':
+        listAudioDevices().then(
+          (list) => this.dispatch({ type: 'devices', choices: deviceChoices(list) }),
+          (err: Error) => this.dispatch({ type: 'devices-failed', message: err.message }),
+        );
+        return;
+      case 'use-devices':
+        this.devices = { input: effect.input, output: effect.output };
+        return;
       case 'call':
-        phone?.call(effect.to);
+        phone?.call(effect.to, this.devices);
         return;
       case 'cancel':
       case 'hangup':
@@ -110,7 +124,7 @@ class App {
         return;
       case 'accept': {
         const s = phone?.state;
-        if (s?.status === 'ringing' && s.call.id === effect.id) s.call.handle.accept().catch(() => undefined);
+        if (s?.status === 'ringing' && s.call.id === effect.id) s.call.handle.accept(this.devices).catch(() => undefined);
         else this.dispatch({ type: 'call-failed', end: { reason: 'cancelled', byMe: false, message: 'the caller gave up' } });
         return;
       }
@@ -182,6 +196,7 @@ class App {
 
   private connected(call: ActiveCall): void {
     this.dispatch({ type: 'call-connected', call: callView(call) });
+    call.on('device', (change) => this.dispatch({ type: 'device', text: describeDeviceChange(change) }));
     const tick = () => this.dispatch({ type: 'tick', live: liveView(call) });
     tick();
     clearInterval(this.ticker);

@@ -9,13 +9,14 @@ export interface Key {
   text?: string;
 }
 
-export type Screen = 'unreachable' | 'naming' | 'menu' | 'lookup' | 'calling' | 'incoming' | 'in-call';
+export type Screen = 'unreachable' | 'naming' | 'menu' | 'lookup' | 'devices' | 'calling' | 'incoming' | 'in-call';
 
 export type KeyAction =
   | 'retry'
   | 'quit'
   | 'lookup'
   | 'list'
+  | 'devices'
   | 'submit'
   | 'back'
   | 'cancel'
@@ -50,9 +51,12 @@ export function keyTable(cfg: KeyConfig): readonly Binding[] {
     { screen: 'naming', keys: [ENTER], label: 'Enter', help: 'register', action: 'submit' },
     { screen: 'menu', keys: ['1'], label: '1', help: 'look up a user and call them', action: 'lookup' },
     { screen: 'menu', keys: ['2'], label: '2', help: 'list who is online', action: 'list' },
+    { screen: 'menu', keys: ['3'], label: '3', help: 'choose the microphone and speaker', action: 'devices' },
     { screen: 'menu', keys: ['0', 'q'], label: '0', help: 'quit', action: 'quit' },
     { screen: 'lookup', keys: [ENTER], label: 'Enter', help: 'call', action: 'submit' },
     { screen: 'lookup', keys: [ESC], label: 'Esc', help: 'go back', action: 'back' },
+    { screen: 'devices', keys: [ENTER], label: 'Enter', help: 'choose', action: 'submit' },
+    { screen: 'devices', keys: [ESC], label: 'Esc', help: 'go back and keep the devices as they were', action: 'back' },
     { screen: 'calling', keys: [h.toLowerCase(), h.toUpperCase(), ESC], label: `${h} or Esc`, help: 'cancel', action: 'cancel' },
     { screen: 'incoming', keys: ['y', 'Y'], label: 'Y', help: 'answer', action: 'answer' },
     { screen: 'incoming', keys: ['n', 'N', ESC], label: 'N', help: 'decline', action: 'decline' },

@@ -34,6 +34,8 @@ export function render(s: UiState, ctx: ScreenContext): string[] {
         `Call whom? ${dim(`(${hints(keys, 'lookup')})`)}`,
         `Name: ${s.input}`,
       ];
+    case 'devices':
+      return [...lines, ...deviceScreen(s, keys)];
     case 'waiting':
       return [...lines, s.what === 'list' ? 'Asking who is online…' : `Looking up ${s.target}…`];
     case 'calling':
@@ -83,6 +85,21 @@ function userList(s: Extract<UiState, { kind: 'menu' }>): string[] {
   return [`Online (${others.length}):`, ...others.map((u) => `  ${u.name.padEnd(32)} ${u.status}`), ''];
 }
 
+function deviceScreen(s: Extract<UiState, { kind: 'devices' }>, keys: readonly Binding[]): string[] {
+  if (!s.choices) return ['Looking for devices…'];
+  const what = s.picked === undefined ? 'microphone (input)' : 'speaker (output)';
+  const options = s.picked === undefined ? s.choices.inputs : s.choices.outputs;
+  const width = Math.min(32, Math.max(...options.map((o) => o.spec.length)));
+  return [
+    ...(s.picked === undefined ? [] : [`Microphone: ${s.picked}`, '']),
+    `Choose the ${what}: ${dim(`(${hints(keys, 'devices')})`)}`,
+    ...options.map((o, i) => `  ${bold(String(i + 1).padStart(2))}  ${o.spec.padEnd(width)}  ${o.label}`),
+    '',
+    ...(s.error ? [s.error, ''] : []),
+    `Number: ${s.input}`,
+  ];
+}
+
 /** The call screen's one-word key hints: the help screen has the full sentences. */
 const SHORT: Record<string, (muted: boolean) => string> = {
   hangup: () => 'hang up',
@@ -101,6 +118,7 @@ function callScreen(s: Extract<UiState, { kind: 'in-call' }>, keys: readonly Bin
     `Mic      ${levelMeter(s.muted || !live ? -Infinity : live.inputDb)}`,
     `Speaker  ${levelMeter(live ? live.outputDb : -Infinity)}`,
     live ? statsLine(live) : 'Waiting for statistics…',
+    ...(s.device ? ['', s.device] : []),
     '',
     bindingsOf(keys, 'in-call')
       .filter((b) => SHORT[b.action])

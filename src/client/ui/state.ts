@@ -7,6 +7,7 @@ import type { UserInfo } from '../../protocol';
 import type { CallEnd } from '../call-reasons';
 import { EXIT, type ExitCode } from '../exit-codes';
 import type { CallView, LiveView } from '../views/call-view';
+import type { DeviceChoices } from '../views/device-choices';
 import { describeCallEnd, describeCallFailure, describeMissedCall, describeNameRefusal } from '../views/messages';
 import { actionFor, keysFor, type Binding, type Key, type KeyConfig } from './keys';
 
@@ -31,11 +32,14 @@ export type UiState =
   | { kind: 'menu'; name: string; notice?: string; users?: UserInfo[] }
   | { kind: 'lookup'; name: string; input: string; caller?: Waiting }
   | { kind: 'waiting'; name: string; what: 'list' | 'lookup'; target?: string }
+  /** Picking the microphone, then the speaker, by number; `picked` is the microphone chosen. */
+  | { kind: 'devices'; name: string; choices?: DeviceChoices; input: string; picked?: string; error?: string }
   | { kind: 'calling'; name: string; to: string; cancelling: boolean; quitAfter: boolean }
   /** then: a lookup the person had typed before the call arrived, run if they decline. */
   | { kind: 'incoming'; name: string; from: string; id: string; then?: string }
   | { kind: 'answering'; name: string; from: string }
-  | { kind: 'in-call'; name: string; call: CallView; muted: boolean; help: boolean; live?: LiveView }
+  /** device: the last device change, said on the call screen. */
+  | { kind: 'in-call'; name: string; call: CallView; muted: boolean; help: boolean; live?: LiveView; device?: string }
   | { kind: 'hanging-up'; name: string; peer: string; quitAfter: boolean }
   | { kind: 'quitting'; message?: string };
 
@@ -48,6 +52,8 @@ export type UiEvent =
   | { type: 'users'; users: UserInfo[] }
   | { type: 'request-failed'; code: string; message: string }
   | { type: 'found'; user: UserInfo }
+  | { type: 'devices'; choices: DeviceChoices }
+  | { type: 'devices-failed'; message: string }
   | { type: 'call-connected'; call: CallView }
   /** A call placed or being answered never connected. */
   | { type: 'call-failed'; end: CallEnd }
@@ -56,6 +62,8 @@ export type UiEvent =
   | { type: 'call-ended'; end: CallEnd; now: number }
   | { type: 'disconnected'; reason: string }
   | { type: 'tick'; live: LiveView }
+  /** A device failed during the call and playback or capture moved: what to tell the person. */
+  | { type: 'device'; text: string }
   /** Something worth telling a person at the menu, e.g. a call refused for want of a common codec. */
   | { type: 'notice'; text: string }
   /** Standard input ended, the terminal went away, or a signal asked us to stop. */
@@ -67,6 +75,9 @@ export type Effect =
   | { do: 'register'; name: string }
   | { do: 'list' }
   | { do: 'lookup'; target: string }
+  | { do: 'list-devices' }
+  /** The microphone and speaker specs for the calls from now on. */
+  | { do: 'use-devices'; input: string; output: string }
   | { do: 'call'; to: string }
   | { do: 'cancel' }
   | { do: 'accept'; id: string }
@@ -101,7 +112,8 @@ export function transition(s: UiState, e: UiEvent, cfg: UiConfig): Step {
     return name ? go({ kind: 'connecting', name, notice }, { do: 'connect' }) : stay({ kind: 'naming', input: '', notice });
   }
   if (e.type === 'incoming') {
-    if (s.kind === 'menu') return stay({ kind: 'incoming', name: s.name, from: e.from, id: e.id });
+    // A device choice half made is dropped: the call matters more.
+    if (s.kind === 'menu' || s.kind === 'devices') return stay({ kind: 'incoming', name: s.name, from: e.from, id: e.id });
     // Keys being typed are never taken as an answer: the call waits until the typing is done.
     if (s.kind === 'lookup' && !s.caller) return stay({ ...s, caller: { from: e.from, id: e.id } });
     return go(s, { do: 'decline', id: e.id });
@@ -139,6 +151,7 @@ export function transition(s: UiState, e: UiEvent, cfg: UiConfig): Step {
       if (e.type === 'notice') return stay({ ...s, notice: e.text });
       if (action === 'lookup') return stay({ kind: 'lookup', name: s.name, input: '' });
       if (action === 'list') return go({ kind: 'waiting', name: s.name, what: 'list' }, { do: 'list' });
+      if (action === 'devices') return go({ kind: 'devices', name: s.name, input: '' }, { do: 'list-devices' });
       if (action === 'quit') return quit();
       return stay(s);
 
@@ -155,6 +168,9 @@ export function transition(s: UiState, e: UiEvent, cfg: UiConfig): Step {
       }
       return stay({ ...s, input: edit(s.input, e.key) });
     }
+
+    case 'devices':
+      return pickDevice(s, e, action);
 
     case 'waiting':
       if (e.type === 'users') return stay({ kind: 'menu', name: s.name, users: e.users });
@@ -201,6 +217,7 @@ export function transition(s: UiState, e: UiEvent, cfg: UiConfig): Step {
 
     case 'in-call':
       if (e.type === 'tick') return stay({ ...s, live: e.live });
+      if (e.type === 'device') return stay({ ...s, device: e.text });
       if (e.type === 'call-ended') {
         const seconds = (e.now - s.call.startedAt) / 1000;
         return stay({ kind: 'menu', name: s.name, notice: describeCallEnd(s.call.peer, e.end, seconds) });
@@ -220,6 +237,25 @@ export function transition(s: UiState, e: UiEvent, cfg: UiConfig): Step {
     case 'quitting':
       return stay(s);
   }
+}
+
+/** The device screen: the list arrives, a number and Enter pick the microphone, then the speaker. */
+function pickDevice(s: Extract<UiState, { kind: 'devices' }>, e: UiEvent, action: string | undefined): Step {
+  if (e.type === 'devices') return stay({ ...s, choices: e.choices });
+  if (e.type === 'devices-failed') return stay({ kind: 'menu', name: s.name, notice: `Could not list the devices: ${e.message}` });
+  if (e.type !== 'key') return stay(s);
+  if (action === 'back') return stay({ kind: 'menu', name: s.name });
+  const options = s.choices && (s.picked === undefined ? s.choices.inputs : s.choices.outputs);
+  if (!options) return stay(s);
+  if (action !== 'submit') {
+    const typing = e.key.name === 'backspace' || (e.key.name === 'char' && /^[0-9]$/.test(e.key.text ?? ''));
+    return typing ? stay({ ...s, input: edit(s.input, e.key) }) : stay(s);
+  }
+  const n = Number(s.input);
+  if (!Number.isInteger(n) || n < 1 || n > options.length) return stay({ ...s, input: '', error: `Type a number from 1 to ${options.length}.` });
+  const spec = options[n - 1].spec;
+  if (s.picked === undefined) return stay({ ...s, picked: spec, input: '', error: undefined });
+  return go({ kind: 'menu', name: s.name, notice: `Calls will use ${s.picked} and ${spec}.` }, { do: 'use-devices', input: s.picked, output: spec });
 }
 
 /** Leaving from wherever we are: end what is in progress first, then exit. */
@@ -250,6 +286,7 @@ function isScreen(kind: UiState['kind']): kind is Binding['screen'] {
     kind === 'naming' ||
     kind === 'menu' ||
     kind === 'lookup' ||
+    kind === 'devices' ||
     kind === 'calling' ||
     kind === 'incoming' ||
     kind === 'in-call'

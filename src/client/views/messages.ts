@@ -1,4 +1,5 @@
 /** What each failure and ending means, in words a person reads; the screens and the scripted commands share them. */
+import type { DeviceChange } from '../device-failover';
 export { describeCallEnd, describeCallFailure, describeMissedCall, formatDuration } from '../call-reasons';
 
 export function describeNameRefusal(code: string, name: string, message: string): string {
@@ -10,4 +11,11 @@ export function describeNameRefusal(code: string, name: string, message: string)
     default:
       return `The server refused "${name}": ${message}`;
   }
+}
+
+/** A device change during a call, in one line: "Speaker failed (…): now playing to …; the call goes on." */
+export function describeDeviceChange(c: DeviceChange): string {
+  const what = c.side === 'output' ? 'Speaker' : 'Microphone';
+  const now = c.silent ? (c.side === 'output' ? 'the other side is no longer heard' : 'the other side hears silence') : `now ${c.side === 'output' ? 'playing to' : 'recording from'} ${c.to}`;
+  return `${what} changed (${c.reason}): ${now}; the call goes on.`;
 }
