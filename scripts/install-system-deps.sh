@@ -10,7 +10,7 @@
 #          that keeps real time on machines without a sound card), and arecord/aplay
 set -euo pipefail
 case "${1:-}" in
-  run) packages=(g++ make python3 pkg-config libasound2-dev libpulse-dev alsa-utils sox libsox-fmt-alsa pulseaudio pulseaudio-utils libasound2-plugins tmux libjemalloc2) ;;
+  run) packages=(g++ make python3 pkg-config libasound2-dev libpulse-dev alsa-utils sox libsox-fmt-alsa pulseaudio pulseaudio-utils libasound2-plugins tmux libjemalloc2 iproute2 nftables conntrack) ;;
   bench) packages=(pulseaudio pulseaudio-utils libasound2-plugins alsa-utils) ;;
   *) echo "usage: $0 run|bench" >&2; exit 2 ;;
 esac

@@ -5,7 +5,7 @@ export type { ServerOptions, RunningServer, Logger, LogLevel, Registry, Session 
 export { SignalingClient, SignalingError, ConnectError } from './client/signaling-client';
 export type { ConnectOptions, SignalingEvents } from './client/signaling-client';
 export { Phone, ActiveCall, IncomingCall, OutgoingCall, CallFailedError } from './client/phone';
-export type { PhoneOptions, PhoneEvents, PhoneState, PhoneStatus, CallEnd, CallCodec, CallReasonCode, FailureCause, CallStats, Candidate } from './client/phone';
+export type { PhoneOptions, PhoneEvents, PhoneState, PhoneStatus, CallEnd, CallCodec, CallReasonCode, FailureCause, CallStats, Candidate, PathInfo, PathKind } from './client/phone';
 export { createSource, createSink, getCodec, codecReport, audioDeviceReport, probeAudioDevices, listAudioDevices, chooseDevice, AudioError } from './audio';
 export type { DeviceProbe, AudioErrorCode, AudioDevice, DeviceList, DeviceChoice } from './audio';
 export type { DeviceChange } from './client/device-failover';

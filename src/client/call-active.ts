@@ -4,6 +4,7 @@ import type { Agreement } from '../media/negotiation';
 import type { CallStats } from '../media/stats';
 import { getCodec } from '../audio';
 import type { MediaError } from '../media/errors';
+import type { PathInfo } from '../media/ice/pairs';
 import { causeOf } from './call-media';
 import type { CallEnd, FailureCause } from './call-reasons';
 import type { DeviceChange } from './device-failover';
@@ -26,6 +27,10 @@ export interface ActiveOwner {
 
 export interface ActiveCallEvents {
   ended: [CallEnd];
+  /** Another pair now carries the audio (a better one answered, or the network changed). */
+  path: [PathInfo];
+  /** The path stopped answering; checks run again while the call goes on. */
+  reconnecting: [string];
   /** A device failed and playback or capture moved elsewhere; the call goes on. */
   device: [DeviceChange];
 }
@@ -61,6 +66,13 @@ export class ActiveCall extends EventEmitter<ActiveCallEvents> {
     this.frameMs = agreement.codec.frameMs;
     media.once('failed', this.onMediaFailed);
     this.unwatchDevices = watchDevices((change) => this.emit('device', change));
+    media.on('path', this.onPath);
+    media.on('disconnected', this.onDisconnected);
+  }
+
+  /** The pair carrying the audio, or null while checks run again after it stopped answering. */
+  get path(): PathInfo | null {
+    return this.media.path;
   }
 
   get muted(): boolean {
@@ -96,6 +108,8 @@ export class ActiveCall extends EventEmitter<ActiveCallEvents> {
   end(info: CallEnd): Promise<void> {
     if (!this.ending) {
       this.media.off('failed', this.onMediaFailed);
+      this.media.off('path', this.onPath);
+      this.media.off('disconnected', this.onDisconnected);
       this.unwatchDevices();
       this.ending = this.media.stop().then(() => {
         this.emit('ended', info);
@@ -104,6 +118,9 @@ export class ActiveCall extends EventEmitter<ActiveCallEvents> {
     }
     return this.ending;
   }
+
+  private readonly onPath = (p: PathInfo): void => void this.emit('path', p);
+  private readonly onDisconnected = (why: string): void => void this.emit('reconnecting', why);
 
   private readonly onMediaFailed = (err: MediaError): void => {
     this.owner.mediaFailed(this, causeOf(err.code), err);

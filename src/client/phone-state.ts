@@ -3,6 +3,7 @@
  * offer, the ringing call's negotiated plan, the live call. The Phone changes state in one
  * setter, which releases whatever the old state held and the new one does not.
  */
+import type { MediaSession } from '../media/media-session';
 import type { AnswerResult, Offer } from '../media/negotiation';
 import type { ActiveCall } from './call-active';
 import type { IncomingCall } from './call-incoming';
@@ -42,6 +43,8 @@ export interface Connect {
   readonly handle?: OutgoingCall;
   /** Absent while an incoming call's devices are still being opened. */
   readonly media?: PreparedMedia;
+  /** The media session, once started: checks run until a pair answers both ways. */
+  readonly session?: MediaSession;
 }
 
 export type PhoneState =
@@ -72,6 +75,11 @@ export function canMove(from: PhoneStatus, to: PhoneStatus): boolean {
 /** The devices and socket a state holds, if any. */
 export function mediaOf(state: PhoneState): PreparedMedia | undefined {
   return state.status === 'dialing' || state.status === 'connecting' ? state.call.media : undefined;
+}
+
+/** The media session a connecting call runs, until it becomes an ActiveCall's. */
+export function sessionOf(state: PhoneState): MediaSession | undefined {
+  return state.status === 'connecting' ? state.call.session : undefined;
 }
 
 export function ringTimerOf(state: PhoneState): NodeJS.Timeout | undefined {

@@ -2,15 +2,20 @@ import { EventEmitter } from 'node:events';
 import type { JitterBufferOptions } from '../media/jitter-buffer';
 import type { CodecName } from '../audio/types';
 import type { Candidate } from '../media/candidates';
+import { newIceCredentials } from '../media/ice/credentials';
+import type { StunServer } from '../media/ice/gather';
+import type { MediaError } from '../media/errors';
+import type { MediaSession } from '../media/media-session';
 import { acceptAnswer, answerOffer, MEDIA_DESCRIPTION_VERSION, RED_PAYLOAD_TYPE, type Agreement } from '../media/negotiation';
 import type { UserInfo } from '../protocol';
 import { ActiveCall, type ActiveOwner } from './call-active';
 import { CallFailedError } from './call-errors';
+import { CallPath, gatherCandidates, whenConnected } from './call-path';
 import { IncomingCall, type IncomingOwner } from './call-incoming';
-import { localCodecs, newSsrc, PreparedMedia, type InputSpec, type MediaSettings, type OutputSpec } from './call-media';
+import { causeOf as mediaCause, localCodecs, newSsrc, PreparedMedia, type InputSpec, type MediaSettings, type OutputSpec } from './call-media';
 import { OutgoingCall, type OutgoingOwner } from './call-outgoing';
 import { isFailureCause, toCallReason, type CallEnd, type FailureCause } from './call-reasons';
-import { callIdOf, canMove, mediaOf, ringTimerOf, type Dial, type PhoneState } from './phone-state';
+import { callIdOf, canMove, mediaOf, ringTimerOf, sessionOf, type Dial, type PhoneState } from './phone-state';
 import { SignalingClient, SignalingError } from './signaling-client';
 
 export { ActiveCall, type CallCodec } from './call-active';
@@ -22,6 +27,7 @@ export type { PhoneState, PhoneStatus } from './phone-state';
 export { SignalingError } from './signaling-client';
 export type { CallStats } from '../media/stats';
 export type { Candidate } from '../media/candidates';
+export type { PathInfo, PathKind } from '../media/ice/pairs';
 
 export interface PhoneOptions {
   server: { host: string; port: number };
@@ -45,6 +51,11 @@ export interface PhoneOptions {
    * server-reflexive or relay addresses), also used by tests to route media through a proxy.
    */
   candidates?: (host: Candidate[]) => Candidate[];
+  /**
+   * Where to learn this side's server-reflexive address (STUN Binding, RFC 8489): by default
+   * the parley server's own UDP port; `false` offers host candidates only.
+   */
+  stun?: StunServer | false;
   /** Jitter buffer tuning. */
   jitter?: Partial<JitterBufferOptions>;
   /** Earlier frames repeated in each packet (RFC 2198); default 2 for Opus, 1 for PCM. */
@@ -74,6 +85,8 @@ export class Phone extends EventEmitter<PhoneEvents> implements OutgoingOwner, I
   private current: PhoneState = { status: 'idle' };
   /** The call being placed, until its request has been answered. */
   private placing: Promise<void> | undefined;
+  /** Trickling for the call whose media has started. */
+  private callPath: CallPath | undefined;
 
   private constructor(
     private readonly signaling: SignalingClient,
@@ -96,6 +109,9 @@ export class Phone extends EventEmitter<PhoneEvents> implements OutgoingOwner, I
     signaling.on('rejected', (m) => this.onGone(m.call, { reason: toCallReason(m.reason), byMe: false, cause: causeOf(m) }));
     signaling.on('ended', (m) => this.onGone(m.call, { reason: toCallReason(m.reason), byMe: false, by: m.by, cause: causeOf(m) }));
     signaling.on('close', ({ error, reason }) => this.onClose(reason, error?.code));
+    signaling.on('candidate', (m) => {
+      if (this.callPath?.callId === m.call) this.callPath.remote(m.candidate);
+    });
   }
 
   /** Connects to the server; rejects with an Error naming the address and the cause. */
@@ -122,6 +138,12 @@ export class Phone extends EventEmitter<PhoneEvents> implements OutgoingOwner, I
     if (!canMove(old.status, next.status)) throw new Error(`phone: ${old.status} → ${next.status} is not a transition`);
     const media = mediaOf(old);
     if (media && media !== mediaOf(next)) void media.release();
+    const session = sessionOf(old);
+    if (session && next.status !== 'active' && session !== sessionOf(next)) void session.stop();
+    if (this.callPath && callIdOf(next) !== this.callPath.callId) {
+      this.callPath.dispose();
+      this.callPath = undefined;
+    }
     const timer = ringTimerOf(old);
     if (timer && timer !== ringTimerOf(next)) clearTimeout(timer);
     this.current = next;
@@ -232,29 +254,39 @@ export class Phone extends EventEmitter<PhoneEvents> implements OutgoingOwner, I
     this.state = { status: 'connecting', call: connecting };
     const stillHere = () => this.current.status === 'connecting' && this.current.call.id === id;
     let media: PreparedMedia | undefined;
+    let answered = false;
     try {
       media = await PreparedMedia.open(this.settings, opts.input ?? this.opts.input ?? 'tone', opts.output ?? this.opts.output ?? 'null');
-      if (!stillHere()) throw this.goneError(from);
+      if (!stillHere()) throw this.goneError(id, from);
       this.state = { status: 'connecting', call: { ...connecting, media } };
+      const candidates = await gatherCandidates(media.link, media.candidates, this.stunServer());
+      if (!stillHere()) throw this.goneError(id, from);
       const ssrc = newSsrc();
-      const answer = { ...plan.answer, candidates: media.candidates, ssrc };
-      const agreement: Agreement = { ...plan.agreement, localSsrc: ssrc };
+      const answer = { ...plan.answer, candidates, ssrc };
+      const agreement: Agreement = { ...plan.agreement, localSsrc: ssrc, localCandidates: candidates };
       const session = await media.start(this.settings, agreement);
       if (!stillHere()) {
         await session.stop();
-        throw this.goneError(from);
+        throw this.goneError(id, from);
       }
+      this.state = { status: 'connecting', call: { ...connecting, media, session } };
+      this.callPath = new CallPath(id, session, media.link, candidates, this.stunServer(), (c) => this.signaling.candidate(id, { ...c }));
+      this.reply(id, { accept: true, answer });
+      answered = true;
+      // "Connected" means audio can flow: a pair has answered both ways, not merely "accepted".
+      await this.connected(session);
+      if (!stillHere()) throw this.goneError(id, from);
       const active = new ActiveCall(from, id, agreement, session, this, media.onDevice.bind(media));
       this.state = { status: 'active', call: active };
-      this.reply(id, { accept: true, answer });
       return active;
     } catch (err) {
       await media?.release();
-      const failure = err instanceof CallFailedError ? err : new CallFailedError({ reason: 'error', byMe: true, message: (err as Error).message });
+      const failure = !stillHere() && answered ? this.goneError(id, from) : asFailure(err);
       if (stillHere()) {
         const end = failure.end;
         this.finish(end);
-        this.reply(id, { accept: false, reason: 'failed', cause: end.cause });
+        if (answered) void this.tell(id, 'hangup', { reason: 'failed', cause: end.cause });
+        else this.reply(id, { accept: false, reason: 'failed', cause: end.cause });
       }
       throw failure;
     }
@@ -295,14 +327,17 @@ export class Phone extends EventEmitter<PhoneEvents> implements OutgoingOwner, I
       if (current()) this.finish(endOf(err));
       return;
     }
+    if (!current()) return void media.release();
+    const candidates = await gatherCandidates(media.link, media.candidates, this.stunServer());
     const preparing = current();
     if (!preparing) return void media.release();
     const offer = {
       v: MEDIA_DESCRIPTION_VERSION,
       codecs: localCodecs(this.settings),
       red: { payloadType: RED_PAYLOAD_TYPE },
-      candidates: media.candidates,
+      candidates,
       ssrc: newSsrc(),
+      ice: newIceCredentials(),
     } as const;
     this.state = { status: 'dialing', call: { ...preparing, stage: 'requesting', media, offer } };
     let callId: string;
@@ -348,6 +383,10 @@ export class Phone extends EventEmitter<PhoneEvents> implements OutgoingOwner, I
     try {
       const session = await media.start(this.settings, agreement);
       if (!stillHere()) return void (await session.stop());
+      this.state = { status: 'connecting', call: { id: callId, peer: to, direction: 'outgoing', handle, media, session } };
+      this.callPath = new CallPath(callId, session, media.link, agreement.localCandidates, this.stunServer(), (c) => this.signaling.candidate(callId, { ...c }));
+      await this.connected(session);
+      if (!stillHere()) return;
       const active = new ActiveCall(to, callId, agreement, session, this, media.onDevice.bind(media));
       this.state = { status: 'active', call: active };
       handle.settle({ call: active });
@@ -365,7 +404,7 @@ export class Phone extends EventEmitter<PhoneEvents> implements OutgoingOwner, I
       return;
     }
     // Negotiated once, before anyone is asked: nobody should pick up a call that cannot carry audio.
-    const plan = answerOffer(offer, { codecs: localCodecs(this.settings), red: true, candidates: [], ssrc: 0 });
+    const plan = answerOffer(offer, { codecs: localCodecs(this.settings), red: true, candidates: [], ssrc: 0, ice: newIceCredentials() });
     if (!plan.ok) {
       this.reply(callId, { accept: false, reason: 'incompatible' });
       this.emit('call-failed', { from, reason: 'incompatible', message: `call from ${from} refused: ${plan.message}` });
@@ -428,8 +467,29 @@ export class Phone extends EventEmitter<PhoneEvents> implements OutgoingOwner, I
     return sent.catch(() => undefined);
   }
 
-  private goneError(from: string): CallFailedError {
+  /** Why a call being answered is no longer there: how it ended, when the phone knows. */
+  private goneError(id: string, from: string): CallFailedError {
+    const s = this.current;
+    if (s.status === 'idle' && s.ended?.id === id) return new CallFailedError(s.ended.end);
     return new CallFailedError({ reason: 'cancelled', byMe: false, message: `the call from ${from} is no longer there` });
+  }
+
+  /** Waits until a pair answers both ways; a failure (no path, a device) becomes a CallFailedError. */
+  private async connected(session: MediaSession): Promise<void> {
+    try {
+      await whenConnected(session);
+    } catch (err) {
+      const e = err as MediaError;
+      throw new CallFailedError({ reason: 'failed', cause: mediaCause(e.code), byMe: true, message: e.message, detail: e.detail || e.message });
+    }
+  }
+
+  /** Where this side learns its server-reflexive address, if anywhere. */
+  private stunServer(): StunServer | null {
+    if (this.opts.stun === false) return null;
+    if (this.opts.stun) return this.opts.stun;
+    const port = this.signaling.welcome?.udpPort;
+    return port ? { host: this.opts.server.host, port } : null;
   }
 }
 
@@ -453,6 +513,10 @@ function peerOf(s: Exclude<PhoneState, { status: 'idle' | 'closed' }>): string {
 function causeOf(m: object): FailureCause | undefined {
   const cause = (m as { cause?: unknown }).cause;
   return isFailureCause(cause) ? cause : undefined;
+}
+
+function asFailure(err: unknown): CallFailedError {
+  return err instanceof CallFailedError ? err : new CallFailedError({ reason: 'error', byMe: true, message: (err as Error).message });
 }
 
 /** Any error on the way to a call, as a call end. */

@@ -9,7 +9,9 @@ import { MediaError } from './errors';
 import { JitterBuffer, type JitterBufferOptions } from './jitter-buffer';
 import { Playout } from './playout';
 import type { Agreement } from './negotiation';
-import { PeerPath, type PeerPathOptions } from './peer-path';
+import type { Candidate } from './candidates';
+import { IceAgent, type IceAgentOptions } from './ice/agent';
+import type { PathInfo } from './ice/pairs';
 import { RtpReceiver } from './rtp-receiver';
 import { RtpSender } from './rtp-sender';
 import type { CallStats } from './stats';
@@ -34,15 +36,21 @@ export interface MediaSessionOptions {
   allowLoopback?: boolean;
   /** Check the peer's link-local addresses. Default: only when a local interface is link-local. */
   allowLinkLocal?: boolean;
-  /** Finer tuning of the connectivity checks (how many addresses, pacing, back-off). */
-  path?: Omit<PeerPathOptions, 'allowLoopback' | 'allowLinkLocal' | 'timeoutMs' | 'timers'>;
+  /** Finer tuning of the connectivity checks (how many addresses, pacing, back-off, consent). */
+  path?: Pick<IceAgentOptions, 'maxCandidates' | 'paceMs' | 'initialRtoMs' | 'maxRtoMs' | 'consentIntervalMs' | 'consentTimeoutMs'>;
   /** Time and timers for the playout clock and the checks; the real ones unless given. */
   timers?: Timers;
 }
 
 export interface MediaSessionEvents {
-  /** The peer answered a connectivity check: media flows. */
-  connected: [Address];
+  /** A candidate pair answered both ways: audio flows on it. */
+  connected: [PathInfo];
+  /** The pair carrying the audio changed (a better one answered, or the old one stopped answering). */
+  path: [PathInfo];
+  /** The path stopped answering; checks run again (a new local address may help: trickle it). */
+  disconnected: [string];
+  /** The session stopped: asked to, or because of the failure given (`failed` follows). */
+  stopped: [MediaError | undefined];
   /** A device failed (`input_device`, `output_device`), the peer could not be reached (`no_path`) or the socket failed. */
   failed: [MediaError];
 }
@@ -72,12 +80,14 @@ export class MediaSession extends EventEmitter<MediaSessionEvents> {
   private readonly receiver: RtpReceiver;
   private readonly buffer: JitterBuffer<Buffer>;
   private readonly playout: Playout<Buffer>;
-  private readonly path: PeerPath;
+  private readonly ice: IceAgent;
   private readonly clock: FrameClock;
   private readonly timers: Timers;
   private readonly inputMeter = new LevelMeter();
   private readonly outputMeter = new LevelMeter();
   private state: SessionState = 'idle';
+  private connectedOnce = false;
+  private failure: MediaError | undefined;
   private foreign = 0;
   muted = false;
 
@@ -110,8 +120,14 @@ export class MediaSession extends EventEmitter<MediaSessionEvents> {
       this.buffer,
     );
     this.playout = new Playout(this.buffer, this.decoder, this.frameMs, (ms) => this.clock.sooner(ms));
-    this.path = new PeerPath(opts.link, agreement.remoteCandidates, agreement.localSsrc, agreement.remoteSsrc, {
+    this.ice = new IceAgent({
       ...opts.path,
+      link: opts.link,
+      local: agreement.localIce,
+      remote: agreement.remoteIce,
+      controlling: agreement.controlling,
+      localCandidates: agreement.localCandidates,
+      remoteCandidates: agreement.remoteCandidates,
       allowLoopback: opts.allowLoopback,
       allowLinkLocal: opts.allowLinkLocal,
       timeoutMs: opts.connectTimeoutMs,
@@ -132,9 +148,10 @@ export class MediaSession extends EventEmitter<MediaSessionEvents> {
     source.on('error', this.onSourceError);
     link.on('error', this.onSocketError);
     link.on('packet', this.onPacket);
-    this.path.once('selected', (a) => this.emit('connected', a));
-    this.path.once('failed', (why) => this.fail(new MediaError('no_path', why)));
-    this.path.start();
+    this.ice.on('path', this.onPath);
+    this.ice.on('disconnected', this.onDisconnected);
+    this.ice.once('failed', (why) => this.fail(new MediaError('no_path', why)));
+    this.ice.start();
     try {
       await sink.open().catch((err: unknown) => Promise.reject(MediaError.fromDevice(err, 'output')));
       await source.start(this.samples, this.onFrame).catch((err: unknown) => Promise.reject(MediaError.fromDevice(err, 'input')));
@@ -149,8 +166,11 @@ export class MediaSession extends EventEmitter<MediaSessionEvents> {
   async stop(): Promise<void> {
     if (this.state === 'stopped') return;
     this.state = 'stopped';
+    this.emit('stopped', this.failure);
     this.clock.stop();
-    this.path.stop();
+    this.ice.stop();
+    this.ice.off('path', this.onPath);
+    this.ice.off('disconnected', this.onDisconnected);
     const { sink, source, link } = this.opts;
     link.off('packet', this.onPacket);
     link.close();
@@ -163,7 +183,22 @@ export class MediaSession extends EventEmitter<MediaSessionEvents> {
   }
 
   get connected(): boolean {
-    return this.path.address !== null;
+    return this.connectedOnce;
+  }
+
+  /** The pair carrying the audio now; null while checks run. */
+  get path(): PathInfo | null {
+    return this.ice.path;
+  }
+
+  /** A candidate the peer trickled; false when it is not checked (not allowed, or over the limit). */
+  addRemoteCandidate(c: Candidate): boolean {
+    return this.ice.addRemoteCandidate(c);
+  }
+
+  /** A new address of this side's (a NAT mapping learned after the offer). */
+  addLocalCandidate(c: Candidate): void {
+    this.ice.addLocalCandidate(c);
   }
 
   stats(): CallStats {
@@ -189,7 +224,7 @@ export class MediaSession extends EventEmitter<MediaSessionEvents> {
       jitterMs: rec.jitterMs,
       bufferDelayMs: po.delayMs,
       targetDelayMs: jb.targetDelayMs,
-      rttMs: this.path.rttMs,
+      rttMs: this.ice.rttMs,
       deviceInputMs: this.opts.source.latencyMs?.() ?? null,
       deviceOutputMs: this.opts.sink.latencyMs?.() ?? null,
       foreignDropped: this.foreign,
@@ -204,7 +239,7 @@ export class MediaSession extends EventEmitter<MediaSessionEvents> {
   private readonly onFrame = (frame: Frame): void => {
     if (this.state !== 'running') return;
     this.inputMeter.update(frame, this.frameMs);
-    const to = this.path.address;
+    const to = this.ice.destination;
     if (!to) return;
     const payload = this.encoder.encode(this.muted ? this.silence : frame);
     this.opts.link.send(this.sender.packetize(payload), to);
@@ -212,11 +247,11 @@ export class MediaSession extends EventEmitter<MediaSessionEvents> {
 
   private readonly onPacket = (buf: Buffer, from: Address): void => {
     const kind = classifyPacket(buf);
-    if (kind === 'rtcp') {
-      if (!this.path.handleProbe(buf, from)) this.foreign++;
+    if (kind === 'stun') {
+      if (!this.ice.handleStun(buf, from)) this.foreign++;
       return;
     }
-    if (!this.path.accepts(from)) {
+    if (!this.ice.accepts(from)) {
       this.foreign++;
       return;
     }
@@ -235,6 +270,16 @@ export class MediaSession extends EventEmitter<MediaSessionEvents> {
     this.outputMeter.update(out, this.frameMs);
   };
 
+  private readonly onPath = (path: PathInfo): void => {
+    if (this.connectedOnce) return void this.emit('path', path);
+    this.connectedOnce = true;
+    this.emit('connected', path);
+  };
+
+  private readonly onDisconnected = (why: string): void => {
+    this.emit('disconnected', why);
+  };
+
   private readonly onSourceError = (err: Error): void => this.fail(MediaError.fromDevice(err, 'input'));
   private readonly onSinkError = (err: Error): void => this.fail(MediaError.fromDevice(err, 'output'));
   private readonly onSocketError = (err: Error): void => {
@@ -243,6 +288,7 @@ export class MediaSession extends EventEmitter<MediaSessionEvents> {
 
   private fail(err: MediaError): void {
     if (this.state !== 'running') return;
+    this.failure = err;
     void this.stop().then(() => this.emit('failed', err));
   }
 }

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import type { CodecName } from '../audio/types';
 import type { Candidate } from './candidates';
+import { iceCredentialsSchema, type IceCredentials } from './ice/credentials';
 
 /**
  * The media session description carried opaquely in signaling `call.offer` and
@@ -17,10 +18,11 @@ const codecSchema = z.object({
   clockRate: z.number().int().positive(),
   frameMs: z.union([z.literal(10), z.literal(20), z.literal(40)]),
 });
-const candidateSchema = z.object({
+export const candidateSchema = z.object({
   ip: z.string().max(64),
   port: z.number().int().min(1).max(65535),
-  type: z.enum(['host', 'srflx', 'relay']),
+  type: z.enum(['host', 'srflx', 'prflx', 'relay']),
+  priority: z.number().int().min(1).max(0xffffffff).optional(),
 });
 /** RFC 2198 redundancy the sender of this description can receive, and its payload type. */
 const redSchema = z.union([z.literal(false), z.object({ payloadType: z.number().int().min(0).max(127) })]);
@@ -32,6 +34,8 @@ export const offerSchema = z.object({
   candidates: z.array(candidateSchema).max(32),
   /** The RTP SSRC this side sends with: packets claiming another are not the peer's. */
   ssrc: z.number().int().min(0).max(0xffffffff),
+  /** This side's ICE credentials: connectivity checks to it must carry them. */
+  ice: iceCredentialsSchema,
 });
 export const answerSchema = z.object({
   v: z.literal(MEDIA_DESCRIPTION_VERSION),
@@ -39,6 +43,7 @@ export const answerSchema = z.object({
   red: redSchema,
   candidates: z.array(candidateSchema).max(32),
   ssrc: z.number().int().min(0).max(0xffffffff),
+  ice: iceCredentialsSchema,
 });
 
 export type CodecDescription = z.infer<typeof codecSchema>;
@@ -51,7 +56,12 @@ export interface Agreement {
   red: { payloadType: number } | false;
   localSsrc: number;
   remoteSsrc: number;
+  localCandidates: Candidate[];
   remoteCandidates: Candidate[];
+  /** The caller controls the connectivity checks (it nominates the pair); the callee is controlled. */
+  controlling: boolean;
+  localIce: IceCredentials;
+  remoteIce: IceCredentials;
 }
 
 export type AnswerResult = { ok: true; answer: Answer; agreement: Agreement } | { ok: false; reason: 'incompatible'; message: string };
@@ -76,7 +86,7 @@ function sameCodec(a: CodecDescription, b: CodecDescription): boolean {
  */
 export function answerOffer(
   body: unknown,
-  local: { codecs: CodecDescription[]; red: boolean; candidates: Candidate[]; ssrc: number },
+  local: { codecs: CodecDescription[]; red: boolean; candidates: Candidate[]; ssrc: number; ice: IceCredentials },
 ): AnswerResult {
   const offer = parseOffer(body);
   if (!offer) return { ok: false, reason: 'incompatible', message: 'the caller sent a media offer this version cannot read' };
@@ -87,7 +97,7 @@ export function answerOffer(
     return { ok: false, reason: 'incompatible', message: `no common codec (caller offers ${theirs}; this side has ${ours})` };
   }
   const red = local.red && offer.red ? offer.red : false;
-  const answer: Answer = { v: MEDIA_DESCRIPTION_VERSION, codec, red, candidates: local.candidates, ssrc: local.ssrc };
+  const answer: Answer = { v: MEDIA_DESCRIPTION_VERSION, codec, red, candidates: local.candidates, ssrc: local.ssrc, ice: local.ice };
   return {
     ok: true,
     answer,
@@ -96,7 +106,11 @@ export function answerOffer(
       red,
       localSsrc: local.ssrc,
       remoteSsrc: offer.ssrc,
+      localCandidates: local.candidates,
       remoteCandidates: offer.candidates,
+      controlling: false,
+      localIce: local.ice,
+      remoteIce: offer.ice,
     },
   };
 }
@@ -112,6 +126,16 @@ export function acceptAnswer(body: unknown, offer: Offer): Agreement | { error: 
     red: offer.red && answer.red ? answer.red : false,
     localSsrc: offer.ssrc,
     remoteSsrc: answer.ssrc,
+    localCandidates: offer.candidates,
     remoteCandidates: answer.candidates,
+    controlling: true,
+    localIce: offer.ice,
+    remoteIce: answer.ice,
   };
+}
+
+/** A trickled candidate (`candidate` message), or null when it is not one this version reads. */
+export function parseCandidate(body: unknown): Candidate | null {
+  const r = candidateSchema.safeParse(body);
+  return r.success ? r.data : null;
 }

@@ -26,6 +26,7 @@ const offer = {
   red: { payloadType: 63 },
   candidates: [{ ip: '127.0.0.1', port: 9, type: 'host' }],
   ssrc: 1234,
+  ice: { ufrag: 'alice', pwd: 'alicepasswordalicepassword' },
 };
 
 /**

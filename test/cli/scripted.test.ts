@@ -211,7 +211,8 @@ describe('exit codes', () => {
     expect(await r.exited).toBe(EXIT.failed);
     expect(events(r.out()).at(-1)).toMatchObject({ event: 'failed', reason: 'failed', cause: 'output_device' });
     expect(events(r.out()).at(-1)!.message).toBe("bob could not take the call: bob's speaker (audio output) failed.");
-    expect(await bob.exited).toBe(EXIT.ok);
+    // With --max-calls, answer exits as its last call went.
+    expect(await bob.exited).toBe(EXIT.failed);
     // One readable line, not a multi-line dump.
     const said = bob.err().split('\n').filter((l) => l.startsWith('parley:'));
     expect(said).toHaveLength(1);

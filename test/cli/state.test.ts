@@ -142,6 +142,7 @@ test('the end-of-call notice says how the received audio fared', () => {
     deviceOutputMs: 31,
     sent: 500,
     received: 495,
+    path: 'direct (host) to 127.0.0.1:40000',
   };
   const talking = transition(inCall, { type: 'tick', live }, cfg).state;
   const ended = transition(talking, { type: 'call-ended', end: { reason: 'peer_gone', byMe: false }, now: 65_000 }, cfg);

@@ -15,6 +15,7 @@ import type { Agreement } from '../../src/media/negotiation';
 import { UdpLink } from '../../src/media/udp-link';
 import { encodeRtp } from '../../src/protocol/rtp';
 import { ManualTimers } from '../helpers/audio';
+import { answerChecks, iceFields } from '../helpers/ice-peer';
 import { waitUntil } from '../helpers/wait';
 
 let dir: string;
@@ -64,10 +65,15 @@ describe.each<[CodecName, number]>([
       localSsrc: 1,
       remoteSsrc: PEER_SSRC,
       remoteCandidates: [{ ip: '127.0.0.1', port: peer.address().port, type: 'host' }],
+      ...iceFields,
     };
+    answerChecks(peer);
     const session = new MediaSession({ link, agreement, codec: getCodec(codec), source: new SilenceSource({ timers }), sink, timers });
     try {
       await session.start();
+      // The peer's address is heard from only once it has answered a check.
+      timers.advance(0);
+      await waitUntil(() => session.connected, 'the check to be answered', 15_000, 1);
       const step = codec === 'pcm' ? 320 : 960;
       const packets = 50;
       // One packet every 20 ms of the session's time, every other one hostile.

@@ -24,6 +24,7 @@ import { MediaSession } from '../../src/media/media-session';
 import type { Agreement } from '../../src/media/negotiation';
 import { UdpLink } from '../../src/media/udp-link';
 import { ManualTimers } from '../helpers/audio';
+import { iceFields } from '../helpers/ice-peer';
 import { waitFor } from '../helpers/wait';
 
 let dir: string;
@@ -38,6 +39,7 @@ const agreement: Agreement = {
   localSsrc: 1,
   remoteSsrc: 2,
   remoteCandidates: [{ ip: '127.0.0.1', port: 9, type: 'host' }],
+  ...iceFields,
 };
 
 async function session(devices: { source?: AudioSource; sink?: AudioSink } = {}, timers = new ManualTimers()) {

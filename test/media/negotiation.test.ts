@@ -1,29 +1,30 @@
 import { acceptAnswer, answerOffer, type Offer } from '../../src/media/negotiation';
 import { ReceptionStats } from '../../src/media/reception';
+import { PEER_ICE, SELF_ICE } from '../helpers/ice-peer';
 
 const opus = { name: 'opus', payloadType: 111, clockRate: 48000, frameMs: 20 as const };
 const pcm = { name: 'pcm', payloadType: 96, clockRate: 16000, frameMs: 20 as const };
 const cand = [{ ip: '127.0.0.1', port: 5000, type: 'host' as const }];
-const offer: Offer = { v: 1, codecs: [opus, pcm], red: { payloadType: 63 }, candidates: cand, ssrc: 1 };
+const offer: Offer = { v: 1, codecs: [opus, pcm], red: { payloadType: 63 }, candidates: cand, ssrc: 1, ice: PEER_ICE };
 
 describe('negotiation', () => {
   test('the answer picks the first offered codec both sides have', () => {
-    const r = answerOffer(offer, { codecs: [pcm, opus], red: true, candidates: cand, ssrc: 2 });
+    const r = answerOffer(offer, { codecs: [pcm, opus], red: true, candidates: cand, ssrc: 2, ice: SELF_ICE });
     expect(r.ok && r.answer.codec.name).toBe('opus');
-    const only = answerOffer(offer, { codecs: [pcm], red: true, candidates: cand, ssrc: 2 });
+    const only = answerOffer(offer, { codecs: [pcm], red: true, candidates: cand, ssrc: 2, ice: SELF_ICE });
     expect(only.ok && only.agreement).toMatchObject({ codec: pcm, red: { payloadType: 63 }, localSsrc: 2, remoteSsrc: 1 });
   });
 
   test('no common codec is incompatible, and so is an unreadable offer', () => {
-    expect(answerOffer({ ...offer, codecs: [pcm] }, { codecs: [opus], red: true, candidates: cand, ssrc: 2 })).toMatchObject({
+    expect(answerOffer({ ...offer, codecs: [pcm] }, { codecs: [opus], red: true, candidates: cand, ssrc: 2, ice: SELF_ICE })).toMatchObject({
       ok: false,
       reason: 'incompatible',
     });
-    expect(answerOffer({ codecs: 'opus' }, { codecs: [opus], red: true, candidates: cand, ssrc: 2 })).toMatchObject({ ok: false });
+    expect(answerOffer({ codecs: 'opus' }, { codecs: [opus], red: true, candidates: cand, ssrc: 2, ice: SELF_ICE })).toMatchObject({ ok: false });
   });
 
   test('the caller checks the answer against its offer', () => {
-    const r = answerOffer(offer, { codecs: [opus], red: false, candidates: cand, ssrc: 2 });
+    const r = answerOffer(offer, { codecs: [opus], red: false, candidates: cand, ssrc: 2, ice: SELF_ICE });
     if (!r.ok) throw new Error('expected an answer');
     expect(acceptAnswer(r.answer, offer)).toMatchObject({ codec: opus, red: false, remoteSsrc: 2, remoteCandidates: cand });
     expect(acceptAnswer({ ...r.answer, codec: { ...opus, name: 'g711' } }, offer)).toHaveProperty('error');

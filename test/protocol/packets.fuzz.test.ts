@@ -16,7 +16,7 @@ import { Playout } from '../../src/media/playout';
 import { RtpReceiver } from '../../src/media/rtp-receiver';
 import { decodeProbe, decodeRtp, encodeProbe, encodeRtp, isRtcp, type RtpPacket } from '../../src/protocol/rtp';
 import { decodeRed, encodeRed, RED_MAX_BLOCK_BYTES, RED_MAX_TIMESTAMP_OFFSET, type RedBlock } from '../../src/protocol/red';
-import { encodeBindingRequest, encodeBindingSuccess, looksLikeStun, parseBindingRequest, parseBindingSuccess } from '../../src/protocol/stun';
+import { encodeBindingRequest, encodeBindingSuccess, looksLikeStun, parseBindingRequest, parseBindingSuccess, parseStun, STUN_MAX_BYTES } from '../../src/protocol/stun';
 
 const SEED = Number(process.env.PARLEY_FUZZ_SEED ?? 20_240_607);
 const RUNS = Number(process.env.PARLEY_FUZZ_RUNS ?? 500);
@@ -90,6 +90,8 @@ function checkRed(buf: Buffer): void {
 
 function checkStun(buf: Buffer): void {
   looksLikeStun(buf);
+  const msg = parseStun(buf);
+  if (msg) expect(buf.length).toBeLessThanOrEqual(STUN_MAX_BYTES);
   const req = parseBindingRequest(buf);
   if (req) expect(req.length).toBe(12);
   const res = parseBindingSuccess(buf);

@@ -3,7 +3,7 @@ import { CallFailedError } from '../call-errors';
 import { EXIT, type ExitCode } from '../exit-codes';
 import type { IncomingCall, PhoneOptions } from '../phone';
 import type { OutputSpec } from '../call-media';
-import { describeLocalFailure } from '../call-reasons';
+import { describeLocalFailure, exitCodeFor } from '../call-reasons';
 import { checkFiles } from '../call-media';
 import { describeMissedCall } from '../views/messages';
 import type { Reporter } from './reporter';
@@ -33,6 +33,8 @@ export async function answer(opts: AnswerCommand, report: Reporter): Promise<Exi
   const me = phone.name ?? opts.name;
   let answered = 0;
   let inCall = false;
+  /** How the last call went: what a run answering a set number of calls exits with. */
+  let lastExit: ExitCode = EXIT.ok;
   const stop = onAbort(signalled.signal);
   try {
     return await new Promise<ExitCode>((resolve) => {
@@ -51,14 +53,16 @@ export async function answer(opts: AnswerCommand, report: Reporter): Promise<Exi
         report.event('incoming', { from: incoming.from, call: incoming.id }, `${incoming.from} is calling; answering`);
         try {
           const active = await incoming.accept({ input: opts.phone.input, output: numbered(opts.phone.output, n) });
-          await talk(active, report, { durationS: opts.durationS, stop: signalled.signal });
+          lastExit = await talk(active, report, { durationS: opts.durationS, stop: signalled.signal });
         } catch (err) {
           const end = err instanceof CallFailedError ? err.end : { reason: 'error' as const, byMe: true, message: (err as Error).message };
           const text = describeMissedCall(incoming.from, end);
           report.problem('failed', { from: incoming.from, reason: end.reason, cause: end.cause, message: text }, text, end.detail);
+          lastExit = exitCodeFor(end, false);
         }
         inCall = false;
-        if (signalled.signal.aborted || (opts.maxCalls !== undefined && n >= opts.maxCalls)) resolve(EXIT.ok);
+        if (signalled.signal.aborted) resolve(EXIT.ok);
+        else if (opts.maxCalls !== undefined && n >= opts.maxCalls) resolve(lastExit);
       });
       phone.on('call-failed', ({ message }) => report.problem('refused', { message }, message));
       report.event('waiting', { name: me }, `waiting for calls as ${me}`);

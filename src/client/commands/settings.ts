@@ -52,6 +52,19 @@ export const SETTINGS = {
       return n;
     },
   }),
+  stun: setting({
+    flags: '--stun <host:port|off>',
+    env: 'PARLEY_STUN',
+    help: "where to learn this side's public address (STUN): HOST:PORT (port 3478 if left out), or off",
+    defaultNote: "the parley server's UDP port",
+    parse: (v): { host: string; port: number } | false => {
+      if (v === 'off') return false;
+      const m = /^([^:\s[\]]+)(?::(\d+))?$/.exec(v.trim());
+      const port = m?.[2] === undefined ? 3478 : Number(m[2]);
+      if (!m || port < 1 || port > 65535) throw new SettingError(`expected HOST:PORT or off, not "${v}"`);
+      return { host: m[1], port };
+    },
+  }),
   input: setting({
     flags: '--input <spec>',
     env: 'PARLEY_INPUT',

@@ -1,8 +1,8 @@
 /** A connected call in a scripted run: report it, keep it up for its duration, report how it ended. */
 import { exitCodeFor, partyOf, type CallEnd } from '../call-reasons';
 import type { ExitCode } from '../exit-codes';
-import type { ActiveCall } from '../phone';
-import { callView, liveView, type LiveView } from '../views/call-view';
+import type { ActiveCall, PathInfo } from '../phone';
+import { callView, describePath, liveView, pathFields, type LiveView } from '../views/call-view';
 import { describeCallEnd, describeDeviceChange } from '../views/messages';
 import type { Reporter } from './reporter';
 import { onAbort } from './session';
@@ -19,13 +19,18 @@ export async function talk(call: ActiveCall, report: Reporter, opts: TalkOptions
   const view = callView(call);
   report.event(
     'connected',
-    { peer: call.peer, call: call.id, codec: call.codec, frameMs: call.frameMs },
-    `connected to ${call.peer}: ${view.codec}, ${view.frameMs} ms frames`,
+    { peer: call.peer, call: call.id, codec: call.codec, frameMs: call.frameMs, path: pathFields(call.path) },
+    `connected to ${call.peer}: ${view.codec}, ${view.frameMs} ms frames, ${describePath(call.path)}`,
   );
   // A device that fails moves to another and the call goes on: say so.
   call.on('device', (change) => report.event('device', { peer: call.peer, ...change }, describeDeviceChange(change)));
+  let lastPath = call.path;
+  const onPath = (p: PathInfo) => (lastPath = p) && report.event('path', { peer: call.peer, path: pathFields(p) }, `audio now goes ${describePath(p)} (${p.why})`);
+  const onReconnecting = (why: string) => report.event('reconnecting', { peer: call.peer, why }, `${why}: checking paths again`);
+  call.on('path', onPath);
+  call.on('reconnecting', onReconnecting);
   const ended = new Promise<CallEnd>((resolve) => call.once('ended', resolve));
-  const ticker = setInterval(() => report.quiet('stats', { peer: call.peer, ...figures(liveView(call)) }), STATS_EVERY_MS);
+  const ticker = setInterval(() => report.quiet('stats', { peer: call.peer, ...figures(liveView(call)), path: call.path?.kind ?? null }), STATS_EVERY_MS);
   const stop = onAbort(opts.stop);
   let timer: NodeJS.Timeout | undefined;
   const enough = new Promise<null>((resolve) => {
@@ -36,13 +41,15 @@ export async function talk(call: ActiveCall, report: Reporter, opts: TalkOptions
   try {
     end = (await Promise.race([ended, enough])) ?? (await call.hangup(), await ended);
   } finally {
+    call.off('path', onPath);
+    call.off('reconnecting', onReconnecting);
     clearInterval(ticker);
     clearTimeout(timer);
     stop.cancel();
   }
   const seconds = (Date.now() - call.startedAt) / 1000;
   const live = liveView(call);
-  const fields = { peer: call.peer, reason: end.reason, cause: end.cause, by: partyOf(end), seconds: round(seconds), stats: figures(live) };
+  const fields = { peer: call.peer, reason: end.reason, cause: end.cause, by: partyOf(end), seconds: round(seconds), stats: figures(live), path: lastPath?.kind ?? null };
   const text =
     `${describeCallEnd(call.peer, end, seconds)}\n` +
     `  sent ${live.sent} packets, received ${live.received}, loss ${live.lossPct.toFixed(1)}%, jitter ${live.jitterMs.toFixed(1)} ms`;
@@ -53,7 +60,7 @@ export async function talk(call: ActiveCall, report: Reporter, opts: TalkOptions
 
 /** The live figures as JSON wants them: rounded, without the sampling clock. */
 function figures(v: LiveView): Record<string, number | null> {
-  const { now: _now, ...rest } = v;
+  const { now: _now, path: _path, ...rest } = v;
   return Object.fromEntries(Object.entries(rest).map(([k, x]) => [k, x === null || !Number.isFinite(x) ? null : round(x)]));
 }
 

@@ -114,6 +114,7 @@ function callScreen(s: Extract<UiState, { kind: 'in-call' }>, keys: readonly Bin
     `In a call with ${bold(s.call.peer)}   ${formatDuration(elapsed)}${s.muted ? `   ${bold('MUTED')}` : ''}`,
     '',
     `Codec    ${s.call.codec}, ${s.call.frameMs} ms frames`,
+    `Path     ${live ? live.path : '…'}`,
     `Mic      ${levelMeter(s.muted || !live ? -Infinity : live.inputDb)}`,
     `Speaker  ${levelMeter(live ? live.outputDb : -Infinity)}`,
     ...(live ? statsLines(live) : ['Waiting for statistics…']),
@@ -134,6 +135,7 @@ function callScreen(s: Extract<UiState, { kind: 'in-call' }>, keys: readonly Bin
       '  loss: packets that never arrived; buffer: audio held back to absorb jitter;',
       '  recovered: lost packets replayed from a redundant copy; concealed: audio made up',
       '  for lost packets; stretched: audio added or taken out while the buffer moved.',
+      '  path: direct to the other side\'s own address (host) or to its NAT\'s (reflexive).',
     );
   }
   return lines;

@@ -1,5 +1,5 @@
 /** Reads a live call into the plain values the screens and the JSON events show. */
-import type { ActiveCall } from '../phone';
+import type { ActiveCall, PathInfo } from '../phone';
 
 export interface CallView {
   peer: string;
@@ -31,6 +31,8 @@ export interface LiveView {
   deviceOutputMs: number | null;
   sent: number;
   received: number;
+  /** The network path in words (direct host, direct reflexive, relayed). */
+  path: string;
 }
 
 export function callView(call: ActiveCall): CallView {
@@ -57,6 +59,7 @@ export function liveView(call: ActiveCall): LiveView {
     deviceOutputMs: s.deviceOutputMs,
     sent: s.packetsSent,
     received: s.packetsReceived,
+    path: describePath(call.path),
   };
 }
 
@@ -66,4 +69,17 @@ export function qualityLine(v: LiveView): string {
     `recovered ${v.recovered} frames, concealed ${v.concealedMs.toFixed(0)} ms, ` +
     `stretched +${v.insertedMs.toFixed(0)} / -${v.removedMs.toFixed(0)} ms`
   );
+}
+
+/** A path in words: "direct (reflexive) to 203.0.113.5:40000". */
+export function describePath(p: PathInfo | null): string {
+  if (!p) return 'no path (checking again)';
+  const how = p.kind === 'relay' ? 'relayed' : p.kind === 'host' ? 'direct (host)' : 'direct (reflexive)';
+  return `${how} to ${p.remote.ip}:${p.remote.port}`;
+}
+
+/** A path as the JSON events carry it. */
+export function pathFields(p: PathInfo | null): Record<string, unknown> | null {
+  if (!p) return null;
+  return { kind: p.kind, local: p.local, remote: p.remote, nominated: p.nominated, why: p.why };
 }
