@@ -19,6 +19,8 @@ export class RawClient {
   private cursor = 0;
   private waiters: (() => void)[] = [];
   closed = false;
+  /** The server reset the connection (it does so to a closing peer that goes on sending). */
+  reset = false;
   private readonly closedP: Promise<void>;
 
   private constructor(readonly socket: net.Socket) {
@@ -30,7 +32,9 @@ export class RawClient {
         this.wake();
       }),
     );
-    socket.on('error', () => undefined);
+    socket.on('error', (err: NodeJS.ErrnoException) => {
+      if (err.code === 'ECONNRESET') this.reset = true;
+    });
     this.closedP = new Promise((resolve) =>
       socket.on('close', () => {
         this.closed = true;

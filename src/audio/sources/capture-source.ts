@@ -18,7 +18,8 @@
  *   `graceMs` late, in which case the clock's schedule moves by the wait, so ticks follow a
  *   device slower than our clock; a frame still incomplete then becomes silence (an underrun);
  * - what the queue never drops below over 50 frames (10, then 25, at the start) is standing
- *   delay, and is dropped;
+ *   delay, and is taken out a pitch period at a time by time-stretching (anything in silence),
+ *   never cut, so what is said stays whole;
  * - past `maxBufferMs` (a stall, or a device faster than real time) the oldest are dropped.
  * Underruns and drops are counted in `stats`.
  *
@@ -31,12 +32,13 @@ import { SAMPLE_RATE, type Frame } from '../types';
 import { leToInt16 } from '../wav';
 import { PacedSource, type PacedSourceOptions } from './paced-source';
 import { SampleFifo } from './sample-fifo';
+import { TimeStretcher } from '../time-stretch';
 
 export interface MicStats {
   /** Frames handed out with audio, and silent frames sent because the queue ran dry. */
   frames: number;
   underruns: number;
-  /** Samples thrown away because the queue grew too long (counted from start()). */
+  /** Samples taken out since start(): the oldest when the queue overflowed, and standing delay (by time-stretching). */
   droppedSamples: number;
 }
 
@@ -71,11 +73,13 @@ const PERIOD_SAMPLES = (SAMPLE_RATE * CAPTURE_PERIOD_MS) / 1000;
  * being set up) is cut within the call's first second instead of later.
  */
 const LEVEL_WINDOWS_TICKS = [10, 25, 50];
+/** Audio looked at for a period to take out of standing delay: two longest pitch periods. */
+const COMPRESS_SPAN = (SAMPLE_RATE * 40) / 1000;
 /** Standing delay tolerated: less than this is not worth a cut in the audio. */
 const SLACK_SAMPLES = SAMPLE_RATE / 500;
 
-/** How long a tick waits for its frame: one capture period, at most half a frame. */
-const graceMs = (samples: number) => Math.min(CAPTURE_PERIOD_MS, (samples * 500) / SAMPLE_RATE);
+/** How long a tick waits for its frame: two capture periods, at most a frame (a loaded machine delivers a period late now and then; silence for it is a gap in speech). */
+const graceMs = (samples: number) => Math.min(2 * CAPTURE_PERIOD_MS, (samples * 1000) / SAMPLE_RATE);
 
 export abstract class CaptureSource extends PacedSource {
   /** How messages name this input, e.g. "the microphone (arecord)". */
@@ -92,6 +96,9 @@ export abstract class CaptureSource extends PacedSource {
   private lowLevel = Infinity;
   private windowTicks = 0;
   private windowsDone = 0;
+  /** Standing delay found and still to be taken out, in samples. */
+  private excess = 0;
+  private readonly stretcher = new TimeStretcher();
 
   constructor(opts: CaptureOptions = {}) {
     super(opts);
@@ -189,6 +196,7 @@ export abstract class CaptureSource extends PacedSource {
     this.lowLevel = Infinity;
     this.windowTicks = 0;
     this.windowsDone = 0;
+    this.excess = 0;
   }
 
   protected nextFrame(samples: number): Frame | undefined {
@@ -205,13 +213,19 @@ export abstract class CaptureSource extends PacedSource {
 
   /** The next frame from the queue, or null; drops standing delay seen over a window of ticks. */
   private take(samples: number): Frame | null {
+    // Every other frame at most, so speech is not hurried audibly.
+    if (this.excess > SLACK_SAMPLES && this.stats.frames % 2 === 0) {
+      const removed = this.fifo.compress(samples + COMPRESS_SPAN, Math.min(this.excess, this.fifo.length - samples, COMPRESS_SPAN / 2), this.stretcher);
+      this.excess -= removed;
+      this.stats.droppedSamples += removed;
+    }
     const frame = this.fifo.shift(samples);
     if (!frame) return null;
     this.stats.frames++;
     this.lowLevel = Math.min(this.lowLevel, this.fifo.length);
     const windowTicks = LEVEL_WINDOWS_TICKS[Math.min(this.windowsDone, LEVEL_WINDOWS_TICKS.length - 1)];
     if (++this.windowTicks >= windowTicks) {
-      if (this.lowLevel > SLACK_SAMPLES) this.stats.droppedSamples += this.fifo.trimTo(this.fifo.length - this.lowLevel);
+      if (this.lowLevel > SLACK_SAMPLES) this.excess = this.lowLevel;
       this.lowLevel = Infinity;
       this.windowTicks = 0;
       this.windowsDone++;

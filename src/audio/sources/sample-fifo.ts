@@ -1,3 +1,5 @@
+import type { TimeStretcher } from '../time-stretch';
+
 /** A bounded queue of samples that sheds its oldest when told to. */
 export class SampleFifo {
   private buf: Int16Array;
@@ -31,6 +33,22 @@ export class SampleFifo {
     const drop = Math.max(0, this.length - keep);
     this.start += drop;
     return drop;
+  }
+
+  /**
+   * Takes up to `max` samples out of the oldest `span` by time-stretching them (a pitch period
+   * where the audio repeats well, anything in silence), so nothing audible is cut; returns how
+   * many went (0 when no good period was there: try again later).
+   */
+  compress(span: number, max: number, stretcher: TimeStretcher): number {
+    const n = Math.min(span, this.length);
+    const r = stretcher.accelerate(this.buf.subarray(this.start, this.start + n), max);
+    if (r.change === 0) return 0;
+    // The shortened audio ends where the original did; the queue now starts `removed` later.
+    const removed = -r.change;
+    this.buf.set(r.samples, this.start + removed);
+    this.start += removed;
+    return removed;
   }
 
   private compact(incoming: number): void {
