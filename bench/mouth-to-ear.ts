@@ -38,7 +38,7 @@ interface Run {
   load: 'idle' | 'loaded';
   directions: Direction[];
   /** What each receiver's call stats said at the end (jitter buffer delay, concealment). */
-  stats: Record<string, { bufferDelayMs: number; framesConcealed: number; framesStretched: number; framesDropped: number; speakerLatencyMs?: number; micLatencyMs?: number }>;
+  stats: Record<string, { bufferDelayMs: number; concealedMs: number; insertedMs: number; removedMs: number; speakerLatencyMs?: number; micLatencyMs?: number }>;
 }
 
 const sides = ['alice', 'bob'] as const;
@@ -96,14 +96,13 @@ async function oneCall(load: Run['load'], seconds: number): Promise<Run> {
     const stats: Run['stats'] = {};
     for (const side of sides) {
       const s = calls[side].stats();
-      const latency = (d: object) => (d as { latencyMs?: () => number | undefined }).latencyMs?.();
       stats[side] = {
         bufferDelayMs: round(s.bufferDelayMs),
-        framesConcealed: s.framesConcealed,
-        framesStretched: s.framesStretched,
-        framesDropped: s.framesDropped,
-        speakerLatencyMs: round(latency(devices[side].output) ?? NaN),
-        micLatencyMs: round(latency(devices[side].input) ?? NaN),
+        concealedMs: round(s.concealedMs),
+        insertedMs: round(s.insertedMs),
+        removedMs: round(s.removedMs),
+        speakerLatencyMs: round(s.deviceOutputMs ?? NaN),
+        micLatencyMs: round(s.deviceInputMs ?? NaN),
       };
     }
     await calls.alice.hangup();

@@ -71,9 +71,11 @@ export class PulseDaemon {
     throw new Error(`pulseaudio did not start: ${stderr.trim() || 'no answer within 5 s'}`);
   }
 
-  pactl(...args: string[]): { ok: boolean; out: string } {
-    const r = spawnSync('pactl', args, { env: this.env, encoding: 'utf8', timeout: 2000 });
-    return { ok: r.status === 0, out: r.stdout ?? '' };
+  /** Runs pactl against this daemon; `err` says why it failed (its stderr, or the timeout). */
+  pactl(...args: string[]): { ok: boolean; out: string; err: string } {
+    // Generous: on a loaded 2-core machine a module load has taken over 2 s.
+    const r = spawnSync('pactl', args, { env: this.env, encoding: 'utf8', timeout: 15_000 });
+    return { ok: r.status === 0, out: r.stdout ?? '', err: r.error ? r.error.message : (r.stderr ?? '').trim() };
   }
 
   /** Configured latency of the ear sink and the mouth source right now, in ms (PulseAudio's own buffering). */

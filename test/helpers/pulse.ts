@@ -31,7 +31,7 @@ export function clientEnv(pulse: PulseDaemon): Record<string, string> {
 /** Loads a module and returns its index (for unload-module); throws when pactl refuses. */
 export function loadModule(pulse: PulseDaemon, ...args: string[]): string {
   const r = pulse.pactl('load-module', ...args);
-  if (!r.ok) throw new Error(`pactl load-module ${args.join(' ')} failed`);
+  if (!r.ok) throw new Error(`pactl load-module ${args.join(' ')} failed: ${r.err}`);
   return r.out.trim();
 }
 
