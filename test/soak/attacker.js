@@ -11,7 +11,7 @@ const { kind, port, durationMs } = cfg;
 const started = Date.now();
 const deadline = started + durationMs;
 const alive = () => Date.now() < deadline;
-const outcome = { kind, connections: 0, connectErrors: 0, codes: {}, cutOff: 0, extra: {} };
+const outcome = { kind, connections: 0, connectErrors: 0, codes: {}, cutOff: 0, resets: 0, extra: {} };
 const bump = (o, k, n = 1) => (o[k] = (o[k] || 0) + n);
 const open = new Set();
 let seq = 0;
@@ -29,6 +29,7 @@ function track(p) {
   p.closedP.then(() => {
     open.delete(p);
     if (!p.ours && alive()) outcome.cutOff++;
+    if (p.reset) outcome.resets++;
   });
   return p;
 }

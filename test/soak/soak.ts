@@ -48,6 +48,8 @@ export interface AttackOutcome {
   connectErrors: number;
   codes: Record<string, number>;
   cutOff: number;
+  /** Connections the server reset (it resets a closing connection that goes on sending). */
+  resets: number;
   extra: Record<string, number>;
   ranMs: number;
 }
@@ -377,7 +379,7 @@ export function summary(f: SoakFigures): string {
     `  relay victim: accepted ${f.relayVictim.accepted}, candidates ${f.relayVictim.candidates} (${(f.relayVictim.candidateBytes / MiB).toFixed(1)} MiB), errors ${JSON.stringify(f.relayVictim.errors)}`,
   ];
   for (const o of Object.values(f.attackers)) {
-    lines.push(`  attacker ${o.kind.padEnd(9)} conns ${o.connections}, cut off ${o.cutOff}, codes ${JSON.stringify(o.codes)}${Object.keys(o.extra).length ? ', ' + JSON.stringify(o.extra) : ''}`);
+    lines.push(`  attacker ${o.kind.padEnd(9)} conns ${o.connections}, cut off ${o.cutOff} (reset ${o.resets}), codes ${JSON.stringify(o.codes)}${Object.keys(o.extra).length ? ', ' + JSON.stringify(o.extra) : ''}`);
   }
   lines.push(`  server warnings logged: ${f.serverWarnings}; alive ${f.serverAlive}`);
   return lines.join('\n');

@@ -37,7 +37,11 @@ class Peer {
         this.wake();
       }
     });
-    socket.on('error', () => undefined);
+    // The server resets a closing connection that goes on sending: its goodbye may go unread.
+    this.reset = false;
+    socket.on('error', (err) => {
+      if (err.code === 'ECONNRESET') this.reset = true;
+    });
     this.closedP = new Promise((resolve) =>
       socket.on('close', () => {
         this.closed = true;
