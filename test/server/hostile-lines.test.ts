@@ -89,7 +89,8 @@ test('a connection cut off for bad lines that goes on sending costs nothing: wha
   await waitFor(socket, 'connect');
   let heard = '';
   socket.on('data', (d) => (heard += d));
-  socket.on('error', () => undefined);
+  let reset = false;
+  socket.on('error', (err: NodeJS.ErrnoException) => (reset ||= err.code === 'ECONNRESET'));
   const closed = waitFor(socket, 'close', 60_000);
   // The twentieth bad line and more bytes in one segment, so the server has input left when it gives up.
   const chunk = Buffer.alloc(64 * 1024, 'y');
@@ -107,7 +108,9 @@ test('a connection cut off for bad lines that goes on sending costs nothing: wha
     worst = Math.max(worst, performance.now() - t0);
   }
   await writing;
-  expect(heard).toContain('"code":"too_many_errors"');
+  // Told why, unless the reset that ends a peer still writing discarded the goodbye unread.
+  if (!reset) expect(heard).toContain('"code":"too_many_errors"');
+  expect(reset || heard.includes('"code":"too_many_errors"')).toBe(true);
   process.stdout.write(`cut-off writer: bystander's worst ping ${worst.toFixed(1)} ms\n`);
   expect(worst).toBeLessThan(1000);
   const after = await suite.server.memory();
