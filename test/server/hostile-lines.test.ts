@@ -110,7 +110,6 @@ test('a connection cut off for bad lines that goes on sending costs nothing: wha
   await writing;
   // Told why, unless the reset that ends a peer still writing discarded the goodbye unread.
   if (!reset) expect(heard).toContain('"code":"too_many_errors"');
-  expect(reset || heard.includes('"code":"too_many_errors"')).toBe(true);
   process.stdout.write(`cut-off writer: bystander's worst ping ${worst.toFixed(1)} ms\n`);
   expect(worst).toBeLessThan(1000);
   const after = await suite.server.memory();
