@@ -19,7 +19,7 @@ import {
   parsePactlText,
 } from '../../src/audio';
 import { parsePactlInfo } from '../../src/audio/device-list';
-import { clientEnv, describePulse, nullSink, PulseDaemon, sineSource } from '../helpers/pulse';
+import { clientEnv, describePulse, deskHeadsetSine, PulseDaemon } from '../helpers/pulse';
 
 const fixture = (name: string) => readFileSync(path.join(__dirname, 'fixtures', name), 'utf8');
 
@@ -137,11 +137,7 @@ describePulse('a PulseAudio server', () => {
   let env: NodeJS.ProcessEnv;
   beforeAll(async () => {
     pulse = await PulseDaemon.start();
-    nullSink(pulse, 'desk', 'Desk');
-    nullSink(pulse, 'headset', 'Headset');
-    sineSource(pulse, 'sine', 440);
-    pulse.pactl('set-default-sink', 'headset');
-    pulse.pactl('set-default-source', 'sine');
+    deskHeadsetSine(pulse);
     env = { ...process.env, ...clientEnv(pulse) };
   });
   afterAll(() => pulse?.stop());

@@ -9,7 +9,7 @@ import type { RunningServer } from '../../src';
 import type { AudioDevice } from '../../src/audio';
 import { EXIT } from '../../src/client/exit-codes';
 import { testServer } from '../helpers/signaling';
-import { clientEnv, describePulse, nullSink, PulseDaemon, sineSource } from '../helpers/pulse';
+import { clientEnv, describePulse, deskHeadsetSine, PulseDaemon } from '../helpers/pulse';
 import { run } from './helpers/parley';
 
 jest.setTimeout(60_000);
@@ -71,11 +71,7 @@ describePulse('with a PulseAudio server', () => {
   let pulse: PulseDaemon;
   beforeAll(async () => {
     pulse = await PulseDaemon.start();
-    nullSink(pulse, 'desk', 'Desk');
-    nullSink(pulse, 'headset', 'Headset');
-    sineSource(pulse, 'sine', 440);
-    pulse.pactl('set-default-sink', 'headset');
-    pulse.pactl('set-default-source', 'sine');
+    deskHeadsetSine(pulse);
   });
   afterAll(() => pulse?.stop());
 

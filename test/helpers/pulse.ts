@@ -45,6 +45,15 @@ export function sineSource(pulse: PulseDaemon, name: string, frequency: number):
   return loadModule(pulse, 'module-sine-source', `source_name=${name}`, 'rate=48000', `frequency=${frequency}`);
 }
 
+/** The listing tests' devices: sinks "desk" and "headset" (the default), a 440 Hz source "sine" (the default). */
+export function deskHeadsetSine(pulse: PulseDaemon): void {
+  nullSink(pulse, 'desk', 'Desk');
+  nullSink(pulse, 'headset', 'Headset');
+  sineSource(pulse, 'sine', 440);
+  pulse.pactl('set-default-sink', 'headset');
+  pulse.pactl('set-default-source', 'sine');
+}
+
 /** How many playback streams the sink `name` carries now. */
 export function streamsOn(pulse: PulseDaemon, name: string): number {
   const index = pulse
