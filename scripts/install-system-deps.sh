@@ -4,13 +4,14 @@
 #          `speaker` and `@discordjs/opus` addons), libpulse-dev and pkg-config (parley's own
 #          PulseAudio binding, binding.gyp), arecord/aplay and sox with its ALSA driver
 #          (microphone and speaker backends), PulseAudio, its tools and its ALSA plugin (the
-#          pulse call tests run a private daemon), tmux (terminal tests), jemalloc (the
+#          pulse call tests run a private daemon), tmux (terminal tests), coturn (the external TURN relay
+#          the NAT tests call through), jemalloc (the
 #          server's allocator: bin/server-env.sh)
 #   bench  what bench/device-latency.ts needs: PulseAudio, its tools and its ALSA plugin (a device
 #          that keeps real time on machines without a sound card), and arecord/aplay
 set -euo pipefail
 case "${1:-}" in
-  run) packages=(g++ make python3 pkg-config libasound2-dev libpulse-dev alsa-utils sox libsox-fmt-alsa pulseaudio pulseaudio-utils libasound2-plugins tmux libjemalloc2 iproute2 nftables conntrack) ;;
+  run) packages=(g++ make python3 pkg-config libasound2-dev libpulse-dev alsa-utils sox libsox-fmt-alsa pulseaudio pulseaudio-utils libasound2-plugins tmux libjemalloc2 iproute2 nftables conntrack coturn) ;;
   bench) packages=(pulseaudio pulseaudio-utils libasound2-plugins alsa-utils) ;;
   *) echo "usage: $0 run|bench" >&2; exit 2 ;;
 esac

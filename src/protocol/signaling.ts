@@ -82,8 +82,21 @@ export const welcomeSchema = z.object({
 /** `more`: further users follow the last one here (ask again with `after`). */
 export const usersSchema = z.object({ type: z.literal('users'), req, users: z.array(userInfo), more: z.boolean().optional() });
 export const userSchema = z.object({ type: z.literal('user'), req, name: z.string(), status: userStatus });
-export const ringingSchema = z.object({ type: z.literal('ringing'), req, call: callId, to: z.string() });
-export const incomingSchema = z.object({ type: z.literal('incoming'), call: callId, from: z.string(), offer: body });
+/**
+ * A TURN relay this call may use (RFC 8656), with credentials the server minted for this call
+ * and party only (the TURN REST scheme: `username` is `expiry:call:name`, `password` the
+ * base64 HMAC-SHA1 of it under the relay's shared secret). `url` is `turn:host:port`.
+ */
+export const turnSchema = z.object({
+  url: z.string().max(256),
+  username: z.string().max(256),
+  password: z.string().max(128),
+  /** Seconds the credentials stay valid. */
+  ttl: z.number().int().positive(),
+});
+export type TurnOffer = z.infer<typeof turnSchema>;
+export const ringingSchema = z.object({ type: z.literal('ringing'), req, call: callId, to: z.string(), turn: turnSchema.optional() });
+export const incomingSchema = z.object({ type: z.literal('incoming'), call: callId, from: z.string(), offer: body, turn: turnSchema.optional() });
 export const acceptedSchema = z.object({ type: z.literal('accepted'), call: callId, answer: body });
 export const rejectedSchema = z.object({ type: z.literal('rejected'), call: callId, reason: endReason, cause: failCause.optional() });
 export const endedSchema = z.object({
