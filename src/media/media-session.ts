@@ -10,7 +10,8 @@ import { JitterBuffer, type JitterBufferOptions } from './jitter-buffer';
 import { Playout } from './playout';
 import type { Agreement } from './negotiation';
 import type { Candidate } from './candidates';
-import { IceAgent, type IceAgentOptions } from './ice/agent';
+import { IceAgent, type Base, type IceAgentOptions } from './ice/agent';
+import type { RelayAllocation } from './turn/relay-allocation';
 import type { PathInfo } from './ice/pairs';
 import { RtpReceiver } from './rtp-receiver';
 import { RtpSender } from './rtp-sender';
@@ -89,6 +90,7 @@ export class MediaSession extends EventEmitter<MediaSessionEvents> {
   private connectedOnce = false;
   private failure: MediaError | undefined;
   private foreign = 0;
+  private relay: RelayAllocation | null = null;
   muted = false;
 
   constructor(private readonly opts: MediaSessionOptions) {
@@ -173,6 +175,9 @@ export class MediaSession extends EventEmitter<MediaSessionEvents> {
     this.ice.off('disconnected', this.onDisconnected);
     const { sink, source, link } = this.opts;
     link.off('packet', this.onPacket);
+    this.relay?.off('packet', this.onRelayed);
+    // Before the socket closes: the relay's goodbye (a zero-lifetime refresh) goes out on it.
+    this.relay?.close();
     link.close();
     await Promise.allSettled([source.stop(), sink.close()]);
     sink.off('error', this.onSinkError);
@@ -199,6 +204,17 @@ export class MediaSession extends EventEmitter<MediaSessionEvents> {
   /** A new address of this side's (a NAT mapping learned after the offer). */
   addLocalCandidate(c: Candidate): void {
     this.ice.addLocalCandidate(c);
+  }
+
+  /**
+   * This side's TURN allocation, now or later: its pairs are checked too, and the session owns
+   * it from here (closed with the session; closed at once when the session has ended).
+   */
+  addRelay(relay: RelayAllocation): void {
+    if (this.state === 'stopped' || this.relay) return void relay.close();
+    this.relay = relay;
+    relay.on('packet', this.onRelayed);
+    this.ice.addRelay(relay);
   }
 
   stats(): CallStats {
@@ -239,19 +255,22 @@ export class MediaSession extends EventEmitter<MediaSessionEvents> {
   private readonly onFrame = (frame: Frame): void => {
     if (this.state !== 'running') return;
     this.inputMeter.update(frame, this.frameMs);
-    const to = this.ice.destination;
-    if (!to) return;
+    if (!this.ice.ready) return;
     const payload = this.encoder.encode(this.muted ? this.silence : frame);
-    this.opts.link.send(this.sender.packetize(payload), to);
+    this.ice.sendMedia(this.sender.packetize(payload));
   };
 
-  private readonly onPacket = (buf: Buffer, from: Address): void => {
+  private readonly onPacket = (buf: Buffer, from: Address): void => this.receive(buf, from, 'direct');
+  private readonly onRelayed = (buf: Buffer, from: Address): void => this.receive(buf, from, 'relay');
+
+  /** A datagram from the peer's side, straight to the socket or unwrapped by the relay. */
+  private receive(buf: Buffer, from: Address, base: Base): void {
     const kind = classifyPacket(buf);
     if (kind === 'stun') {
-      if (!this.ice.handleStun(buf, from)) this.foreign++;
+      if (!this.ice.handleStun(buf, from, base)) this.foreign++;
       return;
     }
-    if (!this.ice.accepts(from)) {
+    if (!this.ice.accepts(from, base)) {
       this.foreign++;
       return;
     }
@@ -262,7 +281,7 @@ export class MediaSession extends EventEmitter<MediaSessionEvents> {
     }
     this.receiver.receive(packet, buf.length, this.timers.now());
     if (!this.clock.isRunning && this.buffer.playing && this.state === 'running') this.clock.start(this.buffer.initialDelayMs());
-  };
+  }
 
   private readonly tick = (): void => {
     const out = this.playout.tick(this.timers.now());

@@ -7,6 +7,22 @@ import type { Address, UdpLink } from '../udp-link';
 import type { IceCredentials } from './credentials';
 import { candidatesToCheck, pairPriority, pathKind, scopeAllowed, type PathInfo, type ScopeRules } from './pairs';
 
+/**
+ * A TURN allocation as the agent uses it (RFC 8656): its relayed address is this side's relay
+ * candidate, and what is sent through it leaves the relay server from that address.
+ */
+export interface RelayBase {
+  readonly relayed: Address;
+  send(buf: Buffer, to: Address): void;
+  /** Asks the relay to let this peer's datagrams through (a permission, a channel) ahead of the first send. */
+  permit(peer: Address): void;
+  /** The relay server refused to let this peer's address through: checks there are pointless. */
+  refused(peer: Address): boolean;
+}
+
+/** Where one of this side's pairs sends from: the media socket itself, or the relay. */
+export type Base = 'direct' | 'relay';
+
 export interface IceAgentOptions {
   link: UdpLink;
   local: IceCredentials;
@@ -24,7 +40,7 @@ export interface IceAgentOptions {
   allowLoopback?: boolean;
   /** Check the peer's link-local addresses; off unless this side has a link-local address. */
   allowLinkLocal?: boolean;
-  /** How many of the peer's addresses (offered and trickled) are checked at most, best first. */
+  /** How many of the peer's addresses (offered and trickled) are checked at most, best first; relay addresses count apart. */
   maxCandidates?: number;
   /** Give up when no pair has answered for this long (after start, or after the path was lost). */
   timeoutMs?: number;
@@ -59,8 +75,10 @@ const DEFAULTS = {
   consentIntervalMs: 1000,
   consentTimeoutMs: 3000,
 };
-/** Addresses learned from the peer's own checks (NAT mappings) beyond those offered. */
+/** Addresses learned from the peer's own checks (NAT mappings) beyond those offered, per base. */
 const MAX_LEARNED = 2;
+/** The peer's relay addresses checked at most, besides `maxCandidates` others: a peer with many interfaces must not crowd out its relay. */
+const MAX_REMOTE_RELAYS = 2;
 /** Checks awaiting an answer, at most: older ones are forgotten (their answers then ignored). */
 const MAX_TRANSACTIONS = 64;
 /** Node's timers may fire up to a millisecond before their time by the clock's now(). */
@@ -68,9 +86,10 @@ const TIMER_SLACK_MS = 1;
 
 type PairState = 'waiting' | 'in-progress' | 'succeeded' | 'failed';
 
-/** One candidate pair: this socket and one address of the peer. */
+/** One candidate pair: this socket (or the relay on it) and one address of the peer. */
 interface Pair {
   remote: Candidate & { priority: number };
+  base: Base;
   key: string;
   state: PairState;
   nextAt: number;
@@ -124,7 +143,7 @@ export class IceAgent extends EventEmitter<IceAgentEvents> {
   private controlling: boolean;
   private timer: TimerHandle | undefined;
   private lastSentAt = -Infinity;
-  private offered = 0;
+  private relay: RelayBase | null = null;
   rttMs: number | null = null;
 
   constructor(private readonly o: IceAgentOptions) {
@@ -139,21 +158,60 @@ export class IceAgent extends EventEmitter<IceAgentEvents> {
       allowLoopback: allowLoopback ?? localScope === 'loopback',
       allowLinkLocal: allowLinkLocal ?? (localScope === 'link-local' || hasLinkLocalInterface()),
     };
-    for (const c of candidatesToCheck(o.remoteCandidates, { ...this.rules, max: this.opts.maxCandidates })) this.addPair(c, false);
+    for (const c of this.toCheck(o.remoteCandidates)) this.addPair(c, false, 'direct');
   }
 
-  /** The addresses being checked (or checked), best first. */
+  /** The peer's candidates worth checking: the best `maxCandidates` others, and its relays apart. */
+  private toCheck(candidates: readonly Candidate[]): (Candidate & { priority: number })[] {
+    const rules = { ...this.rules };
+    const relays = candidates.filter((c) => c.type === 'relay');
+    return [
+      ...candidatesToCheck(candidates.filter((c) => c.type !== 'relay'), { ...rules, max: this.opts.maxCandidates }),
+      ...candidatesToCheck(relays, { ...rules, max: MAX_REMOTE_RELAYS }),
+    ];
+  }
+
+  /** The addresses being checked (or checked) from the socket itself, best first. */
   get checked(): Address[] {
-    return this.sortedPairs().map((p) => ({ ip: p.remote.ip, port: p.remote.port }));
+    return this.sortedPairs()
+      .filter((p) => p.base === 'direct')
+      .map((p) => ({ ip: p.remote.ip, port: p.remote.port }));
   }
 
   get path(): PathInfo | null {
     return this.state.kind === 'connected' ? this.info(this.state.path, this.state.why) : null;
   }
 
-  /** Where audio goes now: the path's remote address (no object built per packet). */
-  get destination(): Address | null {
-    return this.state.kind === 'connected' ? this.state.path.remote : null;
+  /** Whether audio has somewhere to go: a path is in use. */
+  get ready(): boolean {
+    return this.state.kind === 'connected';
+  }
+
+  /** Sends a media packet on the path in use, from its base; false when there is none. */
+  sendMedia(buf: Buffer): boolean {
+    if (this.state.kind !== 'connected') return false;
+    const p = this.state.path;
+    this.sendFrom(p.base, buf, p.remote);
+    return true;
+  }
+
+  /**
+   * A TURN allocation of this side's: every address of the peer's is paired with it too (at the
+   * lowest priority, so the relay carries audio only while no direct pair answers), the relay is
+   * asked to let those addresses through, and checks start on the new pairs.
+   */
+  addRelay(relay: RelayBase): void {
+    const s = this.state.kind;
+    if (this.relay || s === 'failed' || s === 'closed') return;
+    this.relay = relay;
+    this.localCandidates.push({ ip: relay.relayed.ip, port: relay.relayed.port, type: 'relay', priority: candidatePriority('relay') });
+    const now = this.timers.now();
+    for (const p of [...this.pairs.values()]) {
+      if (p.base !== 'direct' || p.learned) continue;
+      const pair = this.addPair(p.remote, false, 'relay');
+      if (s !== 'idle') this.arm(pair, now);
+    }
+    this.schedule();
   }
 
   start(): void {
@@ -168,10 +226,15 @@ export class IceAgent extends EventEmitter<IceAgentEvents> {
   /** A trickled candidate of the peer's: checked if it is allowed and the limit has room. */
   addRemoteCandidate(c: Candidate): boolean {
     const [ok] = candidatesToCheck([c], { ...this.rules, max: 1 });
-    if (!ok || this.pairs.has(addressKey(ok)) || this.offered >= this.opts.maxCandidates) return false;
+    if (!ok || this.pairs.has(pairKey('direct', ok))) return false;
+    const offered = [...this.pairs.values()].filter((p) => p.base === 'direct' && !p.learned && (p.remote.type === 'relay') === (ok.type === 'relay')).length;
+    if (offered >= (ok.type === 'relay' ? MAX_REMOTE_RELAYS : this.opts.maxCandidates)) return false;
     if (this.state.kind === 'failed' || this.state.kind === 'closed') return false;
-    const pair = this.addPair(ok, false);
-    if (this.state.kind !== 'idle') this.arm(pair, this.timers.now());
+    const now = this.timers.now();
+    for (const base of this.relay ? (['direct', 'relay'] as const) : (['direct'] as const)) {
+      const pair = this.addPair(ok, false, base);
+      if (this.state.kind !== 'idle') this.arm(pair, now);
+    }
     this.schedule();
     return true;
   }
@@ -181,41 +244,42 @@ export class IceAgent extends EventEmitter<IceAgentEvents> {
     this.localCandidates.push(c);
   }
 
-  /** Whether a datagram from `from` may be the peer's: only from addresses it has proven. */
-  accepts(from: Address): boolean {
+  /** Whether a datagram from `from` (through the relay, or not) may be the peer's: only from addresses it has proven. */
+  accepts(from: Address, base: Base = 'direct'): boolean {
     const s = this.state.kind;
-    return (s === 'checking' || s === 'connected') && this.pairs.get(addressKey(from))?.proven === true;
+    return (s === 'checking' || s === 'connected') && this.pairs.get(pairKey(base, from))?.proven === true;
   }
 
   /** Handles a STUN datagram from anywhere; false when it was not a valid check or answer of this call. */
-  handleStun(buf: Buffer, from: Address): boolean {
+  handleStun(buf: Buffer, from: Address, base: Base = 'direct'): boolean {
     const s = this.state.kind;
     if (s !== 'checking' && s !== 'connected') return false;
+    if (base === 'relay' && !this.relay) return false;
     const msg = parseStun(buf);
     if (!msg || !msg.hasFingerprint) return false;
-    if (msg.type === STUN_BINDING_REQUEST) return this.onRequest(buf, msg, from);
-    if (msg.type === STUN_BINDING_SUCCESS || msg.type === STUN_BINDING_ERROR) return this.onResponse(buf, msg, from);
+    if (msg.type === STUN_BINDING_REQUEST) return this.onRequest(buf, msg, from, base);
+    if (msg.type === STUN_BINDING_SUCCESS || msg.type === STUN_BINDING_ERROR) return this.onResponse(buf, msg, from, base);
     return false;
   }
 
   // ---- checks from the peer -----------------------------------------------------------------
 
-  private onRequest(buf: Buffer, msg: StunMessage, from: Address): boolean {
+  private onRequest(buf: Buffer, msg: StunMessage, from: Address, base: Base): boolean {
     const { local, remote } = this.o;
     if (msg.username !== `${local.ufrag}:${remote.ufrag}` || msg.priority === undefined) return false;
     if (!verifyIntegrity(buf, msg, Buffer.from(local.pwd))) return false;
     if (this.roleConflict(msg)) {
-      this.respond(msg, from, { errorCode: 487 });
+      this.respond(base, msg, from, { errorCode: 487 });
       return true;
     }
-    this.respond(msg, from, { xorMappedAddress: { ip: from.ip, port: from.port } });
+    this.respond(base, msg, from, { xorMappedAddress: { ip: from.ip, port: from.port } });
     const now = this.timers.now();
-    let pair = this.pairs.get(addressKey(from));
+    let pair = this.pairs.get(pairKey(base, from));
     if (!pair) {
-      const learned = [...this.pairs.values()].filter((p) => p.learned).length;
+      const learned = [...this.pairs.values()].filter((p) => p.learned && p.base === base).length;
       // A NAT mapping of the peer's (RFC 8445 §7.3.1.3); loopback only reaches us from this machine.
       if (learned >= MAX_LEARNED || addressScope(from.ip) === 'unusable') return true;
-      pair = this.addPair({ ip: from.ip, port: from.port, type: 'prflx', priority: msg.priority }, true);
+      pair = this.addPair({ ip: from.ip, port: from.port, type: 'prflx', priority: msg.priority }, true, base);
     }
     pair.proven = true;
     if (msg.useCandidate && !this.controlling) pair.nominated = true;
@@ -242,18 +306,23 @@ export class IceAgent extends EventEmitter<IceAgentEvents> {
     return false;
   }
 
-  private respond(req: StunMessage, to: Address, attrs: { xorMappedAddress?: Address; errorCode?: number }): void {
+  private respond(base: Base, req: StunMessage, to: Address, attrs: { xorMappedAddress?: Address; errorCode?: number }): void {
     const type = attrs.errorCode ? STUN_BINDING_ERROR : STUN_BINDING_SUCCESS;
-    this.o.link.send(encodeStun(type, req.transactionId, attrs, Buffer.from(this.o.local.pwd)), to);
+    this.sendFrom(base, encodeStun(type, req.transactionId, attrs, Buffer.from(this.o.local.pwd)), to);
+  }
+
+  private sendFrom(base: Base, buf: Buffer, to: Address): void {
+    if (base === 'relay') this.relay?.send(buf, to);
+    else this.o.link.send(buf, to);
   }
 
   // ---- answers to our checks ----------------------------------------------------------------
 
-  private onResponse(buf: Buffer, msg: StunMessage, from: Address): boolean {
+  private onResponse(buf: Buffer, msg: StunMessage, from: Address, base: Base): boolean {
     const id = msg.transactionId.toString('hex');
     const tx = this.transactions.get(id);
-    // Only the address the check went to may answer it (RFC 8445 §7.2.5.2.1).
-    if (!tx || tx.pair.key !== addressKey(from)) return false;
+    // Only the address the check went to may answer it, by the way it went (RFC 8445 §7.2.5.2.1).
+    if (!tx || tx.pair.key !== pairKey(base, from)) return false;
     if (!verifyIntegrity(buf, msg, Buffer.from(this.o.remote.pwd))) return false;
     this.transactions.delete(id);
     const pair = tx.pair;
@@ -276,7 +345,7 @@ export class IceAgent extends EventEmitter<IceAgentEvents> {
     pair.state = 'succeeded';
     pair.answeredAt = now;
     if (firstAnswer) pair.validatedAt = now;
-    pair.local = this.localEnd(msg.xorMappedAddress);
+    pair.local = this.localEnd(msg.xorMappedAddress, pair.base);
     if (tx.nominate) {
       pair.nominated = true;
       pair.nominating = false;
@@ -287,8 +356,9 @@ export class IceAgent extends EventEmitter<IceAgentEvents> {
     return true;
   }
 
-  /** Our end of a pair, from the address the peer saw: one of our own or a NAT's mapping. */
-  private localEnd(mapped: Address | undefined): Pair['local'] {
+  /** Our end of a pair, from the address the peer saw: one of our own, a NAT's mapping, or the relay. */
+  private localEnd(mapped: Address | undefined, base: Base): Pair['local'] {
+    if (base === 'relay' && this.relay) return { type: 'relay', ip: this.relay.relayed.ip, port: this.relay.relayed.port };
     if (!mapped) return null;
     const known = this.localCandidates.find((c) => c.ip === mapped.ip && c.port === mapped.port);
     return { type: known?.type ?? 'prflx', ip: mapped.ip, port: mapped.port };
@@ -342,7 +412,7 @@ export class IceAgent extends EventEmitter<IceAgentEvents> {
   }
 
   private info(p: Pair, why: string): PathInfo {
-    const local = p.local ?? { type: 'host' as const, ip: this.o.link.host, port: this.o.link.port };
+    const local = this.localEnd(undefined, p.base) ?? p.local ?? { type: 'host' as const, ip: this.o.link.host, port: this.o.link.port };
     return {
       kind: pathKind(local.type, p.remote.type),
       local,
@@ -374,10 +444,11 @@ export class IceAgent extends EventEmitter<IceAgentEvents> {
     this.enter({ kind: 'checking', deadline: now + this.opts.timeoutMs });
   }
 
-  private addPair(c: Candidate & { priority: number }, learned: boolean): Pair {
+  private addPair(c: Candidate & { priority: number }, learned: boolean, base: Base): Pair {
     const pair: Pair = {
       remote: { ip: c.ip, port: c.port, type: c.type, priority: c.priority },
-      key: addressKey(c),
+      base,
+      key: pairKey(base, c),
       state: 'waiting',
       nextAt: Infinity,
       rtoMs: this.opts.initialRtoMs,
@@ -390,8 +461,8 @@ export class IceAgent extends EventEmitter<IceAgentEvents> {
       nominating: false,
       nominated: false,
     };
-    if (!learned) this.offered++;
     this.pairs.set(pair.key, pair);
+    if (base === 'relay') this.relay?.permit(c);
     return pair;
   }
 
@@ -404,7 +475,7 @@ export class IceAgent extends EventEmitter<IceAgentEvents> {
   }
 
   private priorityOf(p: Pair): bigint {
-    const local = candidatePriority(p.local?.type === 'host' || !p.local ? 'host' : 'prflx');
+    const local = candidatePriority(p.base === 'relay' ? 'relay' : p.local?.type === 'host' || !p.local ? 'host' : 'prflx');
     return this.controlling ? pairPriority(local, p.remote.priority) : pairPriority(p.remote.priority, local);
   }
 
@@ -474,6 +545,11 @@ export class IceAgent extends EventEmitter<IceAgentEvents> {
   };
 
   private check(p: Pair, now: number): void {
+    if (p.base === 'relay' && this.relay?.refused(p.remote)) {
+      p.state = 'failed';
+      p.nextAt = Infinity;
+      return;
+    }
     const s = this.state;
     const consent = s.kind === 'connected' && s.path === p && p.state === 'succeeded' && !p.nominating;
     const id = randomBytes(12);
@@ -484,7 +560,8 @@ export class IceAgent extends EventEmitter<IceAgentEvents> {
       id,
       {
         username: `${remote.ufrag}:${local.ufrag}`,
-        priority: candidatePriority('prflx'),
+        // What the peer would learn us as: a relayed address keeps the relay's low priority.
+        priority: candidatePriority(p.base === 'relay' ? 'relay' : 'prflx'),
         useCandidate: nominate || undefined,
         ...(this.controlling ? { iceControlling: this.tieBreaker } : { iceControlled: this.tieBreaker }),
       },
@@ -492,7 +569,7 @@ export class IceAgent extends EventEmitter<IceAgentEvents> {
     );
     this.transactions.set(id.toString('hex'), { pair: p, sentAt: now, nominate });
     if (this.transactions.size > MAX_TRANSACTIONS) this.transactions.delete(this.transactions.keys().next().value as string);
-    this.o.link.send(msg, { ip: p.remote.ip, port: p.remote.port });
+    this.sendFrom(p.base, msg, p.remote);
     this.lastSentAt = now;
     if (consent) p.nextAt = now + this.opts.consentIntervalMs;
     else {
@@ -500,6 +577,11 @@ export class IceAgent extends EventEmitter<IceAgentEvents> {
       p.rtoMs = Math.min(2 * p.rtoMs, this.opts.maxRtoMs);
     }
   }
+}
+
+/** Pairs from the socket keep the address as their key; pairs through the relay are told apart. */
+function pairKey(base: Base, a: Address): string {
+  return base === 'direct' ? addressKey(a) : `relay ${addressKey(a)}`;
 }
 
 function pick<T extends object, K extends keyof T>(o: T, keys: K[]): Partial<Pick<T, K>> {
