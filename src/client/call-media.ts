@@ -11,7 +11,9 @@ import { MediaError, type MediaErrorCode } from '../media/errors';
 import { MediaSession } from '../media/media-session';
 import type { Agreement, CodecDescription } from '../media/negotiation';
 import { UdpLink } from '../media/udp-link';
+import type { TurnOffer } from '../protocol';
 import { CallFailedError } from './call-errors';
+import { CallRelay } from './call-relay';
 import type { FailureCause } from './call-reasons';
 import { FailoverSink, FailoverSource, type DeviceChange } from './device-failover';
 
@@ -77,6 +79,9 @@ export function causeOf(code: MediaErrorCode): FailureCause {
  */
 export class PreparedMedia {
   private handedOn = false;
+  private released = false;
+  /** The call's TURN allocation, once the server has offered a relay. */
+  relay: CallRelay | null = null;
 
   private constructor(
     readonly source: AudioSource,
@@ -136,8 +141,15 @@ export class PreparedMedia {
     return () => wrappers.forEach((w) => w.off('device', listener));
   }
 
+  /** Starts allocating the call's relay on the media socket (once; later offers are ignored). */
+  startRelay(turn: TurnOffer): void {
+    if (!this.relay && !this.released) this.relay = CallRelay.start(this.link, turn);
+  }
+
   /** Closes whatever was not handed to a media session; safe to call more than once. */
   async release(): Promise<void> {
+    this.released = true;
+    this.relay?.close();
     if (this.handedOn) return;
     this.handedOn = true;
     this.link.close();

@@ -6,6 +6,7 @@
  */
 import { addressKey, type Candidate } from '../media/candidates';
 import { MediaError } from '../media/errors';
+import type { CallRelay } from './call-relay';
 import { gatherReflexive, type StunServer } from '../media/ice/gather';
 import type { PathInfo } from '../media/ice/pairs';
 import type { MediaSession } from '../media/media-session';
@@ -67,6 +68,18 @@ export class CallPath {
   remote(body: unknown): boolean {
     const c = parseCandidate(body);
     return c !== null && this.session.addRemoteCandidate(c);
+  }
+
+  /**
+   * The call's relay: handed to the session when it is allocated, and its candidate trickled
+   * unless the offer or answer carried it already.
+   */
+  useRelay(relay: CallRelay): void {
+    relay.handTo(this.session, (c) => {
+      if (this.known.has(addressKey(c))) return;
+      this.known.add(addressKey(c));
+      void this.send(c).catch(() => undefined);
+    });
   }
 
   dispose(): void {

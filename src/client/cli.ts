@@ -18,7 +18,7 @@ import { EXIT, type ExitCode } from './exit-codes';
 import type { PhoneOptions } from './phone';
 import { runInteractive } from './ui/app';
 
-const CALLING: readonly SettingKey[] = ['name', 'server', 'port', 'stun', 'input', 'output', 'codec', 'frame'];
+const CALLING: readonly SettingKey[] = ['name', 'server', 'port', 'stun', 'relay', 'input', 'output', 'codec', 'frame'];
 const JSON_FLAG: [string, string] = ['--json', 'one JSON event per line on standard output'];
 const VERBOSE_FLAG: [string, string] = ['--verbose', "show devices' own error text in full"];
 
@@ -155,6 +155,7 @@ function phoneOptions(inv: Invocation, scripted: boolean): PhoneOptions {
     server: v.server ?? { host: '127.0.0.1', port: 7100 },
     udpPort: v.port ?? 0,
     stun: v.stun,
+    relay: v.relay,
     input,
     output,
     codecs: v.codec ? [v.codec] : ['opus', 'pcm'],

@@ -3,6 +3,7 @@
  * offer, the ringing call's negotiated plan, the live call. The Phone changes state in one
  * setter, which releases whatever the old state held and the new one does not.
  */
+import type { TurnOffer } from '../protocol';
 import type { MediaSession } from '../media/media-session';
 import type { AnswerResult, Offer } from '../media/negotiation';
 import type { ActiveCall } from './call-active';
@@ -33,6 +34,8 @@ export interface Ring {
   readonly from: string;
   /** The offer negotiated once, when it arrived; accepting fills in this side's address and SSRC. */
   readonly plan: Extract<AnswerResult, { ok: true }>;
+  /** The relay the server offered for this call, if any. */
+  readonly turn?: TurnOffer;
 }
 
 export interface Connect {

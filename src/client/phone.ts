@@ -7,7 +7,7 @@ import type { StunServer } from '../media/ice/gather';
 import type { MediaError } from '../media/errors';
 import type { MediaSession } from '../media/media-session';
 import { acceptAnswer, answerOffer, MEDIA_DESCRIPTION_VERSION, RED_PAYLOAD_TYPE, type Agreement } from '../media/negotiation';
-import type { UserInfo } from '../protocol';
+import type { TurnOffer, UserInfo } from '../protocol';
 import { ActiveCall, type ActiveOwner } from './call-active';
 import { CallFailedError } from './call-errors';
 import { CallPath, gatherCandidates, whenConnected } from './call-path';
@@ -56,6 +56,11 @@ export interface PhoneOptions {
    * the parley server's own UDP port; `false` offers host candidates only.
    */
   stun?: StunServer | false;
+  /**
+   * Whether to use the TURN relay the server offers with each call (`auto`, the default: its
+   * pairs are checked too, and carry the audio only while no direct one answers), or `off`.
+   */
+  relay?: 'auto' | 'off';
   /** Jitter buffer tuning. */
   jitter?: Partial<JitterBufferOptions>;
   /** Earlier frames repeated in each packet (RFC 2198); default 2 for Opus, 1 for PCM. */
@@ -104,7 +109,7 @@ export class Phone extends EventEmitter<PhoneEvents> implements OutgoingOwner, I
       redundancy: opts.redundancy,
       allowLoopback: isLoopback(opts.server.host) || isLoopback(opts.udpHost ?? ''),
     };
-    signaling.on('incoming', (m) => this.onIncoming(m.call, m.from, m.offer));
+    signaling.on('incoming', (m) => this.onIncoming(m.call, m.from, m.offer, m.turn));
     signaling.on('accepted', (m) => this.onAccepted(m.call, m.answer));
     signaling.on('rejected', (m) => this.onGone(m.call, { reason: toCallReason(m.reason), byMe: false, cause: causeOf(m) }));
     signaling.on('ended', (m) => this.onGone(m.call, { reason: toCallReason(m.reason), byMe: false, by: m.by, cause: causeOf(m) }));
@@ -249,7 +254,7 @@ export class Phone extends EventEmitter<PhoneEvents> implements OutgoingOwner, I
     if (s.status !== 'ringing' || s.call.handle !== handle) {
       throw new CallFailedError({ reason: 'cancelled', byMe: false, message: `the call from ${handle.from} is no longer there` });
     }
-    const { id, from, plan } = s.call;
+    const { id, from, plan, turn } = s.call;
     const connecting = { id, peer: from, direction: 'incoming' as const };
     this.state = { status: 'connecting', call: connecting };
     const stillHere = () => this.current.status === 'connecting' && this.current.call.id === id;
@@ -259,8 +264,12 @@ export class Phone extends EventEmitter<PhoneEvents> implements OutgoingOwner, I
       media = await PreparedMedia.open(this.settings, opts.input ?? this.opts.input ?? 'tone', opts.output ?? this.opts.output ?? 'null');
       if (!stillHere()) throw this.goneError(id, from);
       this.state = { status: 'connecting', call: { ...connecting, media } };
-      const candidates = await gatherCandidates(media.link, media.candidates, this.stunServer());
+      if (turn && this.opts.relay !== 'off') media.startRelay(turn);
+      const gathered = await gatherCandidates(media.link, media.candidates, this.stunServer());
       if (!stillHere()) throw this.goneError(id, from);
+      // The relay goes in the answer when it is ready by now; otherwise it is trickled.
+      const relayed = media.relay?.candidate();
+      const candidates = relayed ? [...gathered, relayed] : gathered;
       const ssrc = newSsrc();
       const answer = { ...plan.answer, candidates, ssrc };
       const agreement: Agreement = { ...plan.agreement, localSsrc: ssrc, localCandidates: candidates };
@@ -271,6 +280,7 @@ export class Phone extends EventEmitter<PhoneEvents> implements OutgoingOwner, I
       }
       this.state = { status: 'connecting', call: { ...connecting, media, session } };
       this.callPath = new CallPath(id, session, media.link, candidates, this.stunServer(), (c) => this.signaling.candidate(id, { ...c }));
+      if (media.relay) this.callPath.useRelay(media.relay);
       this.reply(id, { accept: true, answer });
       answered = true;
       // "Connected" means audio can flow: a pair has answered both ways, not merely "accepted".
@@ -342,7 +352,10 @@ export class Phone extends EventEmitter<PhoneEvents> implements OutgoingOwner, I
     this.state = { status: 'dialing', call: { ...preparing, stage: 'requesting', media, offer } };
     let callId: string;
     try {
-      callId = (await this.signaling.call(dial.to, offer)).call;
+      const ringing = await this.signaling.call(dial.to, offer);
+      callId = ringing.call;
+      // Allocated while the callee decides; its candidate is trickled once the call is accepted.
+      if (ringing.turn && this.opts.relay !== 'off' && current()) media.startRelay(ringing.turn);
     } catch (err) {
       if (current()) this.finish(endOf(err));
       return;
@@ -385,6 +398,7 @@ export class Phone extends EventEmitter<PhoneEvents> implements OutgoingOwner, I
       if (!stillHere()) return void (await session.stop());
       this.state = { status: 'connecting', call: { id: callId, peer: to, direction: 'outgoing', handle, media, session } };
       this.callPath = new CallPath(callId, session, media.link, agreement.localCandidates, this.stunServer(), (c) => this.signaling.candidate(callId, { ...c }));
+      if (media.relay) this.callPath.useRelay(media.relay);
       await this.connected(session);
       if (!stillHere()) return;
       const active = new ActiveCall(to, callId, agreement, session, this, media.onDevice.bind(media));
@@ -398,7 +412,7 @@ export class Phone extends EventEmitter<PhoneEvents> implements OutgoingOwner, I
     }
   }
 
-  private onIncoming(callId: string, from: string, offer: Record<string, unknown>): void {
+  private onIncoming(callId: string, from: string, offer: Record<string, unknown>, turn: TurnOffer | undefined): void {
     if (this.current.status !== 'idle') {
       this.reply(callId, { accept: false, reason: 'busy' });
       return;
@@ -411,7 +425,7 @@ export class Phone extends EventEmitter<PhoneEvents> implements OutgoingOwner, I
       return;
     }
     const handle = new IncomingCall(callId, from, this);
-    this.state = { status: 'ringing', call: { handle, id: callId, from, plan } };
+    this.state = { status: 'ringing', call: { handle, id: callId, from, plan, turn } };
     this.emit('incoming', handle);
   }
 

@@ -65,6 +65,16 @@ export const SETTINGS = {
       return { host: m[1], port };
     },
   }),
+  relay: setting({
+    flags: '--relay <auto|off>',
+    env: 'PARLEY_RELAY',
+    help: "use the TURN relay the server offers when nothing direct works (auto), or never (off)",
+    default: 'auto',
+    parse: (v): 'auto' | 'off' => {
+      if (v !== 'auto' && v !== 'off') throw new SettingError(`expected auto or off, not "${v}"`);
+      return v;
+    },
+  }),
   input: setting({
     flags: '--input <spec>',
     env: 'PARLEY_INPUT',

@@ -405,7 +405,7 @@ export class IceAgent extends EventEmitter<IceAgentEvents> {
       }
       return;
     }
-    const reason = current ? `a better pair answered: ${why}` : why;
+    const reason = (current ? `a better pair answered: ${why}` : why) + (best.base === 'relay' ? '; no direct pair answers' : '');
     this.enter({ kind: 'connected', path: best, why: reason, nominated: best.nominated });
     best.nextAt = Math.min(best.nextAt, now + this.opts.consentIntervalMs);
     this.emit('path', this.info(best, reason));
