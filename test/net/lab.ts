@@ -14,6 +14,7 @@ const PARLEY = path.join(__dirname, '../../bin/parley');
 const SERVER = path.join(__dirname, '../../bin/parley-server');
 export const SERVER_IP = '192.0.2.1';
 export const SERVER_PORT = 7100;
+export const COTURN_PORT = 3478;
 
 /** Why namespaces can't be used here, or null when they can. */
 export function labUnavailable(): string | null {
@@ -36,8 +37,13 @@ export function labUnavailable(): string | null {
   return null;
 }
 
-/** How a client reaches the internet. */
-export type Access = 'public' | 'nat' | 'nat-no-udp';
+/**
+ * How a client reaches the internet: its own public address; a NAT that keeps the source port
+ * (endpoint-independent mapping); one that gives every new destination a new random port
+ * (`masquerade random`: endpoint-dependent mapping, a "symmetric NAT", through which only a relay
+ * gets); or a NAT that drops the client's UDP altogether.
+ */
+export type Access = 'public' | 'nat' | 'nat-symmetric' | 'nat-no-udp';
 
 interface Site {
   /** The client's own namespace. */
@@ -122,7 +128,7 @@ export class Lab {
         'table ip nat {',
         '  chain post {',
         '    type nat hook postrouting priority srcnat; policy accept;',
-        '    oifname "wan" masquerade',
+        `    oifname "wan" masquerade${access === 'nat-symmetric' ? ' random' : ''}`,
         '  }',
         '}',
         // Unsolicited packets from outside are dropped, as a home router's firewall does; then
@@ -161,10 +167,36 @@ export class Lab {
     );
   }
 
-  /** parley-server in the public namespace, on SERVER_IP. */
-  async startServer(): Promise<Proc> {
-    const p = this.spawn(this.pub, SERVER, ['--host', SERVER_IP, '--port', String(SERVER_PORT), '--log-level', 'warn']);
+  /** parley-server in the public namespace, on SERVER_IP; `args` add to its command line. */
+  async startServer(args: string[] = []): Promise<Proc> {
+    const p = this.spawn(this.pub, SERVER, ['--host', SERVER_IP, '--port', String(SERVER_PORT), '--log-level', 'warn', ...args]);
     await p.waitOut(/listening on TCP port/);
+    return p;
+  }
+
+  /**
+   * coturn (Debian's `turnserver`) in the public namespace on SERVER_IP:COTURN_PORT, with the
+   * shared-secret scheme (TURN REST credentials) the parley server mints for: `secret` is both's.
+   */
+  async startCoturn(secret: string): Promise<Proc> {
+    const p = this.spawn(this.pub, 'turnserver', [
+      '-n',
+      `--listening-ip=${SERVER_IP}`,
+      `--relay-ip=${SERVER_IP}`,
+      `--listening-port=${COTURN_PORT}`,
+      '--min-port=49152',
+      '--max-port=49252',
+      '--use-auth-secret',
+      `--static-auth-secret=${secret}`,
+      '--realm=parley',
+      '--no-tls',
+      '--no-dtls',
+      '--no-cli',
+      '--log-file=stdout',
+      '--simple-log',
+      `--pidfile=/tmp/parley-lab-${this.id}-coturn.pid`,
+    ]);
+    await p.waitOut(/Total UDP servers|IPv4. UDP listener opened on/);
     return p;
   }
 
@@ -205,10 +237,12 @@ export class Lab {
     execFileSync('ip', ['netns', 'exec', ns, 'nft', '-f', '-'], { input: ruleset, stdio: ['pipe', 'ignore', 'pipe'] });
   }
 
+  /** Runs `bin` (a node script by path, or a program on the PATH) inside `ns`. */
   private spawn(ns: string, bin: string, args: string[]): Proc {
     const env: NodeJS.ProcessEnv = { ...process.env, PARLEY_CONFIG: `/nonexistent/parley-lab-${this.id}.json` };
     for (const k of Object.keys(env)) if (k.startsWith('PARLEY_') && k !== 'PARLEY_CONFIG') delete env[k];
-    const child = spawn('ip', ['netns', 'exec', ns, process.execPath, bin, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env });
+    const command = path.isAbsolute(bin) ? [process.execPath, bin] : [bin];
+    const child = spawn('ip', ['netns', 'exec', ns, ...command, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env });
     this.procs.push(child);
     let out = '';
     let err = '';

@@ -11,7 +11,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { decodeWav, encodeWav, signals } from '../../src/audio';
 import { bestLag, dominantFrequency } from '../helpers/audio';
-import { Lab, labUnavailable, type Access, type Proc } from './lab';
+import { execFileSync } from 'node:child_process';
+import { COTURN_PORT, Lab, labUnavailable, SERVER_IP, type Access, type Proc } from './lab';
 
 const unavailable = labUnavailable();
 const describeLab = unavailable ? describe.skip : describe;
@@ -45,6 +46,20 @@ function find(out: string, name: string): Event {
   const e = events(out).find((x) => x.event === name);
   if (!e) throw new Error(`no "${name}" event in:\n${out}`);
   return e;
+}
+
+/** The path the call ended on: the last `path` event, or the one it connected on. */
+function finalPath(out: string): unknown {
+  return events(out).filter((e) => e.event === 'connected' || e.event === 'path').at(-1)?.path;
+}
+
+function hasCoturn(): boolean {
+  try {
+    execFileSync('sh', ['-c', 'command -v turnserver'], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /** A tone for `who` to send, long enough for the whole call. */
@@ -83,10 +98,18 @@ function explained(runs: Proc[], check: () => void): void {
   }
 }
 
+interface CallSetup {
+  /** Runs while the call goes on. */
+  during?: (l: Lab, runs: { alice: Proc; bob: Proc }) => Promise<void>;
+  /** Relay through a coturn sharing this secret with the parley server, instead of the server's own. */
+  coturnSecret?: string;
+}
+
 /** Sets up the lab, bob answering, alice calling for `seconds`; resolves with both runs. */
-async function call(access: Record<'alice' | 'bob', Access>, seconds: number, during?: (l: Lab, runs: { alice: Proc; bob: Proc }) => Promise<void>) {
+async function call(access: Record<'alice' | 'bob', Access>, seconds: number, { during, coturnSecret }: CallSetup = {}) {
   lab = Lab.create(access);
-  await lab.startServer();
+  if (coturnSecret) await lab.startCoturn(coturnSecret);
+  await lab.startServer(coturnSecret ? ['--turn-url', `turn:${SERVER_IP}:${COTURN_PORT}`, '--turn-secret', coturnSecret] : []);
   const out = { alice: path.join(dir, `alice-out-${access.alice}-${access.bob}.wav`), bob: path.join(dir, `bob-out-${access.alice}-${access.bob}.wav`) };
   const bob = lab.parley('bob', ['answer', '--auto', '--name', 'bob', '--max-calls', '1', '--input', toneFile('bob', seconds + 10), '--output', out.bob, '--json']);
   await bob.waitOut(/"event":"waiting"/);
@@ -110,11 +133,9 @@ describeLab('calls through NATs in network namespaces', () => {
   test('NAT on one side only: the call goes direct on a reflexive path, audio both ways', async () => {
     const r = await call({ alice: 'nat', bob: 'public' }, 4);
     expect([r.aliceExit, r.bobExit]).toEqual([0, 0]);
-    const a = find(r.alice.out(), 'connected');
-    const b = find(r.bob.out(), 'connected');
     // Alice is seen at her NAT's mapping, bob at his own address.
-    expect(a.path).toMatchObject({ kind: 'reflexive', local: { type: 'srflx', ip: '198.51.100.2' }, remote: { type: 'host', ip: '203.0.113.2' } });
-    expect(b.path).toMatchObject({ kind: 'reflexive', local: { type: 'host', ip: '203.0.113.2' }, remote: { ip: '198.51.100.2' } });
+    expect(finalPath(r.alice.out())).toMatchObject({ kind: 'reflexive', local: { type: 'srflx', ip: '198.51.100.2' }, remote: { type: 'host', ip: '203.0.113.2' } });
+    expect(finalPath(r.bob.out())).toMatchObject({ kind: 'reflexive', local: { type: 'host', ip: '203.0.113.2' }, remote: { ip: '198.51.100.2' } });
     expectHeard(r.out.bob, 'alice', 1, 3.5);
     expectHeard(r.out.alice, 'bob', 1, 3.5);
     figures.push(`one NAT: answer → connected ${answerToAudio(r.bob.out())} ms`);
@@ -124,12 +145,49 @@ describeLab('calls through NATs in network namespaces', () => {
     const r = await call({ alice: 'nat', bob: 'nat' }, 4);
     expect([r.aliceExit, r.bobExit]).toEqual([0, 0]);
     for (const run of [r.alice, r.bob]) {
-      expect(find(run.out(), 'connected').path).toMatchObject({ kind: 'reflexive', remote: { ip: run === r.alice ? '203.0.113.2' : '198.51.100.2' } });
+      expect(finalPath(run.out())).toMatchObject({ kind: 'reflexive', remote: { ip: run === r.alice ? '203.0.113.2' : '198.51.100.2' } });
       expect((find(run.out(), 'ended').stats as { received: number }).received).toBeGreaterThan(100);
     }
     expectHeard(r.out.bob, 'alice', 1, 3.5);
     expectHeard(r.out.alice, 'bob', 1, 3.5);
     figures.push(`both NATs: answer → connected ${answerToAudio(r.bob.out())} ms`);
+  }, 90_000);
+
+  test('both behind symmetric NATs: nothing direct opens, the call goes through the relay in parley-server', async () => {
+    const r = await call({ alice: 'nat-symmetric', bob: 'nat-symmetric' }, 4);
+    explained([r.alice, r.bob], () => expect([r.aliceExit, r.bobExit]).toEqual([0, 0]));
+    for (const run of [r.alice, r.bob]) {
+      explained([r.alice, r.bob], () => expect(finalPath(run.out())).toMatchObject({ kind: 'relay' }));
+      expect((find(run.out(), 'ended').stats as { received: number }).received).toBeGreaterThan(100);
+    }
+    // One side sends from its relayed address on the server's host, or to the other's.
+    const ends = [r.alice, r.bob].flatMap((run) => {
+      const p = finalPath(run.out()) as { local: { type: string; ip: string }; remote: { type: string; ip: string } };
+      return [p.local, p.remote].filter((e) => e.type === 'relay').map((e) => e.ip);
+    });
+    expect(ends.length).toBeGreaterThan(0);
+    expect(new Set(ends)).toEqual(new Set([SERVER_IP]));
+    expectHeard(r.out.bob, 'alice', 1, 3.5);
+    expectHeard(r.out.alice, 'bob', 1, 3.5);
+    figures.push(`symmetric NATs, embedded relay: answer → connected ${answerToAudio(r.bob.out())} ms`);
+  }, 90_000);
+
+  (hasCoturn() ? test : test.skip)('both behind symmetric NATs, relayed by an external coturn the server points clients at', async () => {
+    const r = await call({ alice: 'nat-symmetric', bob: 'nat-symmetric' }, 4, { coturnSecret: 'lab-shared-secret' });
+    explained([r.alice, r.bob], () => expect([r.aliceExit, r.bobExit]).toEqual([0, 0]));
+    const relayPorts: number[] = [];
+    for (const run of [r.alice, r.bob]) {
+      const p = finalPath(run.out()) as { kind: string; local: { type: string; port: number }; remote: { type: string; port: number } };
+      explained([r.alice, r.bob], () => expect(p.kind).toBe('relay'));
+      relayPorts.push(...[p.local, p.remote].filter((e) => e.type === 'relay').map((e) => e.port));
+    }
+    // coturn's relay ports, not the parley server's.
+    expect(relayPorts.length).toBeGreaterThan(0);
+    for (const port of relayPorts) expect(port).toBeGreaterThanOrEqual(49152);
+    for (const port of relayPorts) expect(port).toBeLessThanOrEqual(49252);
+    expectHeard(r.out.bob, 'alice', 1, 3.5);
+    expectHeard(r.out.alice, 'bob', 1, 3.5);
+    figures.push(`symmetric NATs, coturn: answer → connected ${answerToAudio(r.bob.out())} ms`);
   }, 90_000);
 
   test('UDP blocked for one client: the call ends with no_path on both sides, exit 9, never "connected"', async () => {
@@ -145,10 +203,12 @@ describeLab('calls through NATs in network namespaces', () => {
   }, 90_000);
 
   test("alice's NAT gives her a new mapping mid-call: checks run again and audio resumes", async () => {
-    const r = await call({ alice: 'nat', bob: 'nat' }, 14, async (l, runs) => {
-      await runs.alice.waitOut(/"event":"connected"/);
-      await new Promise((resolve) => setTimeout(resolve, 3000));
-      l.rebind('alice');
+    const r = await call({ alice: 'nat', bob: 'nat' }, 14, {
+      during: async (l, runs) => {
+        await runs.alice.waitOut(/"event":"connected"/);
+        await new Promise((resolve) => setTimeout(resolve, 3000));
+        l.rebind('alice');
+      },
     });
     explained([r.alice, r.bob], () => expect([r.aliceExit, r.bobExit]).toEqual([0, 0]));
     // A side whose path stopped answering checked again, and bob now sends to alice's new mapping.
