@@ -29,6 +29,8 @@ export interface ActiveCallEvents {
   ended: [CallEnd];
   /** Another pair now carries the audio (a better one answered, or the network changed). */
   path: [PathInfo];
+  /** The peer's first audio arrived (at once after construction when it came before). */
+  audio: [];
   /** The path stopped answering; checks run again while the call goes on. */
   reconnecting: [string];
   /** A device failed and playback or capture moved elsewhere; the call goes on. */
@@ -68,6 +70,8 @@ export class ActiveCall extends EventEmitter<ActiveCallEvents> {
     this.unwatchDevices = watchDevices((change) => this.emit('device', change));
     media.on('path', this.onPath);
     media.on('disconnected', this.onDisconnected);
+    if (media.firstAudioAt !== null) setImmediate(this.onAudio);
+    else media.once('audio', this.onAudio);
   }
 
   /** The pair carrying the audio, or null while checks run again after it stopped answering. */
@@ -110,6 +114,7 @@ export class ActiveCall extends EventEmitter<ActiveCallEvents> {
       this.media.off('failed', this.onMediaFailed);
       this.media.off('path', this.onPath);
       this.media.off('disconnected', this.onDisconnected);
+      this.media.off('audio', this.onAudio);
       this.unwatchDevices();
       this.ending = this.media.stop().then(() => {
         this.emit('ended', info);
@@ -120,6 +125,9 @@ export class ActiveCall extends EventEmitter<ActiveCallEvents> {
   }
 
   private readonly onPath = (p: PathInfo): void => void this.emit('path', p);
+  private readonly onAudio = (): void => {
+    if (!this.ending) this.emit('audio');
+  };
   private readonly onDisconnected = (why: string): void => void this.emit('reconnecting', why);
 
   private readonly onMediaFailed = (err: MediaError): void => {

@@ -50,6 +50,8 @@ export interface MediaSessionEvents {
   path: [PathInfo];
   /** The path stopped answering; checks run again (a new local address may help: trickle it). */
   disconnected: [string];
+  /** The peer's first audio arrived (once a session): when a caller hears the callee. */
+  audio: [];
   /** The session stopped: asked to, or because of the failure given (`failed` follows). */
   stopped: [MediaError | undefined];
   /** A device failed (`input_device`, `output_device`), the peer could not be reached (`no_path`) or the socket failed. */
@@ -91,6 +93,8 @@ export class MediaSession extends EventEmitter<MediaSessionEvents> {
   private failure: MediaError | undefined;
   private foreign = 0;
   private relay: RelayAllocation | null = null;
+  /** When the peer's first audio packet was accepted (the timers' clock); null until then. */
+  firstAudioAt: number | null = null;
   muted = false;
 
   constructor(private readonly opts: MediaSessionOptions) {
@@ -280,6 +284,10 @@ export class MediaSession extends EventEmitter<MediaSessionEvents> {
       return;
     }
     this.receiver.receive(packet, buf.length, this.timers.now());
+    if (this.firstAudioAt === null) {
+      this.firstAudioAt = this.timers.now();
+      this.emit('audio');
+    }
     if (!this.clock.isRunning && this.buffer.playing && this.state === 'running') this.clock.start(this.buffer.initialDelayMs());
   }
 

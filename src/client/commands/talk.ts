@@ -29,6 +29,7 @@ export async function talk(call: ActiveCall, report: Reporter, opts: TalkOptions
   const onReconnecting = (why: string) => report.event('reconnecting', { peer: call.peer, why }, `${why}: checking paths again`);
   call.on('path', onPath);
   call.on('reconnecting', onReconnecting);
+  call.once('audio', () => report.quiet('audio', { peer: call.peer }));
   const ended = new Promise<CallEnd>((resolve) => call.once('ended', resolve));
   const ticker = setInterval(() => report.quiet('stats', { peer: call.peer, ...figures(liveView(call)), path: call.path?.kind ?? null }), STATS_EVERY_MS);
   const stop = onAbort(opts.stop);

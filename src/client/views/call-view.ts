@@ -74,7 +74,12 @@ export function qualityLine(v: LiveView): string {
 /** A path in words: "direct (reflexive) to 203.0.113.5:40000". */
 export function describePath(p: PathInfo | null): string {
   if (!p) return 'no path (checking again)';
-  const how = p.kind === 'relay' ? 'relayed' : p.kind === 'host' ? 'direct (host)' : 'direct (reflexive)';
+  if (p.kind === 'relay') {
+    // Through our own relay, or straight to the peer's relayed address.
+    const via = p.local.type === 'relay' ? p.local : p.remote;
+    return `relayed through ${via.ip}:${via.port}${p.local.type === 'relay' ? ` to ${p.remote.ip}:${p.remote.port}` : ''}`;
+  }
+  const how = p.kind === 'host' ? 'direct (host)' : 'direct (reflexive)';
   return `${how} to ${p.remote.ip}:${p.remote.port}`;
 }
 
