@@ -8,10 +8,17 @@
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { EventEmitter } from 'node:events';
+import { existsSync } from 'node:fs';
 import path from 'node:path';
+import { performance } from 'node:perf_hooks';
 
-const PARLEY = path.join(__dirname, '../../bin/parley');
-const SERVER = path.join(__dirname, '../../bin/parley-server');
+/** The project's folder: the lab runs from test/net and, compiled, from dist-bench/test/net. */
+const ROOT = (() => {
+  for (let dir = __dirname; dir !== path.dirname(dir); dir = path.dirname(dir)) if (existsSync(path.join(dir, 'bin', 'parley'))) return dir;
+  throw new Error(`no bin/parley above ${__dirname}`);
+})();
+const PARLEY = path.join(ROOT, 'bin/parley');
+const SERVER = path.join(ROOT, 'bin/parley-server');
 export const SERVER_IP = '192.0.2.1';
 export const SERVER_PORT = 7100;
 export const COTURN_PORT = 3478;
@@ -60,6 +67,8 @@ export interface Proc {
   err: () => string;
   exited: Promise<number | string>;
   waitOut(pattern: RegExp, timeoutMs?: number): Promise<void>;
+  /** When (performance.now(), this process) the first JSON event of that name was read, if yet. */
+  firstAt(event: string): number | undefined;
 }
 
 let runs = 0;
@@ -247,7 +256,13 @@ export class Lab {
     let out = '';
     let err = '';
     const grew = new EventEmitter();
-    child.stdout!.on('data', (d) => ((out += d), grew.emit('data')));
+    const seen = new Map<string, number>();
+    child.stdout!.on('data', (d: Buffer) => {
+      const at = performance.now();
+      for (const m of d.toString().matchAll(/"event":"([a-z_-]+)"/g)) if (!seen.has(m[1])) seen.set(m[1], at);
+      out += d;
+      grew.emit('data');
+    });
     child.stderr!.on('data', (d) => ((err += d), grew.emit('data')));
     const exited = new Promise<number | string>((resolve) => child.once('exit', (code, signal) => resolve(code ?? signal ?? -1)));
     child.once('exit', () => grew.emit('data'));
@@ -263,6 +278,6 @@ export class Lab {
         });
       }
     };
-    return { child, out: () => out, err: () => err, exited, waitOut };
+    return { child, out: () => out, err: () => err, exited, waitOut, firstAt: (event) => seen.get(event) };
   }
 }
