@@ -172,6 +172,11 @@ export class RelayAllocation extends EventEmitter<RelayEvents> {
     return this.mapped_;
   }
 
+  /** The lifetime the server last granted, in seconds (0 before the allocation is made or after it ends). */
+  get lifetimeS(): number {
+    return this.state.kind === 'open' ? this.state.lifetimeS : 0;
+  }
+
   get closed(): boolean {
     return this.state.kind === 'closed';
   }
