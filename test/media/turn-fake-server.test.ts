@@ -343,6 +343,46 @@ test('channels are bound again every few minutes; a 403 then refuses the peer', 
   expect(a.stats.channelRefreshes).toBe(2);
 });
 
+test('a bind that goes unanswered: sends dropped meanwhile, tried again after 5 s, then ChannelData', async () => {
+  const timers = new ManualTimers();
+  const a = await pumped(timers, allocate({ timers, timeoutMs: 1000 }));
+  let answering = false;
+  server.script = (req) => (req.method === TURN_METHOD.CHANNEL_BIND && !answering ? 'drop' : 'default');
+  const peer = { ip: '192.0.2.60', port: 6000 };
+  a.send(Buffer.from('early'), peer);
+  await waitUntil(() => {
+    timers.advance(0);
+    return server.of(TURN_METHOD.CHANNEL_BIND).length === 1;
+  }, 'the bind arrives');
+  // Retransmitted for 1 s, then given up: the packet that waited is dropped, as are new ones.
+  for (let i = 0; i < 11; i++) {
+    timers.advance(100);
+    await delay(1);
+  }
+  expect(a.stats.droppedUnbound).toBe(1);
+  a.send(Buffer.from('meanwhile'), peer);
+  expect(a.stats.droppedUnbound).toBe(2);
+  answering = true;
+  timers.advance(5000);
+  await waitUntil(() => {
+    timers.advance(0);
+    a.send(Buffer.from('later'), peer);
+    return server.relayedOut.length > 0;
+  }, 'bound at last');
+  expect(server.relayedOut[0]).toMatchObject({ peer, via: 'channel' });
+  expect(a.refused(peer)).toBe(false);
+});
+
+test('an abort signal closes an allocation already made', async () => {
+  const ac = new AbortController();
+  const a = await allocate({ signal: ac.signal });
+  const closed: string[] = [];
+  a.on('closed', (r) => closed.push(r));
+  ac.abort();
+  expect(closed).toEqual(['closed']);
+  await waitUntil(() => server.of(TURN_METHOD.REFRESH).length === 1, 'deleted on the server');
+});
+
 test('close(): one signed Refresh with LIFETIME 0, idempotent, the interceptor gone', async () => {
   const a = await allocate();
   const closed: string[] = [];

@@ -60,6 +60,8 @@ export interface Channel {
   state: ChannelState;
   /** The pending re-bind (refresh or retry). */
   timer: TimerHandle | undefined;
+  /** Binds failed in a row, for the retry's backoff. */
+  failures: number;
 }
 
 /** The channel table: by peer address, by channel number, and the IPs the server refused. */
@@ -83,7 +85,7 @@ export class Channels {
   /** A new channel for `peer`, or undefined when the table is full. */
   add(peer: Address): Channel | undefined {
     if (this.byPeer.size >= MAX_PEERS) return undefined;
-    const ch: Channel = { peer: Object.freeze({ ip: peer.ip, port: peer.port }), number: CHANNEL_MIN + this.byPeer.size, state: { kind: 'binding', queue: [] }, timer: undefined };
+    const ch: Channel = { peer: Object.freeze({ ip: peer.ip, port: peer.port }), number: CHANNEL_MIN + this.byPeer.size, state: { kind: 'binding', queue: [] }, timer: undefined, failures: 0 };
     this.byPeer.set(`${peer.ip}:${peer.port}`, ch);
     this.byNumber.set(ch.number, ch);
     return ch;

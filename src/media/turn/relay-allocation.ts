@@ -85,8 +85,9 @@ export interface RelayStats {
 const MAX_PAYLOAD = TURN_MAX_BYTES - 48;
 /** RFC 8656 §7.2: the lifetime a server gives when the client asks for none. */
 const DEFAULT_LIFETIME_S = 600;
-/** Before a bind is tried again after one failed without a refusal. */
+/** Before a bind is tried again after one failed without a refusal: doubling from 5 s, at most a minute. */
 const BIND_RETRY_MS = 5_000;
+const BIND_RETRY_MAX_MS = 60_000;
 /** Before a failed Refresh is tried again, while the allocation has time left. */
 const REFRESH_RETRY_MS = 1_000;
 
@@ -297,6 +298,7 @@ export class RelayAllocation extends EventEmitter<RelayEvents> {
         }
         this.tx.cancelAll();
         this.unintercept();
+        this.opts.signal?.removeEventListener('abort', this.onAbort);
         this.emit('closed', reason);
         return;
       }
@@ -305,15 +307,12 @@ export class RelayAllocation extends EventEmitter<RelayEvents> {
 
   private async start(): Promise<void> {
     const signal = this.opts.signal;
-    const onAbort = () => this.close();
     if (signal?.aborted) this.close();
-    signal?.addEventListener('abort', onAbort, { once: true });
+    else signal?.addEventListener('abort', this.onAbort, { once: true });
     try {
       const attrs = { requestedTransport: TRANSPORT_UDP, ...(this.opts.lifetimeS !== undefined ? { lifetime: this.opts.lifetimeS } : {}) };
       const answer = this.state.kind === 'closed' ? ({ kind: 'cancelled' } as const) : await authenticatedRequest(this.tx, this.auth, TURN_METHOD.ALLOCATE, attrs);
-      const failure = this.allocateFailure(answer);
-      if (failure) throw failure;
-      const msg = (answer as { msg: StunMessage }).msg;
+      const msg = this.allocated(answer);
       this.relayed_ = Object.freeze({ ...msg.xorRelayedAddress! });
       const mapped = msg.xorMappedAddress;
       this.mapped_ = mapped && addressScope(mapped.ip) !== 'unusable' && mapped.port > 0 ? Object.freeze({ ...mapped }) : null;
@@ -322,24 +321,24 @@ export class RelayAllocation extends EventEmitter<RelayEvents> {
       this.removeAllListeners('closed');
       this.close();
       throw err;
-    } finally {
-      signal?.removeEventListener('abort', onAbort);
     }
   }
 
-  /** The RelayError for an Allocate answer that is not a usable allocation, or null. */
-  private allocateFailure(answer: Answer): RelayError | null {
+  private readonly onAbort = (): void => this.close();
+
+  /** The success answer to Allocate, with a usable relayed address; otherwise throws the RelayError it makes. */
+  private allocated(answer: Answer): StunMessage {
     const server = `TURN server ${show(this.server)}`;
-    if (answer.kind === 'cancelled' || this.state.kind === 'closed') return new RelayError('closed', `the allocation on ${server} was closed before the server answered`);
-    if (answer.kind === 'timeout') return new RelayError('timeout', `no answer from ${server} to Allocate within ${this.timeoutMs} ms`);
+    if (answer.kind === 'cancelled' || this.state.kind === 'closed') throw new RelayError('closed', `the allocation on ${server} was closed before the server answered`);
+    if (answer.kind === 'timeout') throw new RelayError('timeout', `no answer from ${server} to Allocate within ${this.timeoutMs} ms`);
     const msg = answer.msg;
     if (classOf(msg.type) === 'ERROR') {
       const status = msg.errorCode ?? 0;
-      return new RelayError(codeForStatus(status), `${server} answered Allocate with ${status ? statusText(status) : 'an error without a code'}`, { status });
+      throw new RelayError(codeForStatus(status), `${server} answered Allocate with ${status ? statusText(status) : 'an error without a code'}`, { status });
     }
     const r = msg.xorRelayedAddress;
-    if (!r || addressScope(r.ip) === 'unusable' || r.port === 0) return new RelayError('refused', `${server} answered Allocate without a usable XOR-RELAYED-ADDRESS`);
-    return null;
+    if (!r || addressScope(r.ip) === 'unusable' || r.port === 0) throw new RelayError('refused', `${server} answered Allocate without a usable XOR-RELAYED-ADDRESS`);
+    return msg;
   }
 
   private async refresh(): Promise<void> {
@@ -387,6 +386,7 @@ export class RelayAllocation extends EventEmitter<RelayEvents> {
     let retryInMs: number;
     if (answer.kind === 'response' && classOf(answer.msg.type) === 'SUCCESS') {
       this.channelEvent(ch, { type: 'bound', at: now });
+      ch.failures = 0;
       retryInMs = this.channelRefreshMs;
     } else if (answer.kind === 'response' && answer.msg.errorCode === 403) {
       this.channels.refuse(ch.peer.ip);
@@ -396,7 +396,7 @@ export class RelayAllocation extends EventEmitter<RelayEvents> {
       return this.transition({ type: 'lost', reason: `the TURN server ${show(this.server)} no longer knows the allocation (437 Allocation Mismatch)` });
     } else {
       this.channelEvent(ch, { type: 'failed', at: now });
-      retryInMs = BIND_RETRY_MS;
+      retryInMs = Math.min(BIND_RETRY_MS * 2 ** ch.failures++, BIND_RETRY_MAX_MS);
     }
     this.timers.clearTimeout(ch.timer);
     ch.timer = this.timers.setTimeout(() => {
