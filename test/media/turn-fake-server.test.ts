@@ -131,6 +131,8 @@ test('only the server answers: a forged answer from elsewhere, or one without ou
   link.on('packet', (_m, from) => passedBy.push(from));
   const a = await allocate();
   expect(a.relayed).toEqual(server.relayed);
+  expect(a.stats.badIntegrity).toBe(1);
+  expect(a.stats.retransmits).toBeGreaterThanOrEqual(1);
   // The forger's datagram was not the allocation's to take: it went on to the link's listeners.
   await waitUntil(() => passedBy.length > 0, 'the forged answer passes by');
   expect(passedBy[0].port).toBe(forger.address().port);

@@ -21,6 +21,7 @@ import {
   parseChannelData,
   parseStun,
   stunType,
+  type StunAttributes,
   type StunMessage,
 } from '../../protocol/stun';
 import { addressScope } from '../candidates';
@@ -79,6 +80,8 @@ export interface RelayStats {
   channelRefreshes: number;
   /** Requests sent again for want of an answer. */
   retransmits: number;
+  /** Answers from the server's address to our requests that were not signed with our key: ignored. */
+  badIntegrity: number;
 }
 
 /** The largest payload that fits a Send indication (20 + 12 + 4 + payload + padding + 8) within TURN_MAX_BYTES. */
@@ -134,6 +137,7 @@ export class RelayAllocation extends EventEmitter<RelayEvents> {
     refreshes: 0,
     channelRefreshes: 0,
     retransmits: 0,
+    badIntegrity: 0,
   };
 
   private constructor(
@@ -146,7 +150,7 @@ export class RelayAllocation extends EventEmitter<RelayEvents> {
     this.timers = opts.timers ?? realTimers;
     this.timeoutMs = opts.timeoutMs ?? 3000;
     this.channelRefreshMs = (opts.channelRefreshS ?? 240) * 1000;
-    this.tx = new Transactions(link, server, this.timers, this.timeoutMs);
+    this.tx = new Transactions(link, server, this.timers, this.timeoutMs, this.stats);
     this.auth = new LongTermAuth(config.username, config.password);
     this.unintercept = link.intercept(this.onDatagram);
   }
@@ -407,11 +411,8 @@ export class RelayAllocation extends EventEmitter<RelayEvents> {
     ch.timer.unref();
   }
 
-  private request(method: number, attrs: Parameters<typeof authenticatedRequest>[3]): Promise<Answer> {
-    const before = this.tx.retransmits;
-    return authenticatedRequest(this.tx, this.auth, method, attrs).finally(() => {
-      this.stats.retransmits += this.tx.retransmits - before;
-    });
+  private request(method: number, attrs: StunAttributes): Promise<Answer> {
+    return authenticatedRequest(this.tx, this.auth, method, attrs);
   }
 
   // ---- what comes in ----------------------------------------------------------------------

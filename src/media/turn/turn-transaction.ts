@@ -26,19 +26,23 @@ interface Pending {
   resolve: (a: Answer) => void;
 }
 
+export interface TransactionCounts {
+  /** Requests sent again for want of an answer. */
+  retransmits: number;
+  /** Success answers whose MESSAGE-INTEGRITY did not check out (or was missing): ignored. */
+  badIntegrity: number;
+}
+
 /** The requests in flight to one server; only that server's answers to them are taken. */
 export class Transactions {
   private readonly pending = new Map<string, Pending>();
-  /** Requests sent again for want of an answer. */
-  retransmits = 0;
-  /** Success answers whose MESSAGE-INTEGRITY did not check out (or was missing): ignored. */
-  badIntegrity = 0;
 
   constructor(
     private readonly link: UdpLink,
     private readonly server: Address,
     private readonly timers: Timers,
     private readonly timeoutMs: number,
+    private readonly counts: TransactionCounts = { retransmits: 0, badIntegrity: 0 },
   ) {}
 
   /** Sends a request (signed with `key` when given) until answered, timed out or cancelled. */
@@ -52,7 +56,7 @@ export class Transactions {
       retransmitSchedule(this.timeoutMs).forEach((at, i) => {
         p.timers.push(
           this.timers.setTimeout(() => {
-            if (i > 0) this.retransmits++;
+            if (i > 0) this.counts.retransmits++;
             this.link.send(packet, this.server);
           }, at),
         );
@@ -78,7 +82,7 @@ export class Transactions {
     if (methodOf(msg.type) !== p.method) return true;
     // A success to a signed request must be signed with the same key (RFC 8489 §9.2.4).
     if (classOf(msg.type) === 'SUCCESS' && p.key && !verifyIntegrity(raw, msg, p.key)) {
-      this.badIntegrity++;
+      this.counts.badIntegrity++;
       return true;
     }
     this.finish(hex, { kind: 'response', msg });
