@@ -245,10 +245,24 @@ withCoturn('against coturn with lifetimes of seconds', () => {
   });
 });
 
-withCoturn('against coturn with a denied peer range', () => {
+withCoturn('against coturn with a denied peer range and a quota of one allocation per user', () => {
   let coturn: Coturn;
   beforeAll(async () => {
-    coturn = await startCoturn({ extraArgs: ['--denied-peer-ip=192.0.2.0-192.0.2.255'] });
+    coturn = await startCoturn({ extraArgs: ['--denied-peer-ip=192.0.2.0-192.0.2.255', '--user-quota=1'] });
+  });
+
+  test("a second allocation for the same user: 'quota' (486)", async () => {
+    const creds = { host: coturn.host, port: coturn.port, ...coturn.credentials('quota-user') };
+    const l1 = await UdpLink.open({ host: '127.0.0.1' });
+    const l2 = await UdpLink.open({ host: '127.0.0.1' });
+    const first = await RelayAllocation.allocate(l1, creds);
+    try {
+      await expect(RelayAllocation.allocate(l2, creds)).rejects.toMatchObject({ code: 'quota', status: 486 });
+    } finally {
+      first.close();
+      l1.close();
+      l2.close();
+    }
   });
   afterAll(async () => {
     await coturn?.stop();
