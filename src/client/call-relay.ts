@@ -1,5 +1,3 @@
-import { lookup } from 'node:dns/promises';
-import { isIPv4 } from 'node:net';
 import { candidatePriority, type Candidate } from '../media/candidates';
 import type { MediaSession } from '../media/media-session';
 import { RelayAllocation } from '../media/turn/relay-allocation';
@@ -89,6 +87,5 @@ export class CallRelay {
 async function allocate(link: UdpLink, turn: TurnOffer): Promise<RelayAllocation> {
   const at = parseTurnUrl(turn.url);
   if (!at) throw new Error(`the server offered a relay at "${turn.url}", which is not a turn: URL parley can use`);
-  const host = isIPv4(at.host) ? at.host : (await lookup(at.host, { family: 4 })).address;
-  return RelayAllocation.allocate(link, { host, port: at.port, username: turn.username, password: turn.password });
+  return RelayAllocation.allocate(link, { host: at.host, port: at.port, username: turn.username, password: turn.password });
 }

@@ -8,7 +8,8 @@
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { EventEmitter } from 'node:events';
-import { existsSync } from 'node:fs';
+import { existsSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 
@@ -200,12 +201,17 @@ export class Lab {
       '--realm=parley',
       '--no-tls',
       '--no-dtls',
+      '--no-tcp',
       '--no-cli',
+      '--no-rfc5780',
       '--log-file=stdout',
       '--simple-log',
-      `--pidfile=/tmp/parley-lab-${this.id}-coturn.pid`,
+      // Its own pid file and user database: by default every coturn on the machine shares one.
+      `--pidfile=${path.join(tmpdir(), `parley-lab-${this.id}-coturn.pid`)}`,
+      `--userdb=${path.join(tmpdir(), `parley-lab-${this.id}-coturn.db`)}`,
     ]);
-    await p.waitOut(/Total UDP servers|IPv4. UDP listener opened on/);
+    // Logged once its listeners and relay ports are set up; a client's first Allocate is retried anyway.
+    await p.waitOut(/Total General servers/);
     return p;
   }
 
@@ -214,9 +220,10 @@ export class Lab {
     return this.spawn(this.sites[who].ns, PARLEY, [...args, '--server', `${SERVER_IP}:${SERVER_PORT}`]);
   }
 
-  /** Kills what runs in the namespaces and removes them; safe to call twice. */
+  /** Kills what runs in the namespaces and removes them (and coturn's files); safe to call twice. */
   close(): void {
     for (const c of this.procs) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
+    for (const ext of ['pid', 'db']) rmSync(path.join(tmpdir(), `parley-lab-${this.id}-coturn.${ext}`), { force: true });
     for (const ns of this.namespaces.splice(0).reverse()) {
       try {
         execFileSync('ip', ['netns', 'del', ns], { stdio: 'ignore' });
