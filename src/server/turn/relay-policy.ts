@@ -1,0 +1,64 @@
+import type { Rate } from '../token-bucket';
+import { isForbiddenPeer } from './ip';
+
+/** What the embedded relay allows; every field has a default (below). */
+export interface RelayLimits {
+  /** Allocations on the whole server; past it, Allocate is answered 486. */
+  maxAllocations: number;
+  /** Allocations one party may hold in one call (one per candidate socket it gathers on). */
+  allocationsPerParty: number;
+  /** Packets per second each allocation relays in each direction (client → peers, peers → client). */
+  packets: Rate;
+  /** Bytes per second likewise: 256 KiB/s is 20 ms L16 frames with a redundant copy, with room. */
+  bytes: Rate;
+  /** Permissions (peer IPs) and channels one allocation may hold. */
+  permissions: number;
+  channels: number;
+  /** Allocation lifetime when the client asks none, and the most it may ask (seconds). */
+  defaultLifetimeS: number;
+  maxLifetimeS: number;
+  /** RFC 8656 §9 and §12: permissions last 5 minutes, channel bindings 10. */
+  permissionLifetimeS: number;
+  channelLifetimeS: number;
+  /** Requests (not media) one source IP may send to the relay: what a flood of Allocates costs. */
+  requestsPerAddress: Rate;
+}
+
+export const DEFAULT_RELAY_LIMITS: RelayLimits = {
+  maxAllocations: 1000,
+  allocationsPerParty: 2,
+  packets: { perSecond: 250, burst: 50 },
+  bytes: { perSecond: 256 * 1024, burst: 64 * 1024 },
+  permissions: 16,
+  channels: 16,
+  defaultLifetimeS: 600,
+  maxLifetimeS: 3600,
+  permissionLifetimeS: 300,
+  channelLifetimeS: 600,
+  requestsPerAddress: { perSecond: 50, burst: 200 },
+};
+
+export function resolveRelayLimits(overrides: Partial<RelayLimits> = {}): RelayLimits {
+  return { ...DEFAULT_RELAY_LIMITS, ...overrides };
+}
+
+/** Where the other party of a call may be reached: the only peers an allocation may open to. */
+export interface OtherParty {
+  /** The IP its signaling connection comes from. */
+  signalingIp?: string;
+  /** The source IPs of its own allocations, and their relayed IPs (relay to relay). */
+  clientIps: Iterable<string>;
+  relayIps: Iterable<string>;
+}
+
+/**
+ * Whether an allocation may open a permission to `ip`: only toward the other party of its call,
+ * never to an address no relay should send to (loopback only when the server is on loopback).
+ */
+export function peerAllowed(ip: string, other: OtherParty, allowLoopback: boolean): boolean {
+  if (isForbiddenPeer(ip, allowLoopback)) return false;
+  if (ip === other.signalingIp) return true;
+  for (const c of other.clientIps) if (c === ip) return true;
+  for (const r of other.relayIps) if (r === ip) return true;
+  return false;
+}
