@@ -2,7 +2,7 @@ import dgram from 'node:dgram';
 import { randomBytes } from 'node:crypto';
 import { encodeBindingRequest, encodeChannelData, encodeStun, parseBindingSuccess, stunType, TURN_METHOD, type TurnOffer } from '../../src/protocol';
 import { mint, turnPassword } from '../../src/server/turn/credentials';
-import { RawClient, useTestServer } from '../helpers/signaling';
+import { RawClient, testServer, useTestServer } from '../helpers/signaling';
 import { TurnClient, type Endpoint } from '../helpers/turn-raw';
 import { waitUntil } from '../helpers/wait';
 import { ManualClock } from './manual-clock';
@@ -296,5 +296,23 @@ describe('TURN relay', () => {
     expect(parseBindingSuccess(answered()!.data)).toMatchObject({ address: '127.0.0.1', port: s.port });
     expect(t.server.relay!.dropped.malformed).toBeGreaterThan(0);
     expect(await A.c.refresh()).toMatchObject({ lifetime: 600, signed: true });
+  });
+});
+
+describe('relay options', () => {
+  test('turnUrl points clients at an external relay (credentials under its secret) and runs none here', async () => {
+    await t.restart({ host: '127.0.0.1', port: 0, udpPort: 0, turnUrl: 'turn:relay.example:3478', turnSecret: 'coturn-secret', turnTtlS: 3600 });
+    expect(t.server.relay).toBeNull();
+    const { a, b } = await call('alice', 'bob', false);
+    for (const p of [a, b]) expect(p.turn).toEqual({ url: 'turn:relay.example:3478', username: expect.any(String), password: turnPassword('coturn-secret', p.turn.username), ttl: 3600 });
+  });
+
+  test('relay: false offers no relay; turnUrl without a secret is refused', async () => {
+    await t.restart({ host: '127.0.0.1', port: 0, udpPort: 0, relay: false });
+    expect(t.server.relay).toBeNull();
+    const { a, b } = await call('alice', 'bob', false);
+    expect(a.turn).toBeUndefined();
+    expect(b.turn).toBeUndefined();
+    await expect(testServer({ turnUrl: 'turn:relay.example:3478' })).rejects.toThrow(/turnUrl needs turnSecret/);
   });
 });
