@@ -1,5 +1,5 @@
 import dgram from 'node:dgram';
-import { encodeBindingSuccess, looksLikeChannelData, parseStun, STUN_BINDING_REQUEST, TURN_MAX_BYTES, type StunMessage } from '../protocol';
+import { encodeBindingSuccess, looksLikeChannelData, parseStun, STUN_BINDING_REQUEST, STUN_MAX_BYTES, TURN_MAX_BYTES, type StunMessage } from '../protocol';
 import type { Logger } from './logger';
 import { ipv4Of } from './turn/ip';
 
@@ -27,7 +27,8 @@ export async function startUdpService(host: string, family: 'IPv4' | 'IPv6', por
       const msg = parseStun(packet, TURN_MAX_BYTES);
       if (!msg) return routes?.malformed();
       if (msg.type !== STUN_BINDING_REQUEST) return routes?.stun(msg, packet, rinfo);
-      if (msg.username !== undefined || msg.integrityAt !== undefined) return;
+      // A Binding request is small; larger ones (TURN's bound) are not answered, as before.
+      if (packet.length > STUN_MAX_BYTES || msg.username !== undefined || msg.integrityAt !== undefined) return;
       const v4 = ipv4Of(rinfo.address);
       if (!v4) return;
       socket.send(encodeBindingSuccess(msg.transactionId, v4, rinfo.port), rinfo.port, rinfo.address);

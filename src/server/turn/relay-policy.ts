@@ -1,4 +1,7 @@
+import type { CallRecord } from '../call-broker';
 import type { Rate } from '../token-bucket';
+import type { Allocation, Endpoint } from './allocation';
+import type { AllocationTable } from './allocation-table';
 import { isForbiddenPeer } from './ip';
 
 /** What the embedded relay allows; every field has a default (below). */
@@ -61,4 +64,23 @@ export function peerAllowed(ip: string, other: OtherParty, allowLoopback: boolea
   for (const c of other.clientIps) if (c === ip) return true;
   for (const r of other.relayIps) if (r === ip) return true;
   return false;
+}
+
+/** The party of `call` other than `name`, and where it may be reached. */
+export function otherParty(call: CallRecord, name: string, table: AllocationTable): OtherParty {
+  const other = call.caller.name === name ? call.callee : call.caller;
+  const theirs = table.ofCall(call.id).filter((x) => x.user.name === other.name && x.relayed !== null && x.state === 'open');
+  return { signalingIp: other.address, clientIps: theirs.map((x) => x.client.ip), relayIps: theirs.map((x) => x.relayed!.ip) };
+}
+
+/**
+ * Checked on every packet, out and in: on this server's own addresses, only the other party's
+ * relay sockets may be peers, never the server's UDP port or another call's relay socket (no
+ * loops, no way into someone else's call).
+ */
+export function portAllowed(a: Allocation, peer: Endpoint, table: AllocationTable, udpPort: number): boolean {
+  if (!table.isOwnIp(peer.ip)) return true;
+  if (peer.port === udpPort) return false;
+  const target = table.atRelayPort(peer.port);
+  return !target || (target.user.callId === a.user.callId && target.user.name !== a.user.name);
 }

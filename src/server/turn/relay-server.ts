@@ -23,11 +23,12 @@ import type { Clock } from '../clock';
 import type { Logger } from '../logger';
 import type { Session } from '../registry';
 import { Allocation, type Endpoint } from './allocation';
+import { AllocationTable } from './allocation-table';
 import { newCounters, type RelayCounters } from './counters';
 import { parseTurnUser, turnPassword, TURN_REALM, type ParsedTurnUser } from './credentials';
 import { ipv4Of, isLoopback } from './ip';
 import { NonceMint } from './nonce';
-import { peerAllowed, type OtherParty, type RelayLimits } from './relay-policy';
+import { otherParty, peerAllowed, portAllowed, type OtherParty, type RelayLimits } from './relay-policy';
 import { SourceLimits } from './sources';
 
 /** Room a Data indication needs around its payload (header, XOR-PEER-ADDRESS, DATA, FINGERPRINT). */
@@ -69,11 +70,7 @@ interface Authenticated {
  */
 export class TurnRelay {
   readonly counters: RelayCounters = newCounters();
-  private readonly byClient = new Map<string, Allocation>();
-  private readonly byCall = new Map<string, Set<Allocation>>();
-  private readonly byRelayPort = new Map<number, Allocation>();
-  /** Addresses relay sockets were given out on: a peer there is this server. */
-  private readonly ownIps = new Set<string>();
+  private readonly table: AllocationTable;
   private readonly nonces: NonceMint;
   private readonly sources: SourceLimits;
   private readonly allowLoopback: boolean;
@@ -85,7 +82,7 @@ export class TurnRelay {
     this.sources = new SourceLimits(env.limits.requestsPerAddress, env.clock);
     this.allowLoopback = isLoopback(env.host);
     this.socketType = net.isIPv4(env.host) ? 'udp4' : 'udp6';
-    if (net.isIPv4(env.host) && env.host !== '0.0.0.0') this.ownIps.add(env.host);
+    this.table = new AllocationTable(net.isIPv4(env.host) && env.host !== '0.0.0.0' ? env.host : undefined);
   }
 
   /** The relay hands out IPv4 addresses only: it runs on an IPv4 host or the dual-stack `::`. */
@@ -108,7 +105,7 @@ export class TurnRelay {
     try {
       const cd = parseChannelData(packet);
       if (!cd) return void this.counters.dropped.malformed++;
-      const a = this.byClient.get(clientKey(rinfo.address, rinfo.port));
+      const a = this.table.client(rinfo.address, rinfo.port);
       const peer = a?.state === 'open' ? a.peerOf(cd.channel, this.env.clock.now()) : null;
       if (!a || !peer) return void this.counters.dropped.permission++;
       this.toPeer(a, peer, cd.payload);
@@ -125,13 +122,11 @@ export class TurnRelay {
 
   /** The call ended: its allocations go, their sockets closed. */
   endCall(callId: string): void {
-    const set = this.byCall.get(callId);
-    if (!set) return;
-    for (const a of [...set]) this.remove(a, 'call ended');
+    for (const a of this.table.ofCall(callId)) this.remove(a, 'call ended');
   }
 
   close(): void {
-    for (const a of [...this.byClient.values()]) this.remove(a, 'server shutdown');
+    for (const a of this.table.all()) this.remove(a, 'server shutdown');
     this.sources.clear();
   }
 
@@ -152,7 +147,7 @@ export class TurnRelay {
     const auth = this.authenticate(msg, packet, from);
     if (!auth) return;
     if (method === TURN_METHOD.ALLOCATE) return this.allocate(msg, from, auth);
-    const a = this.byClient.get(clientKey(from.address, from.port));
+    const a = this.table.client(from.address, from.port);
     if (!a || a.state !== 'open') return this.answer(msg, from, { errorCode: 437, errorReason: 'Allocation Mismatch' }, auth.key);
     if (a.username !== auth.username) return this.answer(msg, from, { errorCode: 441, errorReason: 'Wrong Credentials' }, auth.key);
     if (method === TURN_METHOD.REFRESH) return this.refresh(msg, from, a);
@@ -183,7 +178,7 @@ export class TurnRelay {
 
   private allocate(msg: StunMessage, from: Source, auth: Authenticated): void {
     const { limits } = this.env;
-    const existing = this.byClient.get(clientKey(from.address, from.port));
+    const existing = this.table.client(from.address, from.port);
     if (existing) {
       // A retransmission gets the same answer (once it exists); anything else is a mismatch.
       if (existing.allocateTxn === msg.transactionId.toString('hex') && existing.username === auth.username) {
@@ -202,20 +197,15 @@ export class TurnRelay {
     if (!call || !party || !this.env.registered(party)) {
       return this.answer(msg, from, { errorCode: 403, errorReason: 'Forbidden: not a party of a live call' }, auth.key);
     }
-    if (this.byClient.size >= limits.maxAllocations) return this.answer(msg, from, { errorCode: 486, errorReason: 'Allocation Quota Reached' }, auth.key);
-    let mine = 0;
-    for (const other of this.byCall.get(call.id) ?? []) if (other.user.name === party.name) mine++;
-    if (mine >= limits.allocationsPerParty) return this.answer(msg, from, { errorCode: 486, errorReason: 'Allocation Quota Reached: per party' }, auth.key);
+    if (this.table.size >= limits.maxAllocations) return this.answer(msg, from, { errorCode: 486, errorReason: 'Allocation Quota Reached' }, auth.key);
+    if (this.table.count(call.id, party.name) >= limits.allocationsPerParty) return this.answer(msg, from, { errorCode: 486, errorReason: 'Allocation Quota Reached: per party' }, auth.key);
     // On a wildcard address, the address the party's own connection reached (see issuer.ts).
     const relayIp = net.isIPv4(this.env.host) && this.env.host !== '0.0.0.0' ? this.env.host : ipv4Of(party.localAddress ?? '');
     if (!relayIp) return this.answer(msg, from, { errorCode: 508, errorReason: 'Insufficient Capacity: no IPv4 relay address' }, auth.key);
     const lifetime = this.lifetime(msg.lifetime);
     const now = this.env.clock.now();
     const a = new Allocation(from, from.address, auth.username, auth.user, auth.key, msg.transactionId.toString('hex'), limits, now);
-    this.byClient.set(clientKey(from.address, from.port), a);
-    let set = this.byCall.get(call.id);
-    if (!set) this.byCall.set(call.id, (set = new Set()));
-    set.add(a);
+    this.table.add(a);
     this.counters.allocations++;
     const socket = dgram.createSocket(this.socketType);
     a.socket = socket;
@@ -233,8 +223,7 @@ export class TurnRelay {
       if (a.state === 'closed') return closeQuietly(socket); // the call ended while it was binding
       a.state = 'open';
       a.relayed = { ip: relayIp, port: socket.address().port };
-      this.byRelayPort.set(a.relayed.port, a);
-      this.ownIps.add(relayIp);
+      this.table.opened(a);
       this.schedule(a, lifetime);
       a.allocateReply = response(msg, { xorRelayedAddress: a.relayed, xorMappedAddress: { ip: from.ip, port: from.port }, lifetime }, auth.key);
       this.env.reply(a.allocateReply, from.port, from.address);
@@ -291,7 +280,7 @@ export class TurnRelay {
   // ---- data ----------------------------------------------------------------------------------
 
   private sendIndication(msg: StunMessage, from: Source): void {
-    const a = this.byClient.get(clientKey(from.address, from.port));
+    const a = this.table.client(from.address, from.port);
     if (!a || a.state !== 'open') return void this.counters.dropped.permission++;
     const peer = msg.xorPeerAddresses?.[0];
     if (!peer || !msg.data) return void this.counters.dropped.malformed++;
@@ -330,24 +319,13 @@ export class TurnRelay {
 
   // ---- policy and bookkeeping ----------------------------------------------------------------
 
-  /** The other party of the allocation's call, and where it may be reached; null when the call is gone. */
   private otherParty(a: Allocation): OtherParty | null {
     const call = this.env.call(a.user.callId);
-    if (!call) return null;
-    const other = call.caller.name === a.user.name ? call.callee : call.caller;
-    const theirs = [...(this.byCall.get(call.id) ?? [])].filter((x) => x.user.name === other.name && x.state === 'open');
-    return { signalingIp: other.address, clientIps: theirs.map((x) => x.client.ip), relayIps: theirs.map((x) => x.relayed!.ip) };
+    return call ? otherParty(call, a.user.name, this.table) : null;
   }
 
-  /**
-   * On this server's own addresses, only the other party's relay sockets may be peers: never
-   * the server's UDP port or another call's relay socket (no loops, no way into other calls).
-   */
   private portAllowed(a: Allocation, peer: Endpoint): boolean {
-    if (!this.ownIps.has(peer.ip)) return true;
-    if (peer.port === this.env.udpPort()) return false;
-    const target = this.byRelayPort.get(peer.port);
-    return !target || (target.user.callId === a.user.callId && target.user.name !== a.user.name);
+    return portAllowed(a, peer, this.table, this.env.udpPort());
   }
 
   private lifetime(asked: number | undefined): number {
@@ -365,11 +343,7 @@ export class TurnRelay {
     if (a.state === 'closed') return;
     const wasOpen = a.state === 'open';
     a.state = 'closed';
-    this.byClient.delete(clientKey(a.clientAddress, a.client.port));
-    const set = this.byCall.get(a.user.callId);
-    set?.delete(a);
-    if (set?.size === 0) this.byCall.delete(a.user.callId);
-    if (a.relayed && this.byRelayPort.get(a.relayed.port) === a) this.byRelayPort.delete(a.relayed.port);
+    this.table.delete(a);
     if (a.timer) this.env.clock.clearTimeout(a.timer);
     a.timer = null;
     this.counters.allocations--;
@@ -400,10 +374,6 @@ function response(msg: StunMessage, attrs: StunAttributes, key?: Buffer): Buffer
 
 function partyNamed(call: CallRecord, name: string): Session | null {
   return call.caller.name === name ? call.caller : call.callee.name === name ? call.callee : null;
-}
-
-function clientKey(address: string, port: number): string {
-  return `${address}|${port}`;
 }
 
 function closeQuietly(socket: dgram.Socket): void {
