@@ -171,6 +171,35 @@ describe('TURN relay', () => {
     await waitUntil(() => t.server.relay!.dropped.permission === 1, 'the datagram to the server port is dropped');
   });
 
+  test('a datagram from an address without a permission reaches no one', async () => {
+    const { a } = await call();
+    const A = await allocated(a.turn);
+    await A.c.permit('127.0.0.1');
+    const stranger = await turnClient(a.turn, a.turn, '127.0.0.3');
+    stranger.sendRaw(bytes('let me in'), A.relay);
+    await waitUntil(() => t.server.relay!.dropped.permission === 1, 'the stranger is dropped');
+    expect(A.c.arrivals).toHaveLength(0);
+  });
+
+  test('one source flooding requests is cut to its budget; another source still allocates', async () => {
+    const { a } = await call();
+    const flooder = await turnClient(a.turn, a.turn, '127.0.0.5');
+    const r = t.server.relay!;
+    let answered = 0;
+    const pending: Promise<unknown>[] = [];
+    // In batches the kernel's buffers take whole; each batch is either answered or dropped.
+    for (let batch = 1; batch <= 6; batch++) {
+      for (let i = 0; i < 50; i++) pending.push(flooder.once(TURN_METHOD.ALLOCATE, { requestedTransport: 17 }, randomBytes(12)).then(() => answered++, () => null));
+      await waitUntil(() => answered + r.dropped.rate >= 50 * batch, `batch ${batch} is answered or dropped`);
+    }
+    // The manual clock stands still: exactly the burst of 200 was answered (401s), the rest dropped.
+    expect(answered).toBe(200);
+    expect(r.dropped.rate).toBe(100);
+    const A = await allocated(a.turn);
+    expect(A.relay.port).toBeGreaterThan(0);
+    await Promise.all(pending);
+  }, 30_000);
+
   test('at most two allocations per party per call, and the server-wide cap: 486', async () => {
     await t.restart({ clock, turnSecret: SECRET, host: '127.0.0.1', port: 0, udpPort: 0, relayLimits: { maxAllocations: 3 } });
     const { a, b } = await call();
