@@ -256,9 +256,12 @@ describe('TURN relay', () => {
     await B.c.permit('127.0.0.1');
     await C.c.bindChannel(0x4000, { ip: '127.0.0.1', port: D.port });
     const flood = 200;
-    for (let i = 0; i < flood; i++) A.c.channelData(0x4000, Buffer.alloc(100, i));
     const r = t.server.relay!;
-    await waitUntil(() => r.toPeers.packets + r.dropped.rate >= flood, 'the flood is handled');
+    // In batches the kernel's buffers take whole, each handled before the next.
+    for (let sent = 50; sent <= flood; sent += 50) {
+      for (let i = 0; i < 50; i++) A.c.channelData(0x4000, Buffer.alloc(100, i));
+      await waitUntil(() => r.toPeers.packets + r.dropped.rate >= sent, `${sent} packets are handled`);
+    }
     // The manual clock stands still: exactly the burst (50 packets) went through.
     expect(r.toPeers.packets).toBe(50);
     expect(r.dropped.rate).toBe(flood - 50);
@@ -272,6 +275,24 @@ describe('TURN relay', () => {
     clock.advance(1000);
     A.c.channelData(0x4000, bytes('later'));
     expect((await B.c.waitArrivals(51)).at(-1)!.data).toEqual(bytes('later'));
+  });
+
+  test('a client that keeps flooding past its caps loses its allocation; the other party keeps its own', async () => {
+    await t.restart({ clock, turnSecret: SECRET, host: '127.0.0.1', port: 0, udpPort: 0, relayLimits: { overCapBudget: { perSecond: 50, burst: 100 } } });
+    const { a, b } = await call();
+    const A = await allocated(a.turn);
+    const B = await allocated(b.turn);
+    await A.c.bindChannel(0x4000, { ip: '127.0.0.1', port: B.c.port });
+    const r = t.server.relay!;
+    const seen = () => r.toPeers.packets + r.dropped.rate + r.dropped.permission;
+    for (let batch = 1; batch <= 4; batch++) {
+      for (let i = 0; i < 50; i++) A.c.channelData(0x4000, Buffer.alloc(100, i));
+      await waitUntil(() => seen() >= 50 * batch, `batch ${batch} is handled`);
+    }
+    // 50 relayed (the burst), 101 over the caps (the last one past the budget ends it), then no allocation.
+    expect(r).toMatchObject({ toPeers: { packets: 50 }, dropped: { rate: 101, permission: 49 }, allocations: 1 });
+    expect(await A.c.refresh()).toMatchObject({ errorCode: 437 });
+    expect(await B.c.refresh()).toMatchObject({ lifetime: 600, signed: true });
   });
 
   test('allocations end with their lifetime; an old nonce is stale (438) and the retry succeeds', async () => {

@@ -51,6 +51,8 @@ export class Allocation {
   allocateReply: Buffer | null = null;
   readonly out: Caps;
   readonly in: Caps;
+  /** What the client has sent over its caps (see RelayLimits.overCapBudget). */
+  private readonly overCap: TokenBucket;
   private readonly permissions = new Map<string, number>();
   private readonly channels = new Map<number, Channel>();
   private readonly channelByPeer = new Map<string, number>();
@@ -68,6 +70,12 @@ export class Allocation {
   ) {
     this.out = new Caps(limits, now);
     this.in = new Caps(limits, now);
+    this.overCap = new TokenBucket(limits.overCapBudget, now);
+  }
+
+  /** Counts one packet the client sent over its caps; true once that amounts to a sustained flood. */
+  flooding(now: number): boolean {
+    return this.overCap.charge(1, now) < 0;
   }
 
   /** Installs or refreshes permissions for `ips`, all or none: false when they would not fit. */

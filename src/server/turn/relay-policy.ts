@@ -25,6 +25,12 @@ export interface RelayLimits {
   channelLifetimeS: number;
   /** Requests (not media) one source IP may send to the relay: what a flood of Allocates costs. */
   requestsPerAddress: Rate;
+  /**
+   * Packets a client may send over its caps (each dropped one costs 1): past this budget it is
+   * flooding, not bursting, and its allocation is ended. 50/s refill: a client a little over its
+   * cap is only clipped; one sending twice its cap loses the allocation within seconds.
+   */
+  overCapBudget: Rate;
 }
 
 export const DEFAULT_RELAY_LIMITS: RelayLimits = {
@@ -39,6 +45,7 @@ export const DEFAULT_RELAY_LIMITS: RelayLimits = {
   permissionLifetimeS: 300,
   channelLifetimeS: 600,
   requestsPerAddress: { perSecond: 50, burst: 200 },
+  overCapBudget: { perSecond: 50, burst: 1250 },
 };
 
 export function resolveRelayLimits(overrides: Partial<RelayLimits> = {}): RelayLimits {

@@ -290,7 +290,14 @@ export class TurnRelay {
   private toPeer(a: Allocation, peer: Endpoint, data: Buffer): void {
     const now = this.env.clock.now();
     if (!a.permitted(peer.ip, now) || !this.portAllowed(a, peer)) return void this.counters.dropped.permission++;
-    if (!a.out.admit(data.length, now)) return void this.counters.dropped.rate++;
+    if (!a.out.admit(data.length, now)) {
+      this.counters.dropped.rate++;
+      if (a.flooding(now)) {
+        this.env.log.warn('relay: ended the allocation of a client flooding it', { call: short(a.user.callId), name: a.user.name, client: `${a.client.ip}:${a.client.port}` });
+        this.remove(a, 'flooding');
+      }
+      return;
+    }
     a.socket!.send(data, peer.port, this.peerAddress(peer.ip));
     this.counters.toPeers.packets++;
     this.counters.toPeers.bytes += data.length;
