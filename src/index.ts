@@ -1,7 +1,7 @@
 /** parley's library API: what the CLI and the tests are built on. */
 export * from './protocol';
 export { startServer, createLogger, MemoryRegistry } from './server';
-export type { ServerOptions, RunningServer, Logger, LogLevel, Registry, Session } from './server';
+export type { ServerOptions, RunningServer, Logger, LogLevel, Registry, Session, RelayLimits, RelayCounters } from './server';
 export { SignalingClient, SignalingError, ConnectError } from './client/signaling-client';
 export type { ConnectOptions, SignalingEvents } from './client/signaling-client';
 export { Phone, ActiveCall, IncomingCall, OutgoingCall, CallFailedError } from './client/phone';

@@ -1,4 +1,4 @@
-import type { ServerMessage } from './signaling';
+import type { ServerMessage, TurnOffer } from './signaling';
 
 /**
  * A server message as its NDJSON line, byte for byte what `JSON.stringify(msg) + '\n'` gives for
@@ -13,9 +13,9 @@ export function encodeServerMessage(msg: ServerMessage): string {
     case 'pong':
       return msg.req === undefined ? '{"type":"pong"}\n' : `{"type":"pong","req":${JSON.stringify(msg.req)}}\n`;
     case 'ringing':
-      return `{"type":"ringing",${msg.req === undefined ? '' : `"req":${JSON.stringify(msg.req)},`}"call":${JSON.stringify(msg.call)},"to":${JSON.stringify(msg.to)}}\n`;
+      return `{"type":"ringing",${msg.req === undefined ? '' : `"req":${JSON.stringify(msg.req)},`}"call":${JSON.stringify(msg.call)},"to":${JSON.stringify(msg.to)}${turnField(msg.turn)}}\n`;
     case 'incoming':
-      return `{"type":"incoming","call":${JSON.stringify(msg.call)},"from":${JSON.stringify(msg.from)},"offer":${JSON.stringify(msg.offer)}}\n`;
+      return `{"type":"incoming","call":${JSON.stringify(msg.call)},"from":${JSON.stringify(msg.from)},"offer":${JSON.stringify(msg.offer)}${turnField(msg.turn)}}\n`;
     case 'accepted':
       return `{"type":"accepted","call":${JSON.stringify(msg.call)},"answer":${JSON.stringify(msg.answer)}}\n`;
     case 'ended':
@@ -29,4 +29,9 @@ export function encodeServerMessage(msg: ServerMessage): string {
     default:
       return JSON.stringify(msg) + '\n';
   }
+}
+
+/** `,"turn":{…}` when a relay is offered, else nothing. */
+function turnField(turn: TurnOffer | undefined): string {
+  return turn === undefined ? '' : `,"turn":${JSON.stringify({ url: turn.url, username: turn.username, password: turn.password, ttl: turn.ttl })}`;
 }

@@ -7,6 +7,7 @@ import type { Logger } from './logger';
 import type { Session } from './registry';
 import { rateLimited, type Failure } from './refusals';
 import { RingLimits } from './ring-limits';
+import type { TurnIssuer } from './turn/issuer';
 
 export type { Failure } from './refusals';
 
@@ -35,12 +36,28 @@ export class CallBroker {
   private readonly calls = new Map<string, CallRecord>();
   readonly ringLimits: RingLimits;
 
-  constructor(private readonly opts: { ringTimeoutMs: number; log: Logger; clock: Clock; limits: ServerLimits }) {
+  constructor(
+    private readonly opts: {
+      ringTimeoutMs: number;
+      log: Logger;
+      clock: Clock;
+      limits: ServerLimits;
+      /** Relay credentials for the callee's `incoming`. */
+      turn?: TurnIssuer;
+      /** Called once when a call ends, however it ends: what hangs off it (relay allocations) goes too. */
+      ended?: (callId: string) => void;
+    },
+  ) {
     this.ringLimits = new RingLimits(opts.limits, opts.clock);
   }
 
   get size(): number {
     return this.calls.size;
+  }
+
+  /** A live call (ringing or active) by id. */
+  get(callId: string): CallRecord | undefined {
+    return this.calls.get(callId);
   }
 
   phaseOf(session: Session): CallPhase | null {
@@ -64,7 +81,8 @@ export class CallBroker {
     this.calls.set(call.id, call);
     caller.callId = call.id;
     callee.callId = call.id;
-    callee.send({ type: 'incoming', call: call.id, from: caller.name, offer });
+    const turn = this.opts.turn?.offer(call.id, callee);
+    callee.send(turn ? { type: 'incoming', call: call.id, from: caller.name, offer, turn } : { type: 'incoming', call: call.id, from: caller.name, offer });
     this.opts.log.info('call ringing', { call: short(call.id), from: caller.name, to: callee.name });
     return call;
   }
@@ -202,6 +220,7 @@ export class CallBroker {
     this.calls.delete(call.id);
     if (call.caller.callId === call.id) call.caller.callId = null;
     if (call.callee.callId === call.id) call.callee.callId = null;
+    this.opts.ended?.(call.id);
   }
 }
 

@@ -5,6 +5,8 @@ import { clientAddresses, hostPort } from './addresses';
 import { DEFAULT_LIMITS } from './limits';
 import { createLogger, LOG_LEVELS, type LogLevel } from './logger';
 import { startServer } from './signaling-server';
+import { DEFAULT_TURN_TTL_S } from './turn/credentials';
+import { DEFAULT_RELAY_LIMITS } from './turn/relay-policy';
 
 const HINT = 'see parley-server --help';
 
@@ -18,11 +20,16 @@ interface Options {
   maxConnectionsPerAddress: number;
   logLevel: LogLevel;
   logJson: boolean;
+  relay: boolean;
+  turnUrl?: string;
+  turnSecret?: string;
+  turnTtl: number;
+  maxAllocations: number;
 }
 
 function program(): Command {
   return new Command('parley-server')
-    .description('The parley registry and signaling server: names, calls, and STUN answers on UDP.')
+    .description('The parley registry and signaling server: names, calls, STUN answers and a TURN relay on UDP.')
     .version(`parley-server ${VERSION} (protocol v${PROTOCOL_VERSION})`, '-V, --version', 'print the version')
     .helpOption('-h, --help', 'show this help')
     .addOption(new Option('--host <addr>', 'address to listen on, IPv4 or IPv6 (:: for both)').default('0.0.0.0').env('PARLEY_SERVER_HOST'))
@@ -38,6 +45,19 @@ function program(): Command {
     .addOption(
       new Option('--max-connections-per-address <n>', 'open connections from one IP address').default(DEFAULT_LIMITS.maxConnectionsPerAddress).argParser(count),
     )
+    .addOption(
+      new Option('--turn-url <url>', 'point clients at an external TURN relay (turn:host:port, e.g. coturn with use-auth-secret) instead of the embedded one; needs --turn-secret').argParser(
+        turnUrl,
+      ),
+    )
+    .addOption(
+      new Option('--turn-secret <secret>', 'the TURN REST shared secret (coturn: static-auth-secret); without it the embedded relay uses a random one').env(
+        'PARLEY_TURN_SECRET',
+      ),
+    )
+    .addOption(new Option('--turn-ttl <s>', 'seconds the per-call relay credentials may start an allocation').default(DEFAULT_TURN_TTL_S).argParser(seconds))
+    .addOption(new Option('--max-allocations <n>', 'relay allocations on the embedded relay in total').default(DEFAULT_RELAY_LIMITS.maxAllocations).argParser(count))
+    .addOption(new Option('--no-relay', 'offer calls no TURN relay, and run none'))
     .addOption(new Option('--log-level <level>', 'how much to log').choices(LOG_LEVELS).default('info').env('PARLEY_SERVER_LOG_LEVEL'))
     .addOption(new Option('--log-json', 'log JSON lines instead of readable ones').default(false).env('PARLEY_SERVER_LOG_JSON'))
     .allowExcessArguments(false)
@@ -57,6 +77,11 @@ export async function main(argv: string[]): Promise<void> {
     process.exitCode = err.exitCode === 0 ? 0 : 2;
     return;
   }
+  if (o.turnUrl !== undefined && !o.turnSecret) {
+    process.stderr.write(`parley-server: --turn-url needs --turn-secret (the relay's shared secret)\n${HINT}\n`);
+    process.exitCode = 2;
+    return;
+  }
   const logger = createLogger({ level: o.logLevel, json: o.logJson });
   let server;
   try {
@@ -70,6 +95,11 @@ export async function main(argv: string[]): Promise<void> {
         maxConnections: o.maxConnections,
         maxConnectionsPerAddress: o.maxConnectionsPerAddress,
       },
+      relay: o.relay,
+      turnUrl: o.turnUrl,
+      turnSecret: o.turnSecret,
+      turnTtlS: o.turnTtl,
+      relayLimits: { maxAllocations: o.maxAllocations },
       logger,
     });
   } catch (err) {
@@ -77,8 +107,9 @@ export async function main(argv: string[]): Promise<void> {
     process.exitCode = 1;
     return;
   }
+  const relay = !o.relay ? 'no TURN relay' : o.turnUrl ? `TURN relay ${o.turnUrl}` : server.relay ? 'STUN and TURN' : 'STUN';
   process.stdout.write(
-    `parley-server listening on TCP port ${server.port} (UDP ${server.udpPort})\n` +
+    `parley-server listening on TCP port ${server.port} (UDP ${server.udpPort}: ${relay})\n` +
       clientAddresses(server.host)
         .map((h) => `  clients connect with: parley --server ${hostPort(h, server.port)}\n`)
         .join(''),
@@ -109,6 +140,13 @@ function portNumber(v: string): number {
   const n = Number(v);
   if (!/^\d+$/.test(v) || n > 65535) throw new InvalidArgumentError('not a port number (0 to 65535)');
   return n;
+}
+
+function turnUrl(v: string): string {
+  if (!/^turns?:(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+)(:\d{1,5})?(\?transport=(udp|tcp))?$/.test(v)) {
+    throw new InvalidArgumentError('not a TURN URL (turn:host:port)');
+  }
+  return v;
 }
 
 function seconds(v: string): number {

@@ -18,6 +18,8 @@ import { lineCost, pageCost, type ServerLimits } from './limits';
 import type { Logger } from './logger';
 import type { Failure } from './refusals';
 import type { Registry, Session } from './registry';
+import { unmapped } from './turn/ip';
+import type { TurnIssuer } from './turn/issuer';
 
 type Req = ClientMessage['req'];
 
@@ -43,6 +45,7 @@ export class Dispatcher {
     private readonly clock: Clock,
     private readonly limits: ServerLimits,
     private readonly udpPort: () => number,
+    private readonly turn?: TurnIssuer,
   ) {}
 
   /** One line from a client. Whatever goes wrong in handling it stays with that line and that connection. */
@@ -91,7 +94,8 @@ export class Dispatcher {
         if (!callee) return this.error(conn, msg.req, 'not_found', `no user named "${clip(msg.to)}" is online`);
         const r = this.broker.start(session, callee, msg.offer);
         if ('code' in r) return this.fail(conn, msg.req, r);
-        return conn.send({ type: 'ringing', req: msg.req, call: r.id, to: callee.name });
+        const turn = this.turn?.offer(r.id, session);
+        return conn.send(turn ? { type: 'ringing', req: msg.req, call: r.id, to: callee.name, turn } : { type: 'ringing', req: msg.req, call: r.id, to: callee.name });
       }
       case 'answer': {
         if (msg.accept && !msg.answer) return this.bad(conn, 'bad_request', 'answer: accepting needs an "answer" body', msg.req);
@@ -130,7 +134,15 @@ export class Dispatcher {
     if (!isValidName(msg.name)) {
       return this.error(conn, msg.req, 'bad_name', 'a name is 1 to 32 letters, digits, ".", "_" or "-"');
     }
-    const session: Session = { id: mintId(), name: msg.name, callId: null, send: (m) => conn.send(m), backlog: () => conn.backlog };
+    const session: Session = {
+      id: mintId(),
+      name: msg.name,
+      address: unmapped(conn.address),
+      localAddress: unmapped(conn.socket.localAddress ?? ''),
+      callId: null,
+      send: (m) => conn.send(m),
+      backlog: () => conn.backlog,
+    };
     if (!this.registry.claim(session)) {
       return this.error(conn, msg.req, 'name_taken', `the name "${msg.name}" is taken: choose another`);
     }

@@ -4,6 +4,10 @@ import type { ServerMessage } from '../protocol';
 export interface Session {
   readonly id: string;
   readonly name: string;
+  /** The client's IP as its TCP connection shows it (IPv4-mapped prefix stripped). */
+  readonly address?: string;
+  /** The server address that connection reached: where this client can reach the server. */
+  readonly localAddress?: string;
   /** The call this session is ringing or talking in, if any: one at a time. */
   callId: string | null;
   send(msg: ServerMessage): void;

@@ -1,4 +1,5 @@
 import net from 'node:net';
+import { randomBytes } from 'node:crypto';
 import type dgram from 'node:dgram';
 import { MAX_PENDING_OUTPUT_BYTES } from '../protocol';
 import { CallBroker } from './call-broker';
@@ -12,6 +13,11 @@ import { createLogger, silentLogger, type Logger, type LogLevel } from './logger
 import { MemoryRegistry, type Registry } from './registry';
 import { Throttle } from './throttle';
 import { startUdpService } from './udp-service';
+import type { RelayCounters } from './turn/counters';
+import { DEFAULT_TURN_TTL_S, wallSeconds } from './turn/credentials';
+import { SecretIssuer, type TurnIssuer } from './turn/issuer';
+import { resolveRelayLimits, type RelayLimits } from './turn/relay-policy';
+import { TurnRelay } from './turn/relay-server';
 
 /** Bytes a paused socket takes in before it stops reading (Node's default is 16 KiB). */
 const READ_HIGH_WATER_MARK = 64;
@@ -35,6 +41,19 @@ export interface ServerOptions {
   logLevel?: LogLevel;
   logJson?: boolean;
   registry?: Registry;
+  /**
+   * Offer a TURN relay to the parties of each call (default true). Without `turnUrl`, the
+   * embedded relay runs on the UDP port; false (`--no-relay`) offers none and runs none.
+   */
+  relay?: boolean;
+  /** An external relay (`turn:host:port`, e.g. coturn with `use-auth-secret`); needs `turnSecret`. The embedded relay is then off. */
+  turnUrl?: string;
+  /** The TURN REST shared secret; random per process when the embedded relay runs without one. */
+  turnSecret?: string;
+  /** Seconds the minted credentials may start an allocation (default 600). */
+  turnTtlS?: number;
+  /** Caps of the embedded relay; see RelayLimits for each and its default. */
+  relayLimits?: Partial<RelayLimits>;
 }
 
 export interface RunningServer {
@@ -45,6 +64,8 @@ export interface RunningServer {
   readonly clients: number;
   /** Open TCP connections right now, registered or not. */
   readonly connections: number;
+  /** The embedded relay's counters, or null when it does not run. */
+  readonly relay: RelayCounters | null;
   /** Tells every client `server_shutdown`, then closes. */
   close(): Promise<void>;
 }
@@ -61,7 +82,18 @@ export async function startServer(opts: ServerOptions = {}): Promise<RunningServ
   const limits = resolveLimits(opts.limits, maxPendingOutput);
   const heartbeatMs = opts.heartbeatTimeoutMs ?? 60_000;
   const registry = opts.registry ?? new MemoryRegistry();
-  const broker = new CallBroker({ ringTimeoutMs: opts.ringTimeoutMs ?? 30_000, log, clock, limits });
+  if (opts.turnUrl !== undefined && !opts.turnSecret) throw new Error('turnUrl needs turnSecret: the secret the external relay checks credentials with');
+  if (opts.turnUrl !== undefined && !/^turns?:[^\s]{1,250}$/.test(opts.turnUrl)) throw new Error(`not a TURN URL: ${opts.turnUrl}`);
+  const offerRelay = opts.relay !== false && (opts.turnUrl !== undefined || TurnRelay.supports(host));
+  const embedded = offerRelay && opts.turnUrl === undefined;
+  const turnSecret = opts.turnSecret ?? randomBytes(24).toString('base64');
+  const nowS = wallSeconds(clock);
+  let relay: TurnRelay | null = null;
+  let udp: dgram.Socket | null = null;
+  const issuer: TurnIssuer | undefined = offerRelay
+    ? new SecretIssuer({ secret: turnSecret, ttlS: opts.turnTtlS ?? DEFAULT_TURN_TTL_S, nowS, url: opts.turnUrl, udpPort: () => udp?.address().port ?? 0 })
+    : undefined;
+  const broker = new CallBroker({ ringTimeoutMs: opts.ringTimeoutMs ?? 30_000, log, clock, limits, turn: issuer, ended: (id) => relay?.endCall(id) });
   const connections = new Set<Connection>();
   const throttle = new Throttle(clock);
   const env: ConnectionEnv = {
@@ -73,8 +105,7 @@ export async function startServer(opts: ServerOptions = {}): Promise<RunningServ
   const fileLimit = openFileLimit();
   const openFiles = fileLimit === null ? Infinity : Math.max(1, fileLimit - FD_RESERVE);
   const gate = new ConnectionGate({ total: limits.maxConnections, perAddress: limits.maxConnectionsPerAddress, openFiles }, clock, log);
-  let udp: dgram.Socket | null = null;
-  const dispatcher = new Dispatcher(registry, broker, log, clock, limits, () => udp?.address().port ?? 0);
+  const dispatcher = new Dispatcher(registry, broker, log, clock, limits, () => udp?.address().port ?? 0, issuer);
   const hooks: ConnectionHooks = {
     line: (conn, ev) => dispatcher.handle(conn, ev),
     leave: (conn, session, why) => dispatcher.left(session, why, conn.remote),
@@ -134,8 +165,24 @@ export async function startServer(opts: ServerOptions = {}): Promise<RunningServ
   }
   const bound = server.address() as net.AddressInfo;
   const port = bound.port;
+  if (embedded) {
+    relay = new TurnRelay({
+      secret: turnSecret,
+      host,
+      clock,
+      nowS,
+      log,
+      limits: resolveRelayLimits(opts.relayLimits),
+      reply: (packet, p, address) => udp?.send(packet, p, address),
+      udpPort: () => udp?.address().port ?? 0,
+      call: (id) => broker.get(id),
+      registered: (session) => registry.find(session.name) === session,
+    });
+  } else if (opts.relay !== false && !offerRelay) {
+    log.info('no TURN relay: the embedded relay needs an IPv4 address or :: to listen on', { host });
+  }
   try {
-    udp = await startUdpService(host, bound.family === 'IPv6' ? 'IPv6' : 'IPv4', opts.udpPort ?? port, log);
+    udp = await startUdpService(host, bound.family === 'IPv6' ? 'IPv6' : 'IPv4', opts.udpPort ?? port, log, relay ?? undefined);
   } catch (err) {
     server.close();
     throw new Error(`cannot bind UDP port ${opts.udpPort ?? port}: ${(err as Error).message}`);
@@ -176,6 +223,9 @@ export async function startServer(opts: ServerOptions = {}): Promise<RunningServ
     get connections() {
       return connections.size;
     },
+    get relay() {
+      return relay?.counters ?? null;
+    },
     close() {
       closing ??= (async () => {
         if (sweepTimer) clock.clearTimeout(sweepTimer);
@@ -190,6 +240,7 @@ export async function startServer(opts: ServerOptions = {}): Promise<RunningServ
         }, 1000);
         await closed;
         clearTimeout(deadline);
+        relay?.close();
         await new Promise<void>((resolve) => udp!.close(() => resolve()));
       })();
       return closing;

@@ -16,7 +16,23 @@ import { Playout } from '../../src/media/playout';
 import { RtpReceiver } from '../../src/media/rtp-receiver';
 import { decodeProbe, decodeRtp, encodeProbe, encodeRtp, isRtcp, type RtpPacket } from '../../src/protocol/rtp';
 import { decodeRed, encodeRed, RED_MAX_BLOCK_BYTES, RED_MAX_TIMESTAMP_OFFSET, type RedBlock } from '../../src/protocol/red';
-import { encodeBindingRequest, encodeBindingSuccess, looksLikeStun, parseBindingRequest, parseBindingSuccess, parseStun, STUN_MAX_BYTES } from '../../src/protocol/stun';
+import {
+  encodeBindingRequest,
+  encodeBindingSuccess,
+  encodeChannelData,
+  encodeStun,
+  longTermKey,
+  looksLikeStun,
+  parseBindingRequest,
+  parseBindingSuccess,
+  parseChannelData,
+  parseStun,
+  STUN_MAX_BYTES,
+  stunType,
+  TURN_MAX_BYTES,
+  TURN_METHOD,
+  verifyIntegrity,
+} from '../../src/protocol/stun';
 
 const SEED = Number(process.env.PARLEY_FUZZ_SEED ?? 20_240_607);
 const RUNS = Number(process.env.PARLEY_FUZZ_RUNS ?? 500);
@@ -102,6 +118,34 @@ function checkStun(buf: Buffer): void {
   expect(res.port).toBeLessThanOrEqual(0xffff);
 }
 
+/** What the TURN relay reads off the server's UDP port: STUN up to TURN_MAX_BYTES, and ChannelData. */
+function checkTurn(buf: Buffer): void {
+  const msg = parseStun(buf, TURN_MAX_BYTES);
+  if (msg) {
+    expect(buf.length).toBeLessThanOrEqual(TURN_MAX_BYTES);
+    expect(msg.transactionId.length).toBe(12);
+    expect((msg.xorPeerAddresses ?? []).length).toBeLessThanOrEqual(8);
+    for (const p of msg.xorPeerAddresses ?? []) {
+      expect(p.port).toBeLessThanOrEqual(0xffff);
+      expect(p.ip).toMatch(/^(\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}|::)$/);
+    }
+    if (msg.channelNumber !== undefined) expect(msg.channelNumber).toBeLessThanOrEqual(0xffff);
+    if (msg.lifetime !== undefined) expect(msg.lifetime).toBeLessThanOrEqual(0xffffffff);
+    if (msg.data) expect(msg.data.length).toBeLessThan(buf.length);
+    if (msg.integrityAt !== undefined) {
+      expect(msg.integrityAt + 24).toBeLessThanOrEqual(buf.length);
+      expect(verifyIntegrity(buf, msg, Buffer.alloc(16))).toBe(false);
+    }
+  }
+  const cd = parseChannelData(buf);
+  if (cd) {
+    expect(cd.channel).toBeGreaterThanOrEqual(0x4000);
+    expect(cd.channel).toBeLessThanOrEqual(0x4fff);
+    expect(cd.payload.length).toBeLessThanOrEqual(buf.length - 4);
+    expect(buf.length).toBeLessThanOrEqual(TURN_MAX_BYTES);
+  }
+}
+
 function checkProbe(buf: Buffer): void {
   const p = decodeProbe(buf);
   if (!p) return;
@@ -124,6 +168,7 @@ function readAll(buf: Buffer): void {
   checkRtp(buf);
   checkRed(buf);
   checkStun(buf);
+  checkTurn(buf);
   checkProbe(buf);
   const rtp = decodeRtp(buf);
   if (rtp) checkRed(rtp.payload);
@@ -148,6 +193,38 @@ describe(`media packet parsers (fuzz seed ${SEED}, ${RUNS} runs a property)`, ()
       fc.tuple(fc.uint8Array({ minLength: 12, maxLength: 12 }), fc.ipV4(), fc.integer({ min: 0, max: 0xffff })).map(([t, ip, port]) => encodeBindingSuccess(Buffer.from(t), ip, port)),
     );
     fc.assert(fc.property(valid, fc.array(mutation, { maxLength: 6 }), (buf, ops) => readAll(mutate(buf, ops))), params);
+  });
+
+  test('TURN messages and ChannelData, valid or mutated, never throw and never read out of range', () => {
+    const txid = fc.uint8Array({ minLength: 12, maxLength: 12 }).map((a) => Buffer.from(a));
+    const peer = fc.record({ ip: fc.ipV4(), port: fc.integer({ min: 0, max: 0xffff }) });
+    const data = fc.uint8Array({ maxLength: 4000 }).map((a) => Buffer.from(a));
+    const request = fc
+      .record({
+        method: fc.constantFrom(...Object.values(TURN_METHOD)),
+        cls: fc.constantFrom('REQUEST' as const, 'INDICATION' as const, 'SUCCESS' as const, 'ERROR' as const),
+        txn: txid,
+        username: fc.option(fc.string({ maxLength: 80 }), { nil: undefined }),
+        nonce: fc.option(fc.string({ maxLength: 40 }), { nil: undefined }),
+        lifetime: fc.option(u32, { nil: undefined }),
+        channelNumber: fc.option(fc.integer({ min: 0, max: 0xffff }), { nil: undefined }),
+        xorPeerAddresses: fc.option(fc.array(peer, { maxLength: 8 }), { nil: undefined }),
+        data: fc.option(data, { nil: undefined }),
+        signed: fc.boolean(),
+      })
+      .map(({ method, cls, txn, signed, ...attrs }) =>
+        encodeStun(stunType(method, cls), txn, { ...attrs, realm: 'parley', requestedTransport: 17 }, signed ? longTermKey('u', 'parley', 'p') : undefined),
+      );
+    const channelData = fc.tuple(fc.integer({ min: 0x4000, max: 0x4fff }), data).map(([ch, d]) => encodeChannelData(ch, d));
+    const big = fc.uint8Array({ maxLength: 5000 }).map((a) => Buffer.from(a));
+    fc.assert(fc.property(fc.oneof(request, channelData, big), fc.array(mutation, { maxLength: 6 }), (buf, ops) => checkTurn(mutate(buf, ops))), params);
+    // Valid ones parse, within bounds.
+    fc.assert(
+      fc.property(fc.oneof(request, channelData), (buf) => {
+        if (buf.length <= TURN_MAX_BYTES) expect(parseStun(buf, TURN_MAX_BYTES) ?? parseChannelData(buf)).not.toBeNull();
+      }),
+      params,
+    );
   });
 
   test('RTP round-trips, and others\' CSRCs, extensions and padding are skipped', () => {

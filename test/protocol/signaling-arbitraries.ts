@@ -11,6 +11,11 @@ const body = fc.dictionary(fc.string({ maxLength: 10 }), fc.jsonValue({ maxDepth
 const status = fc.constantFrom('idle', 'ringing', 'in-call');
 const cause = fc.option(fc.constantFrom(...FAIL_CAUSES), { nil: undefined });
 const endReason = fc.constantFrom(...END_REASONS);
+/** A relay offer, absent as often as not. */
+const turn = fc.option(
+  fc.record({ url: fc.string({ maxLength: 40 }), username: fc.string({ maxLength: 80 }), password: fc.string({ maxLength: 28 }), ttl: fc.integer({ min: 1, max: 86_400 }) }),
+  { nil: undefined },
+);
 
 /** A record whose optional fields (given as `undefined`-able arbitraries) are absent when undefined. */
 function message<T extends Record<string, unknown>>(fields: { [K in keyof T]: fc.Arbitrary<T[K]> }): fc.Arbitrary<T> {
@@ -42,8 +47,8 @@ export const serverMessages = fc.oneof(
   message({ type: t('welcome'), req, id: fc.string(), name: fc.string(), udpPort: fc.integer(), version: fc.integer() }),
   message({ type: t('users'), req, users: fc.array(fc.record({ name: fc.string(), status }), { maxLength: 5 }), more: fc.option(fc.boolean(), { nil: undefined }) }),
   message({ type: t('user'), req, name: fc.string(), status }),
-  message({ type: t('ringing'), req, call: callId, to: fc.string() }),
-  message({ type: t('incoming'), call: callId, from: fc.string(), offer: body }),
+  message({ type: t('ringing'), req, call: callId, to: fc.string(), turn }),
+  message({ type: t('incoming'), call: callId, from: fc.string(), offer: body, turn }),
   message({ type: t('accepted'), call: callId, answer: body }),
   message({ type: t('rejected'), call: callId, reason: endReason, cause }),
   message({ type: t('ended'), call: callId, by: fc.option(fc.string(), { nil: undefined }), reason: endReason, cause }),

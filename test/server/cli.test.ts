@@ -203,6 +203,8 @@ describe('usage', () => {
     [['--log-level', 'loud'], 'parley-server: --log-level loud: allowed choices are silent, error, warn, info, debug.'],
     [['--max-connections', '-3'], 'parley-server: --max-connections -3: not a whole number above 0'],
     [['stray'], 'parley-server: too many arguments. Expected 0 arguments but got 1.'],
+    [['--turn-url', 'http://x'], 'parley-server: --turn-url http://x: not a TURN URL (turn:host:port)'],
+    [['--turn-url', 'turn:relay.example:3478'], "parley-server: --turn-url needs --turn-secret (the relay's shared secret)"],
   ])('%j → one line and a hint, exit 2', (args, line) => {
     const r = run(args);
     expect(r.status).toBe(2);
@@ -225,11 +227,17 @@ describe('usage', () => {
       '--registration-timeout',
       '--max-connections',
       '--max-connections-per-address',
+      '--turn-url',
+      '--turn-secret',
+      '--turn-ttl',
+      '--max-allocations',
+      '--no-relay',
       '--log-level',
       '--log-json',
       '--help',
     ]);
-    for (const e of entries.filter((x) => !/--(version|help)/.test(x))) expect(e.replace(/\s+/g, ' ')).toMatch(/default: /);
+    // An external relay and its secret have no default, and --no-relay is a switch.
+    for (const e of entries.filter((x) => !/--(version|help|turn-url|turn-secret|no-relay)/.test(x))) expect(e.replace(/\s+/g, ' ')).toMatch(/default: /);
     expect(r.stdout.replace(/\s+/g, ' ')).toContain('default: "0.0.0.0", env: PARLEY_SERVER_HOST');
     expect(r.stdout.replace(/\s+/g, ' ')).toContain('default: 7100, env: PARLEY_SERVER_PORT');
   });

@@ -70,7 +70,7 @@ test('a storm of 10,000+ malformed lines does not stop a call, crash the server 
       alice.send({ type: 'call', to: 'bob', offer: { n: i }, req: i });
       const ringing = await alice.next(10_000);
       expect(ringing).toMatchObject({ type: 'ringing', req: i });
-      expect(await bob.next(10_000)).toEqual({ type: 'incoming', call: ringing.call, from: 'alice', offer: { n: i } });
+      expect(await bob.next(10_000)).toMatchObject({ type: 'incoming', call: ringing.call, from: 'alice', offer: { n: i } });
       bob.send({ type: 'answer', call: ringing.call, accept: true, answer: { ok: i } });
       expect(await bob.next(10_000)).toEqual({ type: 'ok' });
       expect(await alice.next(10_000)).toEqual({ type: 'accepted', call: ringing.call, answer: { ok: i } });
