@@ -132,3 +132,17 @@ test('pairs through the relay toward a peer the relay refuses are given up witho
   await failed;
   expect(relay.sent).toBe(0);
 });
+
+test("a peer behind a NAT: the relay is asked for its reflexive address, never for the host addresses behind its NAT", async () => {
+  const [a] = await links();
+  const relay = await SocketRelay.open();
+  cleanup.push(() => relay.close());
+  const hidden: Candidate = { ip: '10.0.0.7', port: 5000, type: 'host' };
+  const mapped: Candidate = { ip: '203.0.113.9', port: 6000, type: 'srflx' };
+  const agent = agentOn(a, { local: SELF_ICE, remote: PEER_ICE, controlling: true, localCandidates: [host(a)], remoteCandidates: [hidden, mapped], timeoutMs: 1000 });
+  cleanup.push(() => agent.stop());
+  relay.attach(agent);
+  // A trickled host address of the same peer is left out too.
+  agent.addRemoteCandidate({ ip: '10.0.0.8', port: 5001, type: 'host' });
+  expect(relay.permitted).toEqual([expect.objectContaining({ ip: mapped.ip, port: mapped.port })]);
+});

@@ -207,11 +207,21 @@ export class IceAgent extends EventEmitter<IceAgentEvents> {
     this.localCandidates.push({ ip: relay.relayed.ip, port: relay.relayed.port, type: 'relay', priority: candidatePriority('relay') });
     const now = this.timers.now();
     for (const p of [...this.pairs.values()]) {
-      if (p.base !== 'direct' || p.learned) continue;
+      if (p.base !== 'direct' || p.learned || !this.relayReaches(p.remote)) continue;
       const pair = this.addPair(p.remote, false, 'relay');
       if (s !== 'idle') this.arm(pair, now);
     }
     this.schedule();
+  }
+
+  /**
+   * Whether a relay out on the internet may reach this address of the peer's: not the host
+   * addresses of a peer that offered a reflexive one, which sit behind its NAT. Asking a relay
+   * to send there is worse than useless: coturn tears an allocation down when a send to its
+   * peer fails (an unreachable network), taking every pair through it along.
+   */
+  private relayReaches(c: Candidate): boolean {
+    return c.type !== 'host' || ![...this.pairs.values()].some((p) => p.remote.type === 'srflx');
   }
 
   start(): void {
@@ -231,7 +241,7 @@ export class IceAgent extends EventEmitter<IceAgentEvents> {
     if (offered >= (ok.type === 'relay' ? MAX_REMOTE_RELAYS : this.opts.maxCandidates)) return false;
     if (this.state.kind === 'failed' || this.state.kind === 'closed') return false;
     const now = this.timers.now();
-    for (const base of this.relay ? (['direct', 'relay'] as const) : (['direct'] as const)) {
+    for (const base of this.relay && this.relayReaches(ok) ? (['direct', 'relay'] as const) : (['direct'] as const)) {
       const pair = this.addPair(ok, false, base);
       if (this.state.kind !== 'idle') this.arm(pair, now);
     }
