@@ -30,9 +30,11 @@ export class CallRelay {
   private state: RelayState = { kind: 'allocating', promised: false };
   /** Resolves when the allocation is made or known to be unavailable; never rejects. */
   readonly settled: Promise<void>;
+  /** Ends an allocation still under way when the call does: its retries would hold the call for seconds. */
+  private readonly abort = new AbortController();
 
   private constructor(link: UdpLink, turn: TurnOffer) {
-    this.settled = allocate(link, turn).then(
+    this.settled = allocate(link, turn, this.abort.signal).then(
       (allocation) => {
         if (this.state.kind === 'allocating') this.state = { kind: 'ready', allocation };
         else allocation.close();
@@ -66,7 +68,10 @@ export class CallRelay {
   handTo(session: MediaSession, ready: (c: Candidate) => void): void {
     // Promised to the session: closing the call's prepared media no longer closes it.
     if (this.state.kind === 'allocating') this.state = { kind: 'allocating', promised: true };
+    const onStopped = () => this.abort.abort();
+    session.once('stopped', onStopped);
     void this.settled.then(() => {
+      session.off('stopped', onStopped);
       const s = this.state;
       if (s.kind !== 'ready') return;
       this.state = { kind: 'handed-on', allocation: s.allocation };
@@ -81,11 +86,12 @@ export class CallRelay {
     if (s.kind === 'handed-on' || (s.kind === 'allocating' && s.promised)) return;
     if (s.kind === 'ready') s.allocation.close();
     this.state = { kind: 'closed' };
+    this.abort.abort();
   }
 }
 
-async function allocate(link: UdpLink, turn: TurnOffer): Promise<RelayAllocation> {
+async function allocate(link: UdpLink, turn: TurnOffer, signal: AbortSignal): Promise<RelayAllocation> {
   const at = parseTurnUrl(turn.url);
   if (!at) throw new Error(`the server offered a relay at "${turn.url}", which is not a turn: URL parley can use`);
-  return RelayAllocation.allocate(link, { host: at.host, port: at.port, username: turn.username, password: turn.password });
+  return RelayAllocation.allocate(link, { host: at.host, port: at.port, username: turn.username, password: turn.password }, { signal });
 }

@@ -34,7 +34,8 @@ async function deadEnd(): Promise<Candidate> {
 }
 
 async function phone(name: string, advertised: Candidate): Promise<{ phone: Phone; statuses: PhoneState['status'][] }> {
-  const p = await Phone.connect({ server: { host: '127.0.0.1', port: server.port }, udpHost: '127.0.0.1', candidates: () => [advertised] });
+  // No relay either: the server's would carry the call (a relayed call is tested in test/net).
+  const p = await Phone.connect({ server: { host: '127.0.0.1', port: server.port }, udpHost: '127.0.0.1', candidates: () => [advertised], relay: 'off' });
   phones.push(p);
   await p.register(name);
   const statuses: PhoneState['status'][] = [];
