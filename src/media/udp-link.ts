@@ -8,6 +8,9 @@ export interface Address {
   port: number;
 }
 
+/** Sees a datagram before the `packet` event; returning true consumes it. Must not throw. */
+export type Interceptor = (buf: Buffer, from: Address) => boolean;
+
 export interface UdpLinkEvents {
   packet: [Buffer, Address];
   error: [Error];
@@ -21,6 +24,10 @@ export class UdpLink extends EventEmitter<UdpLinkEvents> {
   private closed = false;
   /** Sends the network refused (unreachable candidates, ICMP errors): counted, never thrown. */
   sendErrors = 0;
+  /** Interceptors that threw: a bug of theirs, counted so one bad datagram cannot kill the socket. */
+  interceptErrors = 0;
+  /** Replaced, never mutated, so one may remove itself (or another) while datagrams are dispatched. */
+  private interceptors: readonly Interceptor[] = [];
 
   private constructor(
     private readonly socket: dgram.Socket,
@@ -28,7 +35,7 @@ export class UdpLink extends EventEmitter<UdpLinkEvents> {
     readonly port: number,
   ) {
     super();
-    socket.on('message', (msg, rinfo) => this.emit('packet', msg, { ip: rinfo.address, port: rinfo.port }));
+    socket.on('message', (msg, rinfo) => this.dispatch(msg, { ip: rinfo.address, port: rinfo.port }));
     socket.on('error', (err) => this.emit('error', err));
   }
 
@@ -54,6 +61,31 @@ export class UdpLink extends EventEmitter<UdpLinkEvents> {
 
   candidates(): Candidate[] {
     return hostCandidates(this.host, this.port);
+  }
+
+  /**
+   * Lets `fn` see every datagram before the `packet` event, in the order added, and consume it by
+   * returning true: a TURN client takes its server's datagrams so ICE and RTP never see relay
+   * framing. Returns the function that removes it (idempotent).
+   */
+  intercept(fn: Interceptor): () => void {
+    this.interceptors = [...this.interceptors, fn];
+    return () => {
+      this.interceptors = this.interceptors.filter((f) => f !== fn);
+    };
+  }
+
+  private dispatch(msg: Buffer, from: Address): void {
+    // An indexed loop over the current array: no iterator or closure per packet.
+    const list = this.interceptors;
+    for (let i = 0; i < list.length; i++) {
+      try {
+        if (list[i](msg, from)) return;
+      } catch {
+        this.interceptErrors++;
+      }
+    }
+    this.emit('packet', msg, from);
   }
 
   send(buf: Buffer, to: Address): void {
