@@ -11,7 +11,7 @@ function play(start: Step, ...events: UiEvent[]): Step {
 }
 
 const menu: UiState = { kind: 'menu', name: 'alice' };
-const call = { peer: 'bob', codec: 'opus', frameMs: 20, startedAt: 0 };
+const call = { peer: 'bob', codec: 'opus', frameMs: 20, startedAt: 0, sas: 'ybndr' };
 const inCall: UiState = { kind: 'in-call', name: 'alice', call, muted: false, help: false };
 
 test('with --name it connects and registers; a taken name asks for another before connecting again', () => {

@@ -114,6 +114,7 @@ function callScreen(s: Extract<UiState, { kind: 'in-call' }>, keys: readonly Bin
     `In a call with ${bold(s.call.peer)}   ${formatDuration(elapsed)}${s.muted ? `   ${bold('MUTED')}` : ''}`,
     '',
     `Codec    ${s.call.codec}, ${s.call.frameMs} ms frames`,
+    `Secure   encrypted; SAS ${bold(s.call.sas)} (read it to each other: it should match)`,
     `Path     ${live ? live.path : '…'}`,
     `Mic      ${levelMeter(s.muted || !live ? -Infinity : live.inputDb)}`,
     `Speaker  ${levelMeter(live ? live.outputDb : -Infinity)}`,
