@@ -1,9 +1,10 @@
 /**
  * The long-term identity key on disk: `identity.key` (PKCS#8 PEM, mode 0600) beside the config
- * file, created on first use. Created with O_EXCL, so two clients starting at once cannot each
- * write their own: the second reads the first's.
+ * file, created on first use. Written whole to a temporary file, then linked into place (which
+ * fails when the name exists), so two clients starting at once cannot each keep their own or
+ * read a half-written key: the second reads the first's.
  */
-import { chmodSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, linkSync, mkdirSync, readFileSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { Identity } from '../media/crypto/identity';
 
@@ -22,13 +23,21 @@ export function loadOrCreateIdentity(dir: string): { identity: Identity; created
     if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
   }
   const identity = Identity.generate();
+  const tmp = `${file}.${process.pid}.tmp`;
   try {
     mkdirSync(dir, { recursive: true, mode: 0o700 });
-    writeFileSync(file, identity.toPem(), { mode: 0o600, flag: 'wx' });
+    writeFileSync(tmp, identity.toPem(), { mode: 0o600 });
+    linkSync(tmp, file);
     return { identity, created: true, file };
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'EEXIST') return { identity: read(file), created: false, file };
     throw new IdentityFileError(`cannot create the identity key ${file}: ${(err as Error).message}`);
+  } finally {
+    try {
+      unlinkSync(tmp);
+    } catch {
+      // Never written: nothing to remove.
+    }
   }
 }
 

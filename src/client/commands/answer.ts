@@ -65,7 +65,7 @@ export async function answer(opts: AnswerCommand, report: Reporter): Promise<Exi
         else if (opts.maxCalls !== undefined && n >= opts.maxCalls) resolve(lastExit);
       });
       phone.on('call-failed', ({ message }) => report.problem('refused', { message }, message));
-      phone.on('identity-changed', (w) => report.problem('identity_changed', { ...w }, describeIdentityWarning(w)));
+      phone.on('identity-changed', (w) => report.problem('identity_changed', { ...w, message: describeIdentityWarning(w) }, describeIdentityWarning(w)));
       report.event('waiting', { name: me }, `waiting for calls as ${me}`);
     });
   } finally {

@@ -19,7 +19,7 @@ export async function call(opts: CallCommand, report: Reporter): Promise<ExitCod
   const signalled = whenSignalled();
   const phone = await openPhone(opts.phone, opts.name ?? temporaryName('call'), report);
   try {
-    phone.on('identity-changed', (w) => report.problem('identity_changed', { ...w }, describeIdentityWarning(w)));
+    phone.on('identity-changed', (w) => report.problem('identity_changed', { ...w, message: describeIdentityWarning(w) }, describeIdentityWarning(w)));
     const outgoing = phone.call(opts.to);
     outgoing.once('ringing', ({ call: id }) => report.event('ringing', { to: opts.to, call: id }, `calling ${opts.to}…`));
     const stop = onAbort(signalled.signal);

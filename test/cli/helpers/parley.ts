@@ -25,7 +25,7 @@ export interface Run {
  * into a test) and whatever environment the test adds.
  */
 export function run(args: string[], opts: { stdin?: 'pipe' | 'ignore'; bin?: string; env?: Record<string, string> } = {}): Run {
-  const env: NodeJS.ProcessEnv = { ...process.env, PARLEY_CONFIG: path.join(os.tmpdir(), `parley-test-no-config-${process.pid}.json`), ...opts.env };
+  const env: NodeJS.ProcessEnv = { ...process.env, PARLEY_CONFIG: path.join(os.tmpdir(), `parley-test-no-config-${process.pid}`, 'config.json'), ...opts.env };
   for (const k of Object.keys(env)) {
     if (k.startsWith('PARLEY_') && k !== 'PARLEY_CONFIG' && !(opts.env && k in opts.env)) delete env[k];
   }
