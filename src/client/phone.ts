@@ -11,6 +11,7 @@ import { CallSecurity, isRefusal } from '../media/crypto/call-security';
 import { fingerprintOf, Identity } from '../media/crypto/identity';
 import { verifyMediaKey } from '../media/crypto/media-key';
 import type { KnownPeers } from './known-peers';
+import { helloProof } from '../protocol/name-proof';
 import type { TurnOffer, UserInfo } from '../protocol';
 import { ActiveCall, type ActiveOwner } from './call-active';
 import { CallFailedError } from './call-errors';
@@ -179,9 +180,14 @@ export class Phone extends EventEmitter<PhoneEvents> implements OutgoingOwner, I
     this.emit('stateChange', old, next);
   }
 
-  /** Registers `name`; rejects with SignalingError (code name_taken, bad_name, ...) and may be retried. */
+  /** Registers `name`; rejects with SignalingError (code name_taken, name_claimed, bad_name, ...) and may be retried. */
   async register(name: string): Promise<void> {
-    const welcome = await this.signaling.hello(name);
+    // With the user's own identity (not a throwaway one), the name is registered with its proof:
+    // a server that claims names keeps it for this key.
+    const prove = this.opts.identity
+      ? (nonce: string) => ({ key: this.identity.publicKey, sig: this.identity.sign(helloProof(nonce, name)).toString('base64url') })
+      : undefined;
+    const welcome = await this.signaling.hello(name, prove);
     this.registered = welcome.name;
   }
 

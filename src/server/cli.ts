@@ -18,6 +18,7 @@ interface Options {
   maxConnectionsPerAddress: number;
   logLevel: LogLevel;
   logJson: boolean;
+  names: 'open' | 'claim';
 }
 
 function program(): Command {
@@ -38,6 +39,7 @@ function program(): Command {
     .addOption(
       new Option('--max-connections-per-address <n>', 'open connections from one IP address').default(DEFAULT_LIMITS.maxConnectionsPerAddress).argParser(count),
     )
+    .addOption(new Option('--names <mode>', 'open: any free name; claim: a name stays with the first identity key that registers it').choices(['open', 'claim']).default('open'))
     .addOption(new Option('--log-level <level>', 'how much to log').choices(LOG_LEVELS).default('info').env('PARLEY_SERVER_LOG_LEVEL'))
     .addOption(new Option('--log-json', 'log JSON lines instead of readable ones').default(false).env('PARLEY_SERVER_LOG_JSON'))
     .allowExcessArguments(false)
@@ -70,6 +72,7 @@ export async function main(argv: string[]): Promise<void> {
         maxConnections: o.maxConnections,
         maxConnectionsPerAddress: o.maxConnectionsPerAddress,
       },
+      names: o.names,
       logger,
     });
   } catch (err) {

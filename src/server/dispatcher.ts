@@ -18,6 +18,7 @@ import { lineCost, pageCost, type ServerLimits } from './limits';
 import type { Logger } from './logger';
 import type { Failure } from './refusals';
 import type { Registry, Session } from './registry';
+import { NameClaims } from './name-claims';
 
 type Req = ClientMessage['req'];
 
@@ -43,6 +44,7 @@ export class Dispatcher {
     private readonly clock: Clock,
     private readonly limits: ServerLimits,
     private readonly udpPort: () => number,
+    private readonly claims = new NameClaims(false),
   ) {}
 
   /** One line from a client. Whatever goes wrong in handling it stays with that line and that connection. */
@@ -71,6 +73,7 @@ export class Dispatcher {
   private dispatch(conn: Connection, msg: ClientMessage, now: number): void {
     if (msg.type === 'ping') return conn.send({ type: 'pong', req: msg.req });
     if (msg.type === 'hello') return this.hello(conn, msg);
+    if (msg.type === 'challenge') return conn.send({ type: 'challenge', req: msg.req, nonce: this.claims.challenge(conn) });
     const session = conn.session;
     if (!session) return this.error(conn, msg.req, 'not_registered', 'say hello with a name first');
     switch (msg.type) {
@@ -130,10 +133,13 @@ export class Dispatcher {
     if (!isValidName(msg.name)) {
       return this.error(conn, msg.req, 'bad_name', 'a name is 1 to 32 letters, digits, ".", "_" or "-"');
     }
+    const claim = this.claims.check(conn, msg.name, msg.identity);
+    if (!claim.ok) return this.error(conn, msg.req, claim.code, claim.message);
     const session: Session = { id: mintId(), name: msg.name, callId: null, send: (m) => conn.send(m), backlog: () => conn.backlog };
     if (!this.registry.claim(session)) {
       return this.error(conn, msg.req, 'name_taken', `the name "${msg.name}" is taken: choose another`);
     }
+    this.claims.bind(msg.name, claim.key);
     conn.state = { phase: 'registered', session };
     conn.send({ type: 'welcome', req: msg.req, id: session.id, name: session.name, udpPort: this.udpPort(), version: PROTOCOL_VERSION });
     this.log.info('registered', { name: session.name, id: session.id, remote: conn.remote });

@@ -6,6 +6,7 @@ import { systemClock, type Clock, type ClockTimer } from './clock';
 import { Connection, formatRemote, type ConnectionEnv, type ConnectionHooks } from './connection';
 import { ConnectionGate } from './connection-gate';
 import { Dispatcher } from './dispatcher';
+import { NameClaims } from './name-claims';
 import { FD_RESERVE, openFileLimit } from './fd-limit';
 import { resolveLimits, type ServerLimits } from './limits';
 import { createLogger, silentLogger, type Logger, type LogLevel } from './logger';
@@ -35,6 +36,8 @@ export interface ServerOptions {
   logLevel?: LogLevel;
   logJson?: boolean;
   registry?: Registry;
+  /** `claim`: a name is bound to the first identity key that registers it (src/server/name-claims.ts). Default `open`. */
+  names?: 'open' | 'claim';
 }
 
 export interface RunningServer {
@@ -74,7 +77,8 @@ export async function startServer(opts: ServerOptions = {}): Promise<RunningServ
   const openFiles = fileLimit === null ? Infinity : Math.max(1, fileLimit - FD_RESERVE);
   const gate = new ConnectionGate({ total: limits.maxConnections, perAddress: limits.maxConnectionsPerAddress, openFiles }, clock, log);
   let udp: dgram.Socket | null = null;
-  const dispatcher = new Dispatcher(registry, broker, log, clock, limits, () => udp?.address().port ?? 0);
+  const claims = new NameClaims(opts.names === 'claim');
+  const dispatcher = new Dispatcher(registry, broker, log, clock, limits, () => udp?.address().port ?? 0, claims);
   const hooks: ConnectionHooks = {
     line: (conn, ev) => dispatcher.handle(conn, ev),
     leave: (conn, session, why) => dispatcher.left(session, why, conn.remote),

@@ -11,6 +11,8 @@ import { EXIT } from '../../src/client/exit-codes';
 import { testServer } from '../helpers/signaling';
 import { run } from './helpers/parley';
 
+const SERVER_BIN = path.join(__dirname, '../../bin/parley-server');
+
 jest.setTimeout(60_000);
 
 let server: RunningServer;
@@ -96,4 +98,29 @@ test('a changed key: refused with a warning and exit 12; --accept-new-key calls 
   expect(warning(accepted.alice.out())).toMatchObject({ accepted: true, message: expect.stringMatching(/WARNING: bob's identity key has changed!.*Taking the new key/) });
   expect(connected(accepted.alice.out()).sas).toBe(connected(accepted.bob.out()).sas);
   expect(JSON.parse(readFileSync(path.join(dir, 'alice', 'known_peers.json'), 'utf8')).bob.key).not.toBe(before);
+});
+
+test('parley-server --names claim: a name stays with the identity key that first registered it', async () => {
+  const srv = run(['--host', '127.0.0.1', '--port', '0', '--names', 'claim', '--log-level', 'warn'], { bin: SERVER_BIN });
+  try {
+    const port = Number(/listening on TCP port (\d+)/.exec(await srv.waitOut(/listening on TCP port \d+/))![1]);
+    const users = (who: string) => run(['users', '--name', 'bob', '--server', `127.0.0.1:${port}`], { env: configOf(who) });
+    // `users` registers a name only to ask; it proves no identity, so it claims nothing.
+    const first = run(['answer', '--auto', '--name', 'bob', '--max-calls', '1', '--server', `127.0.0.1:${port}`], { env: configOf('bob') });
+    await first.waitErr('waiting for calls as bob');
+    first.child.kill('SIGTERM');
+    await first.exited;
+    const mallory = run(['answer', '--auto', '--name', 'bob', '--max-calls', '1', '--server', `127.0.0.1:${port}`], { env: configOf('mallory') });
+    expect(await mallory.exited).toBe(EXIT.nameRejected);
+    expect(mallory.err()).toMatch(/The name "bob" is claimed on this server by another identity key/);
+    const unproven = users('nobody');
+    expect(await unproven.exited).toBe(EXIT.nameRejected);
+    const again = run(['answer', '--auto', '--name', 'bob', '--max-calls', '1', '--server', `127.0.0.1:${port}`], { env: configOf('bob') });
+    await again.waitErr('waiting for calls as bob');
+    again.child.kill('SIGTERM');
+    await again.exited;
+  } finally {
+    srv.child.kill('SIGTERM');
+    await srv.exited;
+  }
 });

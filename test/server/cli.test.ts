@@ -225,6 +225,7 @@ describe('usage', () => {
       '--registration-timeout',
       '--max-connections',
       '--max-connections-per-address',
+      '--names',
       '--log-level',
       '--log-json',
       '--help',
