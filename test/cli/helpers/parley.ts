@@ -20,12 +20,15 @@ export interface Run {
   waitErr(pattern: string | RegExp, timeoutMs?: number): Promise<string>;
 }
 
+let runs = 0;
+
 /**
  * Runs `parley` with a private config location (so a developer's own config file never leaks
- * into a test) and whatever environment the test adds.
+ * into a test, and each run is a new user: its own identity key, no peers remembered) and
+ * whatever environment the test adds.
  */
 export function run(args: string[], opts: { stdin?: 'pipe' | 'ignore'; bin?: string; env?: Record<string, string> } = {}): Run {
-  const env: NodeJS.ProcessEnv = { ...process.env, PARLEY_CONFIG: path.join(os.tmpdir(), `parley-test-no-config-${process.pid}`, 'config.json'), ...opts.env };
+  const env: NodeJS.ProcessEnv = { ...process.env, PARLEY_CONFIG: path.join(os.tmpdir(), `parley-test-no-config-${process.pid}`, String(++runs), 'config.json'), ...opts.env };
   for (const k of Object.keys(env)) {
     if (k.startsWith('PARLEY_') && k !== 'PARLEY_CONFIG' && !(opts.env && k in opts.env)) delete env[k];
   }
