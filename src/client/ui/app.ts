@@ -149,7 +149,8 @@ class App {
       const phone = await Phone.connect(this.opts.phone);
       this.phone = phone;
       phone.on('stateChange', (old, next) => this.onPhoneState(old, next));
-      phone.on('call-failed', ({ message }) => this.dispatch({ type: 'notice', text: `${capitalize(message)}.` }));
+      // A caller refused for a changed key: the identity warning just shown says it all.
+      phone.on('call-failed', ({ reason, message }) => reason !== 'identity_changed' && this.dispatch({ type: 'notice', text: `${capitalize(message)}.` }));
       phone.on('identity-changed', (w) => this.dispatch({ type: 'notice', text: describeIdentityWarning(w) }));
       phone.on('disconnected', ({ reason }: { reason: string }) => {
         if (this.phone !== phone) return;
