@@ -173,7 +173,7 @@ function callingOptions(inv: Invocation, scripted: boolean): PhoneOptions {
   return {
     ...phoneOptions(inv, scripted),
     identity: loadOrCreateIdentity(dir).identity,
-    knownPeers: knownPeersIn(dir),
+    knownPeers: knownPeersIn(dir, (err) => process.stderr.write(`parley: cannot remember the peer's identity key: ${err.message}\n`)),
     acceptNewKey: Boolean(inv.flags.acceptNewKey),
   };
 }

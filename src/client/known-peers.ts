@@ -44,14 +44,28 @@ export class MemoryKnownPeers implements KnownPeers {
   protected saved(): void {}
 }
 
-/** known_peers.json: read once when opened, rewritten atomically on each change. */
+/**
+ * known_peers.json: read once when opened, rewritten atomically on each change. A file that
+ * cannot be written does not fail the call: the key is kept for this run and `onError` is told.
+ */
 export class KnownPeersFile extends MemoryKnownPeers {
-  constructor(readonly file: string) {
+  constructor(
+    readonly file: string,
+    private readonly onError: (err: Error) => void = () => undefined,
+  ) {
     super();
     this.entries = load(file);
   }
 
   protected override saved(): void {
+    try {
+      this.write();
+    } catch (err) {
+      this.onError(err as Error);
+    }
+  }
+
+  private write(): void {
     // Re-read first: another parley (an answering one, say) may have added peers meanwhile.
     const merged = load(this.file);
     for (const [k, v] of this.entries) merged.set(k, v);
@@ -63,8 +77,8 @@ export class KnownPeersFile extends MemoryKnownPeers {
   }
 }
 
-export function knownPeersIn(dir: string): KnownPeersFile {
-  return new KnownPeersFile(path.join(dir, KNOWN_PEERS_FILE));
+export function knownPeersIn(dir: string, onError?: (err: Error) => void): KnownPeersFile {
+  return new KnownPeersFile(path.join(dir, KNOWN_PEERS_FILE), onError);
 }
 
 /** The file's entries; entries that are not a name and a key are skipped, not trusted. */
