@@ -181,10 +181,10 @@ export class Phone extends EventEmitter<PhoneEvents> implements OutgoingOwner, I
   }
 
   /** Registers `name`; rejects with SignalingError (code name_taken, name_claimed, bad_name, ...) and may be retried. */
-  async register(name: string): Promise<void> {
+  async register(name: string, opts: { claim?: boolean } = {}): Promise<void> {
     // With the user's own identity (not a throwaway one), the name is registered with its proof:
-    // a server that claims names keeps it for this key.
-    const prove = this.opts.identity
+    // a server that claims names keeps it for this key. `claim: false` for a throwaway name.
+    const prove = this.opts.identity && opts.claim !== false
       ? (nonce: string) => ({ key: this.identity.publicKey, sig: this.identity.sign(helloProof(nonce, name)).toString('base64url') })
       : undefined;
     const welcome = await this.signaling.hello(name, prove);

@@ -17,7 +17,7 @@ export interface CallCommand {
 
 export async function call(opts: CallCommand, report: Reporter): Promise<ExitCode> {
   const signalled = whenSignalled();
-  const phone = await openPhone(opts.phone, opts.name ?? temporaryName('call'), report);
+  const phone = await openPhone(opts.phone, opts.name ?? temporaryName('call'), report, opts.name !== undefined);
   try {
     phone.on('identity-changed', (w) => report.problem('identity_changed', { ...w, message: describeIdentityWarning(w) }, describeIdentityWarning(w)));
     const outgoing = phone.call(opts.to);
