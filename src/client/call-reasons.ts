@@ -73,7 +73,6 @@ function causeWords(peer: string, end: CallEnd): string {
   return end.byMe && end.message ? `${base}: ${end.message}` : base;
 }
 
-const withDetail = (end: CallEnd) => (end.message ? ` (${end.message})` : '');
 
 const TABLE: Record<CallReasonCode, ReasonInfo> = {
   hangup: {
@@ -121,9 +120,10 @@ const TABLE: Record<CallReasonCode, ReasonInfo> = {
   incompatible: {
     party: 'peer',
     exit: EXIT.incompatible,
-    notConnected: (p, e) => `Could not connect to ${p}: no codec in common${withDetail(e)}.`,
-    ended: (p, e, l) => `The call with ${p} ended after ${l}: no codec in common${withDetail(e)}.`,
-    missed: (f, e) => `Refused the call from ${f}: no codec in common${withDetail(e)}.`,
+    // The message, when there is one, says what did not match (codecs, or no encryption key).
+    notConnected: (p, e) => `Could not connect to ${p}: ${e.message ?? 'no codec in common'}.`,
+    ended: (p, e, l) => `The call with ${p} ended after ${l}: ${e.message ?? 'no codec in common'}.`,
+    missed: (f, e) => `Refused the call from ${f}: ${e.message ?? 'no codec in common'}.`,
   },
   self_call: {
     party: 'user',
