@@ -11,6 +11,7 @@ import { ToneSource } from '../../src/audio';
 import { waitUntil } from '../helpers/wait';
 import { RecordingSink } from './media-helpers';
 import { MitmSignaling } from './mitm-signaling';
+import { RawClient } from '../helpers/signaling';
 
 let server: RunningServer;
 const phones: Phone[] = [];
@@ -94,6 +95,32 @@ test('an offer whose key was swapped without the identity’s signature is refus
     expect(refusals).toEqual(['bad_signature']);
   } finally {
     await mitm.close();
+  }
+});
+
+test('a caller without encryption (an offer with no key) is refused as incompatible before it rings, saying why', async () => {
+  const bob = await phone('bob');
+  const rang = jest.fn();
+  bob.on('incoming', rang);
+  const refusals: string[] = [];
+  bob.on('call-failed', (f) => refusals.push(f.message));
+  const eve = await RawClient.register(server.port, 'eve');
+  try {
+    const offer = {
+      v: 1,
+      codecs: [{ name: 'opus', payloadType: 111, clockRate: 48000, frameMs: 20 }],
+      red: false,
+      candidates: [{ ip: '127.0.0.1', port: 9, type: 'host' }],
+      ssrc: 1,
+      ice: { ufrag: 'evee', pwd: 'evepasswordevepassword' },
+    };
+    eve.send({ type: 'call', to: 'bob', offer });
+    expect(await eve.next()).toMatchObject({ type: 'ringing' });
+    expect(await eve.next()).toMatchObject({ type: 'rejected', reason: 'incompatible' });
+    expect(rang).not.toHaveBeenCalled();
+    expect(refusals).toEqual([expect.stringMatching(/call from eve refused: the caller sent no encryption key.*without end-to-end encryption/)]);
+  } finally {
+    await eve.close();
   }
 });
 
