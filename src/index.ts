@@ -5,6 +5,10 @@ export type { ServerOptions, RunningServer, Logger, LogLevel, Registry, Session,
 export { SignalingClient, SignalingError, ConnectError } from './client/signaling-client';
 export type { ConnectOptions, SignalingEvents } from './client/signaling-client';
 export { Phone, ActiveCall, IncomingCall, OutgoingCall, CallFailedError } from './client/phone';
+export type { IdentityWarning } from './client/phone';
+export { Identity, fingerprintOf } from './media/crypto/identity';
+export { MemoryKnownPeers, KnownPeersFile, knownPeersIn, type KnownPeers, type PeerCheck } from './client/known-peers';
+export { loadOrCreateIdentity } from './client/identity-file';
 export type { PhoneOptions, PhoneEvents, PhoneState, PhoneStatus, CallEnd, CallCodec, CallReasonCode, FailureCause, CallStats, Candidate, PathInfo, PathKind } from './client/phone';
 export { createSource, createSink, getCodec, codecReport, audioDeviceReport, probeAudioDevices, listAudioDevices, chooseDevice, AudioError } from './audio';
 export type { DeviceProbe, AudioErrorCode, AudioDevice, DeviceList, DeviceChoice } from './audio';

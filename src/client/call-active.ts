@@ -44,6 +44,14 @@ export type DeviceWatch = (listener: (change: DeviceChange) => void) => () => vo
 export class ActiveCall extends EventEmitter<ActiveCallEvents> {
   readonly codec: CallCodec;
   readonly frameMs: number;
+  /**
+   * The short authentication string: the same on both sides unless someone sits between them.
+   * Read it to each other to be sure.
+   */
+  readonly sas: string;
+  /** The peer's identity key (base64url) and its fingerprint (SHA256:…). */
+  readonly peerIdentity: string;
+  readonly peerFingerprint: string;
   readonly startedAt = Date.now();
   private ending: Promise<void> | null = null;
   private readonly unwatchDevices: () => void;
@@ -66,6 +74,9 @@ export class ActiveCall extends EventEmitter<ActiveCallEvents> {
       red: agreement.red !== false,
     };
     this.frameMs = agreement.codec.frameMs;
+    this.sas = agreement.keys.sas;
+    this.peerIdentity = agreement.keys.peerIdentity;
+    this.peerFingerprint = agreement.keys.peerFingerprint;
     media.once('failed', this.onMediaFailed);
     this.unwatchDevices = watchDevices((change) => this.emit('device', change));
     media.on('path', this.onPath);

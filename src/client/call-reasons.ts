@@ -6,7 +6,7 @@
 import { EXIT, type ExitCode } from './exit-codes';
 
 /** What failed, when a call ends with reason `failed` (the wire's `cause`). */
-export const FAILURE_CAUSES = ['input_device', 'output_device', 'no_path'] as const;
+export const FAILURE_CAUSES = ['input_device', 'output_device', 'no_path', 'identity_changed', 'bad_signature'] as const;
 export type FailureCause = (typeof FAILURE_CAUSES)[number];
 
 export const CALL_REASONS = [
@@ -53,19 +53,26 @@ interface ReasonInfo {
   missed(from: string, end: CallEnd): string;
 }
 
-const CAUSE_WORDS: Record<FailureCause, { mine: string; theirs: (peer: string) => string }> = {
-  input_device: { mine: 'your microphone (audio input) failed', theirs: (p) => `${p}'s microphone (audio input) failed` },
-  output_device: { mine: 'your speaker (audio output) failed', theirs: (p) => `${p}'s speaker (audio output) failed` },
-  no_path: { mine: 'no network path for the audio', theirs: () => 'no network path for the audio' },
+const CAUSE_WORDS: Record<FailureCause, { mine: (peer: string) => string; theirs: (peer: string) => string }> = {
+  input_device: { mine: () => 'your microphone (audio input) failed', theirs: (p) => `${p}'s microphone (audio input) failed` },
+  output_device: { mine: () => 'your speaker (audio output) failed', theirs: (p) => `${p}'s speaker (audio output) failed` },
+  no_path: { mine: () => 'no network path for the audio', theirs: () => 'no network path for the audio' },
+  identity_changed: {
+    mine: (p) => `${p}'s identity key is not the one remembered; someone may be in between (if ${p} has a new key, call again with --accept-new-key)`,
+    theirs: (p) => `${p} does not know your identity key (${p} may need --accept-new-key)`,
+  },
+  bad_signature: {
+    mine: (p) => `${p}'s media key is not signed by its identity key`,
+    theirs: (p) => `${p} could not verify your media key`,
+  },
 };
 
 function causeWords(peer: string, end: CallEnd): string {
   const words = end.cause ? CAUSE_WORDS[end.cause] : undefined;
-  const base = words ? (end.byMe ? words.mine : words.theirs(peer)) : end.byMe ? 'audio could not start' : `${peer}'s side failed`;
+  const base = words ? (end.byMe ? words.mine(peer) : words.theirs(peer)) : end.byMe ? 'audio could not start' : `${peer}'s side failed`;
   return end.byMe && end.message ? `${base}: ${end.message}` : base;
 }
 
-const withDetail = (end: CallEnd) => (end.message ? ` (${end.message})` : '');
 
 const TABLE: Record<CallReasonCode, ReasonInfo> = {
   hangup: {
@@ -113,9 +120,10 @@ const TABLE: Record<CallReasonCode, ReasonInfo> = {
   incompatible: {
     party: 'peer',
     exit: EXIT.incompatible,
-    notConnected: (p, e) => `Could not connect to ${p}: no codec in common${withDetail(e)}.`,
-    ended: (p, e, l) => `The call with ${p} ended after ${l}: no codec in common${withDetail(e)}.`,
-    missed: (f, e) => `Refused the call from ${f}: no codec in common${withDetail(e)}.`,
+    // The message, when there is one, says what did not match (codecs, or no encryption key).
+    notConnected: (p, e) => `Could not connect to ${p}: ${e.message ?? 'no codec in common'}.`,
+    ended: (p, e, l) => `The call with ${p} ended after ${l}: ${e.message ?? 'no codec in common'}.`,
+    missed: (f, e) => `Refused the call from ${f}: ${e.message ?? 'no codec in common'}.`,
   },
   self_call: {
     party: 'user',
@@ -178,6 +186,7 @@ export function isFailureCause(code: unknown): code is FailureCause {
 /** The exit code of a run that ended this way; a connected call this side ended is a success. */
 export function exitCodeFor(end: CallEnd, connected: boolean): ExitCode {
   if (end.reason === 'failed' && end.cause === 'no_path') return EXIT.incompatible;
+  if (end.reason === 'failed' && (end.cause === 'identity_changed' || end.cause === 'bad_signature')) return EXIT.identity;
   if (connected && end.byMe && end.reason !== 'failed') return EXIT.ok;
   if (end.byMe && end.reason === 'cancelled') return EXIT.ok;
   return TABLE[end.reason].exit;

@@ -6,7 +6,9 @@ import { VERSION } from '../version';
 import { answer } from './commands/answer';
 import { call } from './commands/call';
 import { configCommand } from './commands/config';
-import { readConfig, configPath } from './commands/config-file';
+import { readConfig, configDir, configPath } from './commands/config-file';
+import { loadOrCreateIdentity } from './identity-file';
+import { knownPeersIn } from './known-peers';
 import { devices } from './commands/devices';
 import { doctor } from './commands/doctor';
 import { buildProgram, commanderExit, usageLine, UsageError, type CommandSpec, type Invocation } from './commands/program';
@@ -21,6 +23,7 @@ import { runInteractive } from './ui/app';
 const CALLING: readonly SettingKey[] = ['name', 'server', 'port', 'stun', 'relay', 'input', 'output', 'codec', 'frame'];
 const JSON_FLAG: [string, string] = ['--json', 'one JSON event per line on standard output'];
 const VERBOSE_FLAG: [string, string] = ['--verbose', "show devices' own error text in full"];
+const ACCEPT_KEY_FLAG: [string, string] = ['--accept-new-key', "take a peer's changed identity key (and remember it) instead of refusing the call"];
 
 export async function main(argv: string[]): Promise<void> {
   // Whoever read our output went away (a closed pipe, a vanished terminal): leave as on a
@@ -65,13 +68,13 @@ const interactive: CommandSpec = {
   name: '',
   description: 'the interactive client',
   settings: [...CALLING, 'hangupKey'],
-  flags: [VERBOSE_FLAG],
+  flags: [VERBOSE_FLAG, ACCEPT_KEY_FLAG],
   action: async (inv) => {
     if (inv.flags.version) {
       process.stdout.write(`parley ${VERSION} (protocol v${PROTOCOL_VERSION}, node ${process.versions.node})\n`);
       return inv.flags.verbose ? doctor(new Reporter(false, true), { verbose: true }) : EXIT.ok;
     }
-    const phone = phoneOptions(inv, false);
+    const phone = callingOptions(inv, false);
     return runInteractive({ name: inv.values.name, phone, hangupKey: inv.values.hangupKey ?? 'h' });
   },
 };
@@ -89,9 +92,9 @@ const commands: CommandSpec[] = [
     args: '<name>',
     description: 'call NAME and talk (for --duration seconds, or until they hang up)',
     settings: CALLING,
-    flags: [['--duration <seconds>', 'hang up after this many seconds'], JSON_FLAG, VERBOSE_FLAG],
+    flags: [['--duration <seconds>', 'hang up after this many seconds'], ACCEPT_KEY_FLAG, JSON_FLAG, VERBOSE_FLAG],
     action: (inv, [to]) =>
-      call({ phone: phoneOptions(inv, true), name: inv.values.name, to, durationS: positive(inv, '--duration', inv.flags.duration) }, reporter(inv)),
+      call({ phone: callingOptions(inv, true), name: inv.values.name, to, durationS: positive(inv, '--duration', inv.flags.duration) }, reporter(inv)),
   },
   {
     name: 'answer',
@@ -101,6 +104,7 @@ const commands: CommandSpec[] = [
       ['--auto', 'accept every call (required: answering by hand is the interactive client)'],
       ['--max-calls <n>', 'exit after this many calls'],
       ['--duration <seconds>', 'hang up each call after this many seconds'],
+      ACCEPT_KEY_FLAG,
       JSON_FLAG,
       VERBOSE_FLAG,
     ],
@@ -110,7 +114,7 @@ const commands: CommandSpec[] = [
       if (!inv.values.name) throw new UsageError(`answer: give --name (or ${SETTINGS.name.env}, or name in the config file)`, inv.command);
       const maxCalls = inv.flags.maxCalls === undefined ? undefined : positive(inv, '--max-calls', inv.flags.maxCalls, true);
       const durationS = positive(inv, '--duration', inv.flags.duration);
-      return answer({ phone: phoneOptions(inv, true), name: inv.values.name, maxCalls, durationS }, reporter(inv));
+      return answer({ phone: callingOptions(inv, true), name: inv.values.name, maxCalls, durationS }, reporter(inv));
     },
   },
   {
@@ -160,6 +164,17 @@ function phoneOptions(inv: Invocation, scripted: boolean): PhoneOptions {
     output,
     codecs: v.codec ? [v.codec] : ['opus', 'pcm'],
     frameMs: v.frame ?? 20,
+  };
+}
+
+/** A calling command's options: the phone's, with this user's identity key and known peers. */
+function callingOptions(inv: Invocation, scripted: boolean): PhoneOptions {
+  const dir = configDir();
+  return {
+    ...phoneOptions(inv, scripted),
+    identity: loadOrCreateIdentity(dir).identity,
+    knownPeers: knownPeersIn(dir, (err) => process.stderr.write(`parley: cannot remember the peer's identity key: ${err.message}\n`)),
+    acceptNewKey: Boolean(inv.flags.acceptNewKey),
   };
 }
 

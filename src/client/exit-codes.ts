@@ -24,6 +24,8 @@ export const EXIT = {
   connectionLost: 10,
   /** The server refused: too many calls or requests in a short time; try again later. */
   rateLimited: 11,
+  /** The peer's identity key changed (or its media key is not signed by it): refused. */
+  identity: 12,
 } as const;
 
 export type ExitCode = (typeof EXIT)[keyof typeof EXIT];

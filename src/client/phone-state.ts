@@ -6,6 +6,7 @@
 import type { TurnOffer } from '../protocol';
 import type { MediaSession } from '../media/media-session';
 import type { AnswerResult, Offer } from '../media/negotiation';
+import type { CallSecurity } from '../media/crypto/call-security';
 import type { ActiveCall } from './call-active';
 import type { IncomingCall } from './call-incoming';
 import type { PreparedMedia } from './call-media';
@@ -24,6 +25,8 @@ export interface Dial {
   readonly id?: string;
   readonly media?: PreparedMedia;
   readonly offer?: Offer;
+  /** The call's ephemeral key, whose public half is in the offer. */
+  readonly security?: CallSecurity;
   /** This client's own ring timeout, when it has one. */
   readonly ringTimer?: NodeJS.Timeout;
 }

@@ -7,6 +7,11 @@ import type { StunServer } from '../media/ice/gather';
 import type { MediaError } from '../media/errors';
 import type { MediaSession } from '../media/media-session';
 import { acceptAnswer, answerOffer, MEDIA_DESCRIPTION_VERSION, RED_PAYLOAD_TYPE, type Agreement } from '../media/negotiation';
+import { CallSecurity, isRefusal } from '../media/crypto/call-security';
+import { fingerprintOf, Identity } from '../media/crypto/identity';
+import { verifyMediaKey } from '../media/crypto/media-key';
+import type { KnownPeers } from './known-peers';
+import { helloProof } from '../protocol/name-proof';
 import type { TurnOffer, UserInfo } from '../protocol';
 import { ActiveCall, type ActiveOwner } from './call-active';
 import { CallFailedError } from './call-errors';
@@ -65,6 +70,21 @@ export interface PhoneOptions {
   jitter?: Partial<JitterBufferOptions>;
   /** Earlier frames repeated in each packet (RFC 2198); default 2 for Opus, 1 for PCM. */
   redundancy?: number;
+  /** This user's long-term identity key; a fresh one for this phone's life unless given. */
+  identity?: Identity;
+  /** Peers' identity keys as first seen: a changed one refuses the call. None: nothing is checked. */
+  knownPeers?: KnownPeers;
+  /** Take a peer's changed identity key (and remember it) instead of refusing the call. */
+  acceptNewKey?: boolean;
+}
+
+/** A peer showed an identity key other than the one remembered for its name. */
+export interface IdentityWarning {
+  peer: string;
+  knownFingerprint: string;
+  newFingerprint: string;
+  /** Taken anyway (--accept-new-key) and remembered; otherwise the call was refused. */
+  accepted: boolean;
 }
 
 export interface PhoneEvents {
@@ -74,6 +94,8 @@ export interface PhoneEvents {
   /** A call that could not even ring here, e.g. no codec in common with the caller. */
   'call-failed': [{ from: string; reason: string; message: string }];
   disconnected: [{ reason: string; code?: string }];
+  /** Said before any audio flows, whether the call then goes on or is refused. */
+  'identity-changed': [IdentityWarning];
 }
 
 type Reply = { accept: true; answer: Record<string, unknown> } | { accept: false; reason: 'declined' | 'busy' | 'incompatible' | 'failed'; cause?: FailureCause };
@@ -87,6 +109,8 @@ type Reply = { accept: true; answer: Record<string, unknown> } | { accept: false
 export class Phone extends EventEmitter<PhoneEvents> implements OutgoingOwner, IncomingOwner, ActiveOwner {
   private registered: string | undefined;
   private readonly settings: MediaSettings;
+  /** This user's long-term key: signs each call's ephemeral key. */
+  readonly identity: Identity;
   private current: PhoneState = { status: 'idle' };
   /** The call being placed, until its request has been answered. */
   private placing: Promise<void> | undefined;
@@ -98,6 +122,7 @@ export class Phone extends EventEmitter<PhoneEvents> implements OutgoingOwner, I
     private readonly opts: PhoneOptions,
   ) {
     super();
+    this.identity = opts.identity ?? Identity.generate();
     this.settings = {
       codecs: opts.codecs ?? ['opus', 'pcm'],
       frameMs: opts.frameMs ?? 20,
@@ -155,9 +180,14 @@ export class Phone extends EventEmitter<PhoneEvents> implements OutgoingOwner, I
     this.emit('stateChange', old, next);
   }
 
-  /** Registers `name`; rejects with SignalingError (code name_taken, bad_name, ...) and may be retried. */
-  async register(name: string): Promise<void> {
-    const welcome = await this.signaling.hello(name);
+  /** Registers `name`; rejects with SignalingError (code name_taken, name_claimed, bad_name, ...) and may be retried. */
+  async register(name: string, opts: { claim?: boolean } = {}): Promise<void> {
+    // With the user's own identity (not a throwaway one), the name is registered with its proof:
+    // a server that claims names keeps it for this key. `claim: false` for a throwaway name.
+    const prove = this.opts.identity && opts.claim !== false
+      ? (nonce: string) => ({ key: this.identity.publicKey, sig: this.identity.sign(helloProof(nonce, name)).toString('base64url') })
+      : undefined;
+    const welcome = await this.signaling.hello(name, prove);
     this.registered = welcome.name;
   }
 
@@ -255,6 +285,7 @@ export class Phone extends EventEmitter<PhoneEvents> implements OutgoingOwner, I
       throw new CallFailedError({ reason: 'cancelled', byMe: false, message: `the call from ${handle.from} is no longer there` });
     }
     const { id, from, plan, turn } = s.call;
+    const security = new CallSecurity(this.identity);
     const connecting = { id, peer: from, direction: 'incoming' as const };
     this.state = { status: 'connecting', call: connecting };
     const stillHere = () => this.current.status === 'connecting' && this.current.call.id === id;
@@ -271,8 +302,12 @@ export class Phone extends EventEmitter<PhoneEvents> implements OutgoingOwner, I
       const relayed = media.relay?.candidate();
       const candidates = relayed ? [...gathered, relayed] : gathered;
       const ssrc = newSsrc();
-      const answer = { ...plan.answer, candidates, ssrc };
-      const agreement: Agreement = { ...plan.agreement, localSsrc: ssrc, localCandidates: candidates };
+      const place = { role: 'callee' as const, ssrc, ufrag: plan.answer.ice.ufrag };
+      const answer = { ...plan.answer, candidates, ssrc, crypto: security.describe(place) };
+      const keys = security.agree(place, plan.remote, { ssrc: plan.terms.remoteSsrc, ufrag: plan.terms.remoteIce.ufrag });
+      // The caller's signature was checked when the call came in: only a bad X25519 key is left.
+      if (isRefusal(keys)) throw new CallFailedError({ reason: 'failed', cause: 'bad_signature', byMe: true, message: keys.message });
+      const agreement: Agreement = { ...plan.terms, localSsrc: ssrc, localCandidates: candidates, keys };
       const session = await media.start(this.settings, agreement);
       if (!stillHere()) {
         await session.stop();
@@ -287,6 +322,7 @@ export class Phone extends EventEmitter<PhoneEvents> implements OutgoingOwner, I
       await this.connected(session);
       if (!stillHere()) throw this.goneError(id, from);
       const active = new ActiveCall(from, id, agreement, session, this, media.onDevice.bind(media));
+      this.opts.knownPeers?.remember(from, agreement.keys.peerIdentity);
       this.state = { status: 'active', call: active };
       return active;
     } catch (err) {
@@ -341,15 +377,19 @@ export class Phone extends EventEmitter<PhoneEvents> implements OutgoingOwner, I
     const candidates = await gatherCandidates(media.link, media.candidates, this.stunServer());
     const preparing = current();
     if (!preparing) return void media.release();
+    const ssrc = newSsrc();
+    const ice = newIceCredentials();
+    const security = new CallSecurity(this.identity);
     const offer = {
       v: MEDIA_DESCRIPTION_VERSION,
       codecs: localCodecs(this.settings),
       red: { payloadType: RED_PAYLOAD_TYPE },
       candidates,
-      ssrc: newSsrc(),
-      ice: newIceCredentials(),
+      ssrc,
+      ice,
+      crypto: security.describe({ role: 'caller', ssrc, ufrag: ice.ufrag }),
     } as const;
-    this.state = { status: 'dialing', call: { ...preparing, stage: 'requesting', media, offer } };
+    this.state = { status: 'dialing', call: { ...preparing, stage: 'requesting', media, offer, security } };
     let callId: string;
     try {
       const ringing = await this.signaling.call(dial.to, offer);
@@ -379,14 +419,28 @@ export class Phone extends EventEmitter<PhoneEvents> implements OutgoingOwner, I
 
   private onAccepted(callId: string, body: Record<string, unknown>): void {
     const s = this.current;
-    if (s.status !== 'dialing' || s.call.id !== callId || !s.call.media || !s.call.offer) return;
-    const { handle, media, offer, to } = s.call;
-    const agreement = acceptAnswer(body, offer);
-    if ('error' in agreement) {
-      this.finish({ reason: 'incompatible', byMe: true, message: agreement.error });
+    if (s.status !== 'dialing' || s.call.id !== callId || !s.call.media || !s.call.offer || !s.call.security) return;
+    const { handle, media, offer, to, security } = s.call;
+    const accepted = acceptAnswer(body, offer);
+    if ('error' in accepted) {
+      this.finish({ reason: 'incompatible', byMe: true, message: accepted.error });
       void this.tell(callId, 'hangup');
       return;
     }
+    const { terms, remote } = accepted;
+    const keys = security.agree({ role: 'caller', ssrc: offer.ssrc, ufrag: offer.ice.ufrag }, remote, { ssrc: terms.remoteSsrc, ufrag: terms.remoteIce.ufrag });
+    if (isRefusal(keys)) {
+      this.finish({ reason: 'failed', cause: 'bad_signature', byMe: true, message: keys.message });
+      void this.tell(callId, 'hangup', { reason: 'failed', cause: 'bad_signature' });
+      return;
+    }
+    // Before any audio: a name that shows another key than last time is refused unless told otherwise.
+    if (!this.peerKeyAllowed(to, keys.peerIdentity)) {
+      this.finish({ reason: 'failed', cause: 'identity_changed', byMe: true });
+      void this.tell(callId, 'hangup', { reason: 'failed', cause: 'identity_changed' });
+      return;
+    }
+    const agreement: Agreement = { ...terms, keys };
     this.state = { status: 'connecting', call: { id: callId, peer: to, direction: 'outgoing', handle, media } };
     void this.connectOutgoing(handle, callId, to, media, agreement);
   }
@@ -402,6 +456,7 @@ export class Phone extends EventEmitter<PhoneEvents> implements OutgoingOwner, I
       await this.connected(session);
       if (!stillHere()) return;
       const active = new ActiveCall(to, callId, agreement, session, this, media.onDevice.bind(media));
+      this.opts.knownPeers?.remember(to, agreement.keys.peerIdentity);
       this.state = { status: 'active', call: active };
       handle.settle({ call: active });
     } catch (err) {
@@ -422,6 +477,22 @@ export class Phone extends EventEmitter<PhoneEvents> implements OutgoingOwner, I
     if (!plan.ok) {
       this.reply(callId, { accept: false, reason: 'incompatible' });
       this.emit('call-failed', { from, reason: 'incompatible', message: `call from ${from} refused: ${plan.message}` });
+      return;
+    }
+    // Checked before anyone is asked, so a forged or unknown key never rings.
+    const remote = { role: 'caller' as const, ssrc: plan.terms.remoteSsrc, ufrag: plan.terms.remoteIce.ufrag };
+    if (!verifyMediaKey(plan.remote, remote.role, remote.ssrc, remote.ufrag)) {
+      this.reply(callId, { accept: false, reason: 'failed', cause: 'bad_signature' });
+      this.emit('call-failed', { from, reason: 'bad_signature', message: `call from ${from} refused: its media key is not signed by its identity key` });
+      return;
+    }
+    if (!this.peerKeyAllowed(from, plan.remote.identity)) {
+      this.reply(callId, { accept: false, reason: 'failed', cause: 'identity_changed' });
+      this.emit('call-failed', {
+        from,
+        reason: 'identity_changed',
+        message: `call from ${from} refused: ${from}'s identity key is not the one remembered (if ${from} really has a new key, run with --accept-new-key)`,
+      });
       return;
     }
     const handle = new IncomingCall(callId, from, this);
@@ -496,6 +567,20 @@ export class Phone extends EventEmitter<PhoneEvents> implements OutgoingOwner, I
       const e = err as MediaError;
       throw new CallFailedError({ reason: 'failed', cause: mediaCause(e.code), byMe: true, message: e.message, detail: e.detail || e.message });
     }
+  }
+
+  /**
+   * Whether `peer`'s identity key may be used: new (remembered when the call connects), the same
+   * as before, or changed and taken because acceptNewKey says so. A changed key is announced
+   * either way, before any audio flows.
+   */
+  private peerKeyAllowed(peer: string, key: string): boolean {
+    const known = this.opts.knownPeers?.check(peer, key);
+    if (!known || known.status !== 'changed') return true;
+    const accepted = this.opts.acceptNewKey === true;
+    this.emit('identity-changed', { peer, knownFingerprint: known.knownFingerprint, newFingerprint: fingerprintOf(key), accepted });
+    if (accepted) this.opts.knownPeers?.remember(peer, key);
+    return accepted;
   }
 
   /** Where this side learns its server-reflexive address, if anywhere. */

@@ -140,8 +140,25 @@ export class SignalingClient extends EventEmitter<SignalingEvents> {
     });
   }
 
-  async hello(name: string): Promise<ServerMessageOf<'welcome'>> {
-    const reply = await this.expect(this.request({ type: 'hello', version: PROTOCOL_VERSION, name }), 'welcome');
+  /**
+   * Registers `name`. With `prove`, the name is registered with this client's identity: a
+   * `challenge` first, whose nonce `prove` signs; a server that does not know `challenge`
+   * (older than name claims) gets a plain hello.
+   */
+  async hello(name: string, prove?: (nonce: string) => { key: string; sig: string }): Promise<ServerMessageOf<'welcome'>> {
+    let identity: { key: string; sig: string } | undefined;
+    if (prove) {
+      const nonce = await this.expect(this.request({ type: 'challenge' }), 'challenge').then(
+        (r) => r.nonce,
+        (err: unknown) => {
+          if (err instanceof SignalingError && err.code === 'bad_request') return null;
+          throw err;
+        },
+      );
+      if (nonce) identity = prove(nonce);
+    }
+    const hello = identity ? { type: 'hello' as const, version: PROTOCOL_VERSION, name, identity } : { type: 'hello' as const, version: PROTOCOL_VERSION, name };
+    const reply = await this.expect(this.request(hello), 'welcome');
     this.welcome = reply;
     return reply;
   }

@@ -15,6 +15,7 @@ import type { RelayAllocation } from './turn/relay-allocation';
 import type { PathInfo } from './ice/pairs';
 import { RtpReceiver } from './rtp-receiver';
 import { RtpSender } from './rtp-sender';
+import { SrtpOpener, SrtpSealer } from './crypto/srtp-gcm';
 import type { CallStats } from './stats';
 import type { Address, UdpLink } from './udp-link';
 
@@ -71,6 +72,9 @@ type SessionState = 'idle' | 'running' | 'stopped';
  * for a sooner tick.
  * Whatever the peer sends, the sink gets exactly one frame of the agreed size per tick:
  * payloads that are not one agreed frame are dropped at the door and counted.
+ * Every RTP packet is sealed with the call's keys (SRTP AEAD_AES_128_GCM) on the way out and
+ * opened on the way in; one that does not authenticate, or replays one already taken, is
+ * counted and dropped before anything else reads it.
  */
 export class MediaSession extends EventEmitter<MediaSessionEvents> {
   readonly frameMs: number;
@@ -81,6 +85,8 @@ export class MediaSession extends EventEmitter<MediaSessionEvents> {
   private readonly decoder: AudioDecoder;
   private readonly sender: RtpSender;
   private readonly receiver: RtpReceiver;
+  private readonly sealer: SrtpSealer;
+  private readonly opener: SrtpOpener;
   private readonly buffer: JitterBuffer<Buffer>;
   private readonly playout: Playout<Buffer>;
   private readonly ice: IceAgent;
@@ -114,6 +120,8 @@ export class MediaSession extends EventEmitter<MediaSessionEvents> {
       red: agreement.red,
       redundancy: opts.redundancy ?? (codec.name === 'opus' ? 2 : 1),
     });
+    this.sealer = new SrtpSealer(agreement.keys.send);
+    this.opener = new SrtpOpener(agreement.keys.receive);
     this.buffer = new JitterBuffer<Buffer>({ frameMs: this.frameMs, ...opts.jitter });
     this.receiver = new RtpReceiver(
       {
@@ -248,6 +256,8 @@ export class MediaSession extends EventEmitter<MediaSessionEvents> {
       deviceInputMs: this.opts.source.latencyMs?.() ?? null,
       deviceOutputMs: this.opts.sink.latencyMs?.() ?? null,
       foreignDropped: this.foreign,
+      decryptFailed: this.opener.decryptFailed,
+      replayed: this.opener.replayed,
     };
   }
 
@@ -261,7 +271,7 @@ export class MediaSession extends EventEmitter<MediaSessionEvents> {
     this.inputMeter.update(frame, this.frameMs);
     if (!this.ice.ready) return;
     const payload = this.encoder.encode(this.muted ? this.silence : frame);
-    this.ice.sendMedia(this.sender.packetize(payload));
+    this.ice.sendMedia(this.sealer.seal(this.sender.packetize(payload)));
   };
 
   private readonly onPacket = (buf: Buffer, from: Address): void => this.receive(buf, from, 'direct');
@@ -278,9 +288,16 @@ export class MediaSession extends EventEmitter<MediaSessionEvents> {
       this.foreign++;
       return;
     }
-    const packet = kind === 'rtp' ? decodeRtp(buf) : null;
-    if (!packet || packet.ssrc !== this.opts.agreement.remoteSsrc) {
+    if (kind !== 'rtp' || buf.length < 12 || buf.readUInt32BE(8) !== this.opts.agreement.remoteSsrc) {
       this.foreign++;
+      return;
+    }
+    // Authenticated and fresh, or dropped here (the opener counts it): nothing forged goes further.
+    const opened = this.opener.open(buf);
+    if (!opened.ok) return;
+    const packet = decodeRtp(opened.packet);
+    if (!packet) {
+      this.receiver.malformed++;
       return;
     }
     this.receiver.receive(packet, buf.length, this.timers.now());

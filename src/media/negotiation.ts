@@ -2,11 +2,15 @@ import { z } from 'zod';
 import type { CodecName } from '../audio/types';
 import type { Candidate } from './candidates';
 import { iceCredentialsSchema, type IceCredentials } from './ice/credentials';
+import type { MediaKeys } from './crypto/call-security';
+import { mediaKeySchema, type MediaKey } from './crypto/media-key';
 
 /**
  * The media session description carried opaquely in signaling `call.offer` and
  * `answer.answer`. The caller lists its codecs in preference order; the callee picks the
  * first one it also has and both then send that codec, at that frame size, both ways.
+ * Media is always encrypted: each side's `crypto` (crypto/media-key.ts) is required, and a
+ * description without one is refused as incompatible.
  */
 
 export const RED_PAYLOAD_TYPE = 63;
@@ -36,6 +40,8 @@ export const offerSchema = z.object({
   ssrc: z.number().int().min(0).max(0xffffffff),
   /** This side's ICE credentials: connectivity checks to it must carry them. */
   ice: iceCredentialsSchema,
+  /** This side's signed ephemeral key: media is encrypted, always. */
+  crypto: mediaKeySchema,
 });
 export const answerSchema = z.object({
   v: z.literal(MEDIA_DESCRIPTION_VERSION),
@@ -44,6 +50,7 @@ export const answerSchema = z.object({
   candidates: z.array(candidateSchema).max(32),
   ssrc: z.number().int().min(0).max(0xffffffff),
   ice: iceCredentialsSchema,
+  crypto: mediaKeySchema,
 });
 
 export type CodecDescription = z.infer<typeof codecSchema>;
@@ -62,9 +69,16 @@ export interface Agreement {
   controlling: boolean;
   localIce: IceCredentials;
   remoteIce: IceCredentials;
+  /** The call's media keys (crypto/call-security.ts). */
+  keys: MediaKeys;
 }
 
-export type AnswerResult = { ok: true; answer: Answer; agreement: Agreement } | { ok: false; reason: 'incompatible'; message: string };
+/** An agreement before the keys: what the descriptions settle by themselves. */
+export type Terms = Omit<Agreement, 'keys'>;
+
+export type AnswerResult =
+  | { ok: true; answer: Omit<Answer, 'crypto'>; terms: Terms; remote: MediaKey }
+  | { ok: false; reason: 'incompatible'; message: string };
 
 export function parseOffer(body: unknown): Offer | null {
   const r = offerSchema.safeParse(body);
@@ -74,6 +88,14 @@ export function parseOffer(body: unknown): Offer | null {
 export function parseAnswer(body: unknown): Answer | null {
   const r = answerSchema.safeParse(body);
   return r.success ? r.data : null;
+}
+
+/** Why a description could not be read: said plainly when it is only the key that is missing. */
+function unreadable(body: unknown, who: 'caller' | 'callee', what: 'offer' | 'answer'): string {
+  const plain = typeof body === 'object' && body !== null && !Array.isArray(body) && !('crypto' in body);
+  return plain
+    ? `the ${who} sent no encryption key: it runs a parley without end-to-end encryption, which this version does not talk to`
+    : `the ${who} sent a media ${what} this version cannot read`;
 }
 
 function sameCodec(a: CodecDescription, b: CodecDescription): boolean {
@@ -89,7 +111,7 @@ export function answerOffer(
   local: { codecs: CodecDescription[]; red: boolean; candidates: Candidate[]; ssrc: number; ice: IceCredentials },
 ): AnswerResult {
   const offer = parseOffer(body);
-  if (!offer) return { ok: false, reason: 'incompatible', message: 'the caller sent a media offer this version cannot read' };
+  if (!offer) return { ok: false, reason: 'incompatible', message: unreadable(body, 'caller', 'offer') };
   const codec = offer.codecs.find((o) => local.codecs.some((l) => sameCodec(o, l)));
   if (!codec) {
     const theirs = offer.codecs.map((c) => c.name).join(', ') || 'none';
@@ -97,11 +119,12 @@ export function answerOffer(
     return { ok: false, reason: 'incompatible', message: `no common codec (caller offers ${theirs}; this side has ${ours})` };
   }
   const red = local.red && offer.red ? offer.red : false;
-  const answer: Answer = { v: MEDIA_DESCRIPTION_VERSION, codec, red, candidates: local.candidates, ssrc: local.ssrc, ice: local.ice };
+  const answer = { v: MEDIA_DESCRIPTION_VERSION, codec, red, candidates: local.candidates, ssrc: local.ssrc, ice: local.ice } as const;
   return {
     ok: true,
     answer,
-    agreement: {
+    remote: offer.crypto,
+    terms: {
       codec: codec as Agreement['codec'],
       red,
       localSsrc: local.ssrc,
@@ -116,12 +139,12 @@ export function answerOffer(
 }
 
 /** The caller's side: checks the answer picks one of the offered codecs. */
-export function acceptAnswer(body: unknown, offer: Offer): Agreement | { error: string } {
+export function acceptAnswer(body: unknown, offer: Offer): { terms: Terms; remote: MediaKey } | { error: string } {
   const answer = parseAnswer(body);
-  if (!answer) return { error: 'the callee sent a media answer this version cannot read' };
+  if (!answer) return { error: unreadable(body, 'callee', 'answer') };
   const codec = offer.codecs.find((c) => sameCodec(c, answer.codec) && c.payloadType === answer.codec.payloadType);
   if (!codec) return { error: `the callee chose ${answer.codec.name}, which was not offered` };
-  return {
+  const terms: Terms = {
     codec: { ...codec, frameMs: answer.codec.frameMs } as Agreement['codec'],
     red: offer.red && answer.red ? answer.red : false,
     localSsrc: offer.ssrc,
@@ -132,6 +155,7 @@ export function acceptAnswer(body: unknown, offer: Offer): Agreement | { error: 
     localIce: offer.ice,
     remoteIce: answer.ice,
   };
+  return { terms, remote: answer.crypto };
 }
 
 /** A trickled candidate (`candidate` message), or null when it is not one this version reads. */

@@ -36,4 +36,8 @@ export interface CallStats {
   deviceOutputMs: number | null;
   /** Datagrams from anyone but the negotiated peer, dropped unread. */
   foreignDropped: number;
+  /** Packets from the peer's address and SSRC that did not authenticate (forged, modified, wrong key): dropped. */
+  decryptFailed: number;
+  /** Packets refused as replays, or as older than the replay window: dropped unopened. */
+  replayed: number;
 }

@@ -20,6 +20,7 @@ export const ERROR_CODES = [
   'registration_timeout', // final error: no successful hello within the registration window
   'too_many_connections', // final error: the connection is over the server's per-address or total cap
   'server_shutdown', // final error: the server is closing
+  'name_claimed', // the name is claimed by another identity key (parley-server --names claim)
 ] as const;
 export type ErrorCode = (typeof ERROR_CODES)[number];
 
@@ -41,5 +42,7 @@ export const FAIL_CAUSES = [
   'input_device', // the microphone (or input file) would not open, or died
   'output_device', // the speaker (or output file) would not open, or died
   'no_path', // no media path between the two sides
+  'identity_changed', // the peer's identity key is not the one remembered for its name
+  'bad_signature', // the peer's media key is not signed by the identity key it shows
 ] as const;
 export type FailCause = (typeof FAIL_CAUSES)[number];

@@ -27,7 +27,15 @@ const failCause = z.enum(FAIL_CAUSES);
 export const userStatus = z.enum(['idle', 'ringing', 'in-call']);
 
 // ---- client → server -------------------------------------------------------
-export const helloSchema = z.object({ type: z.literal('hello'), req, version: z.number().int(), name });
+/**
+ * `identity`: the client's Ed25519 key and its signature over `helloProof(nonce, name)`, with the
+ * nonce of this connection's last `challenge` (see src/protocol/name-proof.ts). Servers that
+ * claim names (`--names claim`) bind a name to the first key that proves it; others ignore it.
+ */
+const identityProof = z.object({ key: z.string().max(64), sig: z.string().max(128) });
+export const helloSchema = z.object({ type: z.literal('hello'), req, version: z.number().int(), name, identity: identityProof.optional() });
+/** Asks for a fresh nonce to sign in the next `hello`; allowed before registering. */
+export const challengeSchema = z.object({ type: z.literal('challenge'), req });
 /** One page of the users online, by name; `after` is the last name of the previous page. */
 export const listSchema = z.object({ type: z.literal('list'), req, after: name.optional(), limit: z.number().int().min(1).optional() });
 export const lookupSchema = z.object({ type: z.literal('lookup'), req, name });
@@ -56,6 +64,7 @@ export const pingSchema = z.object({ type: z.literal('ping'), req });
 
 export const clientMessageSchema = z.discriminatedUnion('type', [
   helloSchema,
+  challengeSchema,
   listSchema,
   lookupSchema,
   callSchema,
@@ -79,6 +88,8 @@ export const welcomeSchema = z.object({
   udpPort: z.number().int(),
   version: z.number().int(),
 });
+/** The reply to `challenge`: 32 random bytes, base64url, good for one `hello` on this connection. */
+export const challengeReplySchema = z.object({ type: z.literal('challenge'), req, nonce: z.string().max(64) });
 /** `more`: further users follow the last one here (ask again with `after`). */
 export const usersSchema = z.object({ type: z.literal('users'), req, users: z.array(userInfo), more: z.boolean().optional() });
 export const userSchema = z.object({ type: z.literal('user'), req, name: z.string(), status: userStatus });
@@ -125,6 +136,7 @@ export const errorSchema = z.object({
 
 export const serverMessageSchema = z.discriminatedUnion('type', [
   welcomeSchema,
+  challengeReplySchema,
   usersSchema,
   userSchema,
   ringingSchema,

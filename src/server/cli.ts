@@ -25,6 +25,7 @@ interface Options {
   turnSecret?: string;
   turnTtl: number;
   maxAllocations: number;
+  names: 'open' | 'claim';
 }
 
 function program(): Command {
@@ -58,6 +59,7 @@ function program(): Command {
     .addOption(new Option('--turn-ttl <s>', 'seconds the per-call relay credentials may start an allocation').default(DEFAULT_TURN_TTL_S).argParser(seconds))
     .addOption(new Option('--max-allocations <n>', 'relay allocations on the embedded relay in total').default(DEFAULT_RELAY_LIMITS.maxAllocations).argParser(count))
     .addOption(new Option('--no-relay', 'offer calls no TURN relay, and run none'))
+    .addOption(new Option('--names <mode>', 'open: any free name; claim: a name stays with the first identity key that registers it').choices(['open', 'claim']).default('open'))
     .addOption(new Option('--log-level <level>', 'how much to log').choices(LOG_LEVELS).default('info').env('PARLEY_SERVER_LOG_LEVEL'))
     .addOption(new Option('--log-json', 'log JSON lines instead of readable ones').default(false).env('PARLEY_SERVER_LOG_JSON'))
     .allowExcessArguments(false)
@@ -100,6 +102,7 @@ export async function main(argv: string[]): Promise<void> {
       turnSecret: o.turnSecret,
       turnTtlS: o.turnTtl,
       relayLimits: { maxAllocations: o.maxAllocations },
+      names: o.names,
       logger,
     });
   } catch (err) {

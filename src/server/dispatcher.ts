@@ -20,6 +20,7 @@ import type { Failure } from './refusals';
 import type { Registry, Session } from './registry';
 import { unmapped } from './turn/ip';
 import type { TurnIssuer } from './turn/issuer';
+import { NameClaims } from './name-claims';
 
 type Req = ClientMessage['req'];
 
@@ -45,6 +46,7 @@ export class Dispatcher {
     private readonly clock: Clock,
     private readonly limits: ServerLimits,
     private readonly udpPort: () => number,
+    private readonly claims = new NameClaims(false),
     private readonly turn?: TurnIssuer,
   ) {}
 
@@ -74,6 +76,7 @@ export class Dispatcher {
   private dispatch(conn: Connection, msg: ClientMessage, now: number): void {
     if (msg.type === 'ping') return conn.send({ type: 'pong', req: msg.req });
     if (msg.type === 'hello') return this.hello(conn, msg);
+    if (msg.type === 'challenge') return conn.send({ type: 'challenge', req: msg.req, nonce: this.claims.challenge(conn) });
     const session = conn.session;
     if (!session) return this.error(conn, msg.req, 'not_registered', 'say hello with a name first');
     switch (msg.type) {
@@ -134,6 +137,8 @@ export class Dispatcher {
     if (!isValidName(msg.name)) {
       return this.error(conn, msg.req, 'bad_name', 'a name is 1 to 32 letters, digits, ".", "_" or "-"');
     }
+    const claim = this.claims.check(conn, msg.name, msg.identity);
+    if (!claim.ok) return this.error(conn, msg.req, claim.code, claim.message);
     const session: Session = {
       id: mintId(),
       name: msg.name,
@@ -146,6 +151,7 @@ export class Dispatcher {
     if (!this.registry.claim(session)) {
       return this.error(conn, msg.req, 'name_taken', `the name "${msg.name}" is taken: choose another`);
     }
+    this.claims.bind(msg.name, claim.key);
     conn.state = { phase: 'registered', session };
     conn.send({ type: 'welcome', req: msg.req, id: session.id, name: session.name, udpPort: this.udpPort(), version: PROTOCOL_VERSION });
     this.log.info('registered', { name: session.name, id: session.id, remote: conn.remote });

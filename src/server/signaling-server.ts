@@ -7,6 +7,7 @@ import { systemClock, type Clock, type ClockTimer } from './clock';
 import { Connection, formatRemote, type ConnectionEnv, type ConnectionHooks } from './connection';
 import { ConnectionGate } from './connection-gate';
 import { Dispatcher } from './dispatcher';
+import { NameClaims } from './name-claims';
 import { FD_RESERVE, openFileLimit } from './fd-limit';
 import { resolveLimits, type ServerLimits } from './limits';
 import { createLogger, silentLogger, type Logger, type LogLevel } from './logger';
@@ -54,6 +55,8 @@ export interface ServerOptions {
   turnTtlS?: number;
   /** Caps of the embedded relay; see RelayLimits for each and its default. */
   relayLimits?: Partial<RelayLimits>;
+  /** `claim`: a name is bound to the first identity key that registers it (src/server/name-claims.ts). Default `open`. */
+  names?: 'open' | 'claim';
 }
 
 export interface RunningServer {
@@ -105,7 +108,8 @@ export async function startServer(opts: ServerOptions = {}): Promise<RunningServ
   const fileLimit = openFileLimit();
   const openFiles = fileLimit === null ? Infinity : Math.max(1, fileLimit - FD_RESERVE);
   const gate = new ConnectionGate({ total: limits.maxConnections, perAddress: limits.maxConnectionsPerAddress, openFiles }, clock, log);
-  const dispatcher = new Dispatcher(registry, broker, log, clock, limits, () => udp?.address().port ?? 0, issuer);
+  const claims = new NameClaims(opts.names === 'claim');
+  const dispatcher = new Dispatcher(registry, broker, log, clock, limits, () => udp?.address().port ?? 0, claims, issuer);
   const hooks: ConnectionHooks = {
     line: (conn, ev) => dispatcher.handle(conn, ev),
     leave: (conn, session, why) => dispatcher.left(session, why, conn.remote),

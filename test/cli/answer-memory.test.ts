@@ -7,6 +7,8 @@ import { readFileSync } from 'node:fs';
 import type { RunningServer } from '../../src';
 import { RawClient, testServer } from '../helpers/signaling';
 import { run } from './helpers/parley';
+import { CallSecurity } from '../../src/media/crypto/call-security';
+import { Identity } from '../../src/media/crypto/identity';
 
 jest.setTimeout(180_000);
 
@@ -27,6 +29,8 @@ const offer = {
   candidates: [{ ip: '127.0.0.1', port: 9, type: 'host' }],
   ssrc: 1234,
   ice: { ufrag: 'alice', pwd: 'alicepasswordalicepassword' },
+  // Media is always encrypted: an offer carries a signed key, or is refused as incompatible.
+  crypto: new CallSecurity(Identity.generate()).describe({ role: 'caller', ssrc: 1234, ufrag: 'alice' }),
 };
 
 /**

@@ -1,5 +1,6 @@
 /** The interactive client's state machine, event by event, without a terminal or a network. */
 import type { CallReasonCode } from '../../src/client/call-reasons';
+import { render } from '../../src/client/ui/screens';
 import { initial, transition, type Key, type Step, type UiEvent, type UiState } from '../../src/client/ui/state';
 
 const cfg = { hangupKey: 'h' };
@@ -11,7 +12,7 @@ function play(start: Step, ...events: UiEvent[]): Step {
 }
 
 const menu: UiState = { kind: 'menu', name: 'alice' };
-const call = { peer: 'bob', codec: 'opus', frameMs: 20, startedAt: 0 };
+const call = { peer: 'bob', codec: 'opus', frameMs: 20, startedAt: 0, sas: 'ybndr' };
 const inCall: UiState = { kind: 'in-call', name: 'alice', call, muted: false, help: false };
 
 test('with --name it connects and registers; a taken name asks for another before connecting again', () => {
@@ -150,4 +151,15 @@ test('the end-of-call notice says how the received audio fared', () => {
     kind: 'menu',
     notice: 'bob went away (connection lost). The call lasted 1:05.\nAudio: recovered 2 frames, concealed 20 ms, stretched +35 / -30 ms.',
   });
+});
+
+test("a changed identity key: the warning stays with the refusal, or on the call screen when the key was taken", () => {
+  const calling: UiState = { kind: 'calling', name: 'alice', to: 'bob', cancelling: false, quitAfter: false };
+  const warned = transition(calling, { type: 'notice', text: "WARNING: bob's identity key has changed!" }, cfg).state;
+  const refused = transition(warned, { type: 'call-failed', end: { reason: 'failed', cause: 'identity_changed', byMe: true } }, cfg).state;
+  expect(refused).toMatchObject({ kind: 'menu', notice: expect.stringMatching(/^WARNING: bob's identity key has changed!\nCould not call bob: bob's identity key is not the one remembered/) });
+  const taken = transition(warned, { type: 'call-connected', call }, cfg).state;
+  expect(taken).toMatchObject({ kind: 'in-call', warning: "WARNING: bob's identity key has changed!" });
+  // eslint-disable-next-line no-control-regex
+  expect(render(taken, { ...cfg, server: 's' }).join('\n').replace(/\x1b\[\d+m/g, '')).toMatch(/SAS .*ybndr[\s\S]*WARNING: bob's identity key has changed!/);
 });

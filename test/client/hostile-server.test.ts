@@ -13,7 +13,7 @@ jest.setTimeout(30_000);
 
 type Script = (msg: Record<string, unknown>, reply: (line: string) => void) => void;
 
-/** A fake parley server: answers hello with welcome, the rest as `script` says. */
+/** A fake parley server: answers hello with welcome, challenge as an older server would, the rest as `script` says. */
 async function fakeServer(script: Script): Promise<{ port: number; close: () => Promise<void>; client: () => Promise<net.Socket> }> {
   const sockets = new Set<net.Socket>();
   const registered = new EventEmitter();
@@ -32,6 +32,9 @@ async function fakeServer(script: Script): Promise<{ port: number; close: () => 
           registered.emit('client', socket);
         } else if (msg.type === 'ping') {
           reply(JSON.stringify({ type: 'pong', req: msg.req }));
+        } else if (msg.type === 'challenge') {
+          // As a server from before name claims: an unknown request; the client then says a plain hello.
+          reply(JSON.stringify({ type: 'error', req: msg.req, code: 'bad_request', message: 'unknown type' }));
         } else script(msg, reply);
       }),
     );

@@ -14,6 +14,7 @@ import { MediaSession } from '../../src/media/media-session';
 import type { Agreement } from '../../src/media/negotiation';
 import { UdpLink } from '../../src/media/udp-link';
 import { encodeRtp } from '../../src/protocol/rtp';
+import { peerSealer, TEST_KEYS } from '../helpers/media-keys';
 import { ManualTimers } from '../helpers/audio';
 import { answerChecks, iceFields } from '../helpers/ice-peer';
 import { waitUntil } from '../helpers/wait';
@@ -66,7 +67,9 @@ describe.each<[CodecName, number]>([
       remoteSsrc: PEER_SSRC,
       remoteCandidates: [{ ip: '127.0.0.1', port: peer.address().port, type: 'host' }],
       ...iceFields,
+      keys: TEST_KEYS,
     };
+    const seal = peerSealer();
     answerChecks(peer);
     const session = new MediaSession({ link, agreement, codec: getCodec(codec), source: new SilenceSource({ timers }), sink, timers });
     try {
@@ -79,7 +82,7 @@ describe.each<[CodecName, number]>([
       // One packet every 20 ms of the session's time, every other one hostile.
       for (let i = 0; i < packets; i++) {
         const payload = i % 2 === 0 ? good : bad;
-        peer.send(encodeRtp({ payloadType, sequence: i, timestamp: i * step, ssrc: PEER_SSRC, marker: i === 0, payload }), link.port, '127.0.0.1');
+        peer.send(seal.seal(encodeRtp({ payloadType, sequence: i, timestamp: i * step, ssrc: PEER_SSRC, marker: i === 0, payload })), link.port, '127.0.0.1');
         await waitUntil(() => session.stats().packetsReceived === i + 1, `packet ${i} to arrive`, 15_000, 1);
         timers.advance(20);
       }

@@ -26,6 +26,7 @@ import { UdpLink } from '../../src/media/udp-link';
 import { ManualTimers } from '../helpers/audio';
 import { iceFields } from '../helpers/ice-peer';
 import { waitFor } from '../helpers/wait';
+import { TEST_KEYS } from '../helpers/media-keys';
 
 let dir: string;
 beforeAll(() => {
@@ -40,6 +41,7 @@ const agreement: Agreement = {
   remoteSsrc: 2,
   remoteCandidates: [{ ip: '127.0.0.1', port: 9, type: 'host' }],
   ...iceFields,
+  keys: TEST_KEYS,
 };
 
 async function session(devices: { source?: AudioSource; sink?: AudioSink } = {}, timers = new ManualTimers()) {

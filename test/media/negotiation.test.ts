@@ -1,18 +1,23 @@
 import { acceptAnswer, answerOffer, type Offer } from '../../src/media/negotiation';
 import { ReceptionStats } from '../../src/media/reception';
 import { PEER_ICE, SELF_ICE } from '../helpers/ice-peer';
+import { CallSecurity } from '../../src/media/crypto/call-security';
+import { Identity } from '../../src/media/crypto/identity';
 
 const opus = { name: 'opus', payloadType: 111, clockRate: 48000, frameMs: 20 as const };
 const pcm = { name: 'pcm', payloadType: 96, clockRate: 16000, frameMs: 20 as const };
 const cand = [{ ip: '127.0.0.1', port: 5000, type: 'host' as const }];
-const offer: Offer = { v: 1, codecs: [opus, pcm], red: { payloadType: 63 }, candidates: cand, ssrc: 1, ice: PEER_ICE };
+const callerKey = new CallSecurity(Identity.generate());
+const crypto = callerKey.describe({ role: 'caller', ssrc: 1, ufrag: PEER_ICE.ufrag });
+const offer: Offer = { v: 1, codecs: [opus, pcm], red: { payloadType: 63 }, candidates: cand, ssrc: 1, ice: PEER_ICE, crypto };
+const calleeCrypto = new CallSecurity(Identity.generate()).describe({ role: 'callee', ssrc: 2, ufrag: SELF_ICE.ufrag });
 
 describe('negotiation', () => {
   test('the answer picks the first offered codec both sides have', () => {
     const r = answerOffer(offer, { codecs: [pcm, opus], red: true, candidates: cand, ssrc: 2, ice: SELF_ICE });
     expect(r.ok && r.answer.codec.name).toBe('opus');
     const only = answerOffer(offer, { codecs: [pcm], red: true, candidates: cand, ssrc: 2, ice: SELF_ICE });
-    expect(only.ok && only.agreement).toMatchObject({ codec: pcm, red: { payloadType: 63 }, localSsrc: 2, remoteSsrc: 1 });
+    expect(only.ok && only.terms).toMatchObject({ codec: pcm, red: { payloadType: 63 }, localSsrc: 2, remoteSsrc: 1 });
   });
 
   test('no common codec is incompatible, and so is an unreadable offer', () => {
@@ -23,11 +28,22 @@ describe('negotiation', () => {
     expect(answerOffer({ codecs: 'opus' }, { codecs: [opus], red: true, candidates: cand, ssrc: 2, ice: SELF_ICE })).toMatchObject({ ok: false });
   });
 
+  test('an offer without an encryption key is refused as incompatible, saying so', () => {
+    const { crypto: _none, ...plain } = offer;
+    const r = answerOffer(plain, { codecs: [opus], red: true, candidates: cand, ssrc: 2, ice: SELF_ICE });
+    expect(r).toMatchObject({ ok: false, reason: 'incompatible' });
+    expect(!r.ok && r.message).toMatch(/no encryption key.*without end-to-end encryption/);
+    const bad = answerOffer({ ...offer, crypto: { ...crypto, suite: 'NULL' } }, { codecs: [opus], red: true, candidates: cand, ssrc: 2, ice: SELF_ICE });
+    expect(bad).toMatchObject({ ok: false, reason: 'incompatible' });
+  });
+
   test('the caller checks the answer against its offer', () => {
     const r = answerOffer(offer, { codecs: [opus], red: false, candidates: cand, ssrc: 2, ice: SELF_ICE });
     if (!r.ok) throw new Error('expected an answer');
-    expect(acceptAnswer(r.answer, offer)).toMatchObject({ codec: opus, red: false, remoteSsrc: 2, remoteCandidates: cand });
-    expect(acceptAnswer({ ...r.answer, codec: { ...opus, name: 'g711' } }, offer)).toHaveProperty('error');
+    const answer = { ...r.answer, crypto: calleeCrypto };
+    expect(acceptAnswer(answer, offer)).toMatchObject({ terms: { codec: opus, red: false, remoteSsrc: 2, remoteCandidates: cand }, remote: calleeCrypto });
+    expect(acceptAnswer({ ...answer, codec: { ...opus, name: 'g711' } }, offer)).toHaveProperty('error');
+    expect(acceptAnswer(r.answer, offer)).toHaveProperty('error', expect.stringMatching(/no encryption key/));
     expect(acceptAnswer({}, offer)).toHaveProperty('error');
   });
 });

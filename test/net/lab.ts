@@ -255,7 +255,8 @@ export class Lab {
 
   /** Runs `bin` (a node script by path, or a program on the PATH) inside `ns`. */
   private spawn(ns: string, bin: string, args: string[]): Proc {
-    const env: NodeJS.ProcessEnv = { ...process.env, PARLEY_CONFIG: `/nonexistent/parley-lab-${this.id}.json` };
+    // A private config folder per lab: it also holds the clients' identity key and known peers.
+    const env: NodeJS.ProcessEnv = { ...process.env, PARLEY_CONFIG: path.join(tmpdir(), `parley-lab-${this.id}`, 'config.json') };
     for (const k of Object.keys(env)) if (k.startsWith('PARLEY_') && k !== 'PARLEY_CONFIG') delete env[k];
     const command = path.isAbsolute(bin) ? [process.execPath, bin] : [bin];
     const child = spawn('ip', ['netns', 'exec', ns, ...command, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env });

@@ -232,6 +232,7 @@ describe('usage', () => {
       '--turn-ttl',
       '--max-allocations',
       '--no-relay',
+      '--names',
       '--log-level',
       '--log-json',
       '--help',

@@ -5,7 +5,7 @@ import type { IncomingCall, PhoneOptions } from '../phone';
 import type { OutputSpec } from '../call-media';
 import { describeLocalFailure, exitCodeFor } from '../call-reasons';
 import { checkFiles } from '../call-media';
-import { describeMissedCall } from '../views/messages';
+import { describeIdentityWarning, describeMissedCall } from '../views/messages';
 import type { Reporter } from './reporter';
 import { onAbort, openPhone, whenSignalled } from './session';
 import { talk } from './talk';
@@ -65,6 +65,7 @@ export async function answer(opts: AnswerCommand, report: Reporter): Promise<Exi
         else if (opts.maxCalls !== undefined && n >= opts.maxCalls) resolve(lastExit);
       });
       phone.on('call-failed', ({ message }) => report.problem('refused', { message }, message));
+      phone.on('identity-changed', (w) => report.problem('identity_changed', { ...w, message: describeIdentityWarning(w) }, describeIdentityWarning(w)));
       report.event('waiting', { name: me }, `waiting for calls as ${me}`);
     });
   } finally {

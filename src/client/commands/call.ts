@@ -3,7 +3,7 @@ import { exitCodeFor } from '../call-reasons';
 import { CallFailedError } from '../call-errors';
 import type { ExitCode } from '../exit-codes';
 import type { PhoneOptions } from '../phone';
-import { describeCallFailure } from '../views/messages';
+import { describeCallFailure, describeIdentityWarning } from '../views/messages';
 import type { Reporter } from './reporter';
 import { onAbort, openPhone, temporaryName, whenSignalled } from './session';
 import { talk } from './talk';
@@ -17,8 +17,9 @@ export interface CallCommand {
 
 export async function call(opts: CallCommand, report: Reporter): Promise<ExitCode> {
   const signalled = whenSignalled();
-  const phone = await openPhone(opts.phone, opts.name ?? temporaryName('call'), report);
+  const phone = await openPhone(opts.phone, opts.name ?? temporaryName('call'), report, opts.name !== undefined);
   try {
+    phone.on('identity-changed', (w) => report.problem('identity_changed', { ...w, message: describeIdentityWarning(w) }, describeIdentityWarning(w)));
     const outgoing = phone.call(opts.to);
     outgoing.once('ringing', ({ call: id }) => report.event('ringing', { to: opts.to, call: id }, `calling ${opts.to}…`));
     const stop = onAbort(signalled.signal);

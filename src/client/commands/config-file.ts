@@ -16,6 +16,14 @@ export function configPath(env: NodeJS.ProcessEnv = process.env): string {
   return path.join(base, 'parley', 'config.json');
 }
 
+/**
+ * The folder of the config file: the identity key and known_peers.json live beside it, so
+ * PARLEY_CONFIG=/x/config.json keeps them in /x.
+ */
+export function configDir(env: NodeJS.ProcessEnv = process.env): string {
+  return path.dirname(configPath(env));
+}
+
 /** The file's settings as strings, checked like the command line's; none when there is no file. */
 export function readConfig(file: string): Partial<Record<SettingKey, string>> {
   let text: string;

@@ -52,7 +52,8 @@ file (${file}), else the default; 'parley config' shows each one and where it ca
 
 Exit codes: 0 ok, 1 audio or other failure, 2 usage, 3 server unreachable, 4 name refused,
   5 not found, 6 declined, 7 busy, 8 no answer, 9 no common codec or no network path,
-  10 connection lost, 11 rate limited. Everything is in docs/cli.md.`;
+  10 connection lost, 11 rate limited, 12 the peer's identity key changed (or is forged).
+  Everything is in docs/cli.md.`;
 
 /**
  * Builds the program. `config` holds the config file's values; the chosen action's promise is

@@ -18,7 +18,8 @@ export function temporaryName(command: string): string {
   return `${command}-${randomBytes(3).toString('hex')}`;
 }
 
-export async function openPhone(opts: PhoneOptions, name: string, report: Reporter): Promise<Phone> {
+/** `claim: false` for a throwaway name: a server that claims names need not keep it for our key. */
+export async function openPhone(opts: PhoneOptions, name: string, report: Reporter, claim = true): Promise<Phone> {
   let phone: Phone;
   try {
     phone = await Phone.connect(opts);
@@ -27,7 +28,7 @@ export async function openPhone(opts: PhoneOptions, name: string, report: Report
     throw new ScriptExit(EXIT.unreachable);
   }
   try {
-    await phone.register(name);
+    await phone.register(name, { claim });
   } catch (err) {
     const e = err as Error & { code?: string };
     await phone.close();

@@ -19,8 +19,8 @@ export async function talk(call: ActiveCall, report: Reporter, opts: TalkOptions
   const view = callView(call);
   report.event(
     'connected',
-    { peer: call.peer, call: call.id, codec: call.codec, frameMs: call.frameMs, path: pathFields(call.path) },
-    `connected to ${call.peer}: ${view.codec}, ${view.frameMs} ms frames, ${describePath(call.path)}`,
+    { peer: call.peer, call: call.id, codec: call.codec, frameMs: call.frameMs, path: pathFields(call.path), sas: call.sas, peerKey: call.peerFingerprint },
+    `connected to ${call.peer}: ${view.codec}, ${view.frameMs} ms frames, ${describePath(call.path)}; encrypted, SAS ${call.sas} (the same on both sides unless someone is in between)`,
   );
   // A device that fails moves to another and the call goes on: say so.
   call.on('device', (change) => report.event('device', { peer: call.peer, ...change }, describeDeviceChange(change)));

@@ -8,7 +8,7 @@ import { listAudioDevices } from '../../audio';
 import { Phone, type ActiveCall, type PhoneOptions, type PhoneState } from '../phone';
 import { deviceChoices } from '../views/device-choices';
 import { callView, liveView } from '../views/call-view';
-import { describeDeviceChange } from '../views/messages';
+import { describeDeviceChange, describeIdentityWarning } from '../views/messages';
 import { render, type ScreenContext } from './screens';
 import { initial, transition, type Effect, type Step, type UiConfig, type UiEvent, type UiState } from './state';
 import { Terminal } from './terminal';
@@ -149,7 +149,9 @@ class App {
       const phone = await Phone.connect(this.opts.phone);
       this.phone = phone;
       phone.on('stateChange', (old, next) => this.onPhoneState(old, next));
-      phone.on('call-failed', ({ message }) => this.dispatch({ type: 'notice', text: `${capitalize(message)}.` }));
+      // A caller refused for a changed key: the identity warning just shown says it all.
+      phone.on('call-failed', ({ reason, message }) => reason !== 'identity_changed' && this.dispatch({ type: 'notice', text: `${capitalize(message)}.` }));
+      phone.on('identity-changed', (w) => this.dispatch({ type: 'notice', text: describeIdentityWarning(w) }));
       phone.on('disconnected', ({ reason }: { reason: string }) => {
         if (this.phone !== phone) return;
         this.dropPhone();

@@ -114,11 +114,13 @@ function callScreen(s: Extract<UiState, { kind: 'in-call' }>, keys: readonly Bin
     `In a call with ${bold(s.call.peer)}   ${formatDuration(elapsed)}${s.muted ? `   ${bold('MUTED')}` : ''}`,
     '',
     `Codec    ${s.call.codec}, ${s.call.frameMs} ms frames`,
+    `Secure   encrypted; SAS ${bold(s.call.sas)} (read it to each other: it should match)`,
     `Path     ${live ? live.path : '…'}`,
     `Mic      ${levelMeter(s.muted || !live ? -Infinity : live.inputDb)}`,
     `Speaker  ${levelMeter(live ? live.outputDb : -Infinity)}`,
     ...(live ? statsLines(live) : ['Waiting for statistics…']),
     ...(s.device ? ['', s.device] : []),
+    ...(s.warning ? ['', bold(s.warning)] : []),
     '',
     bindingsOf(keys, 'in-call')
       .filter((b) => SHORT[b.action])

@@ -34,12 +34,13 @@ export type UiState =
   | { kind: 'waiting'; name: string; what: 'list' | 'lookup'; target?: string }
   /** Picking the microphone, then the speaker, by number; `picked` is the microphone chosen. */
   | { kind: 'devices'; name: string; choices?: DeviceChoices; input: string; picked?: string; error?: string }
-  | { kind: 'calling'; name: string; to: string; cancelling: boolean; quitAfter: boolean }
+  /** warning: the peer's identity key changed (said before any audio; refused unless --accept-new-key). */
+  | { kind: 'calling'; name: string; to: string; cancelling: boolean; quitAfter: boolean; warning?: string }
   /** then: a lookup the person had typed before the call arrived, run if they decline. */
   | { kind: 'incoming'; name: string; from: string; id: string; then?: string }
   | { kind: 'answering'; name: string; from: string }
   /** device: the last device change, said on the call screen. */
-  | { kind: 'in-call'; name: string; call: CallView; muted: boolean; help: boolean; live?: LiveView; device?: string }
+  | { kind: 'in-call'; name: string; call: CallView; muted: boolean; help: boolean; live?: LiveView; device?: string; warning?: string }
   | { kind: 'hanging-up'; name: string; peer: string; quitAfter: boolean }
   | { kind: 'quitting'; message?: string };
 
@@ -190,11 +191,13 @@ export function transition(s: UiState, e: UiEvent, cfg: UiConfig): Step {
       if (e.type === 'call-connected') {
         return s.quitAfter || s.cancelling
           ? go({ kind: 'hanging-up', name: s.name, peer: s.to, quitAfter: s.quitAfter }, { do: 'hangup' })
-          : stay({ kind: 'in-call', name: s.name, call: e.call, muted: false, help: false });
+          : stay({ kind: 'in-call', name: s.name, call: e.call, muted: false, help: false, ...(s.warning ? { warning: s.warning } : {}) });
       }
+      if (e.type === 'notice') return stay({ ...s, warning: e.text });
       if (e.type === 'call-failed') {
         if (s.quitAfter) return quit();
-        return stay({ kind: 'menu', name: s.name, notice: describeCallFailure(s.to, e.end) });
+        const failure = describeCallFailure(s.to, e.end);
+        return stay({ kind: 'menu', name: s.name, notice: s.warning ? `${s.warning}\n${failure}` : failure });
       }
       if (action === 'cancel' && !s.cancelling) return go({ ...s, cancelling: true }, { do: 'cancel' });
       return stay(s);

@@ -6,6 +6,8 @@ export interface CallView {
   codec: string;
   frameMs: number;
   startedAt: number;
+  /** The short authentication string both sides should see. */
+  sas: string;
 }
 
 /** What the call screen shows, sampled from the live call on every tick. */
@@ -36,7 +38,7 @@ export interface LiveView {
 }
 
 export function callView(call: ActiveCall): CallView {
-  return { peer: call.peer, codec: `${call.codec.name} [${call.codec.backend}]`, frameMs: call.frameMs, startedAt: call.startedAt };
+  return { peer: call.peer, codec: `${call.codec.name} [${call.codec.backend}]`, frameMs: call.frameMs, startedAt: call.startedAt, sas: call.sas };
 }
 
 export function liveView(call: ActiveCall): LiveView {

@@ -1,5 +1,6 @@
 /** Running the built `parley` and `parley-server` as real processes. */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import net from 'node:net';
 import os from 'node:os';
@@ -21,11 +22,21 @@ export interface Run {
 }
 
 /**
+ * A config path of its own for one run. Random, not a counter: jest runs several test files in
+ * one process, each with its modules afresh, so a counter would start again and meet an earlier
+ * file's folder (and its remembered peers).
+ */
+export function privateConfig(): string {
+  return path.join(os.tmpdir(), `parley-test-no-config-${process.pid}`, randomBytes(6).toString('hex'), 'config.json');
+}
+
+/**
  * Runs `parley` with a private config location (so a developer's own config file never leaks
- * into a test) and whatever environment the test adds.
+ * into a test, and each run is a new user: its own identity key, no peers remembered) and
+ * whatever environment the test adds.
  */
 export function run(args: string[], opts: { stdin?: 'pipe' | 'ignore'; bin?: string; env?: Record<string, string> } = {}): Run {
-  const env: NodeJS.ProcessEnv = { ...process.env, PARLEY_CONFIG: path.join(os.tmpdir(), `parley-test-no-config-${process.pid}.json`), ...opts.env };
+  const env: NodeJS.ProcessEnv = { ...process.env, PARLEY_CONFIG: privateConfig(), ...opts.env };
   for (const k of Object.keys(env)) {
     if (k.startsWith('PARLEY_') && k !== 'PARLEY_CONFIG' && !(opts.env && k in opts.env)) delete env[k];
   }

@@ -3,9 +3,8 @@
  * private tmux server, types keys into it and reads the screen back.
  */
 import { execFileSync } from 'node:child_process';
-import os from 'node:os';
-import path from 'node:path';
 import { waitUntil } from '../../helpers/wait';
+import { privateConfig } from './parley';
 
 let counter = 0;
 
@@ -20,8 +19,9 @@ export class TmuxScreen {
   /** Starts `argv` in a 120×40 terminal. */
   static start(label: string, argv: string[], env: Record<string, string> = {}): TmuxScreen {
     const t = new TmuxScreen(label);
-    // A private config location: a developer's own config file must not change what a test sees.
-    const all = { PARLEY_CONFIG: path.join(os.tmpdir(), `parley-test-no-config-${process.pid}.json`), ...env };
+    // A private config location: a developer's own config file must not change what a test sees,
+    // and each run is a new user (its own identity key, nobody remembered from another test).
+    const all = { PARLEY_CONFIG: privateConfig(), ...env };
     const envArgs = Object.entries(all).flatMap(([k, v]) => ['-e', `${k}=${v}`]);
     // The wrapper prints the exit status on the screen; remain-on-exit keeps the pane after
     // the command exits, set in the same tmux call so even a quick exit is kept.
