@@ -1,4 +1,5 @@
 import { fork, spawnSync, type ChildProcess } from 'node:child_process';
+import { readdirSync } from 'node:fs';
 import path from 'node:path';
 import type { LoadJob, Ready, Reply, ServerKind, ServerRequest } from './ipc';
 
@@ -7,6 +8,8 @@ const serverLauncherEnv = require(path.resolve(__dirname, '../../../bin/launcher
 
 type WithoutId<T> = T extends unknown ? Omit<T, 'id'> : never;
 type Request = WithoutId<ServerRequest | LoadJob>;
+/** The environment parley's server runs with when started by its launcher, as users run it. */
+export const parleyServerEnv = (): NodeJS.ProcessEnv => serverLauncherEnv();
 type Pending = { resolve: (v: unknown) => void; reject: (e: Error) => void };
 
 const live = new Set<ChildProcess>();
@@ -15,8 +18,11 @@ process.on('exit', () => {
   for (const c of live) c.kill('SIGKILL');
 });
 
-/** A forked server or generator, driven by request/reply over its IPC channel. */
-export class Child {
+/**
+ * A forked server or generator, driven by request/reply over its IPC channel. `Req` is what it
+ * may be asked (the signaling bench's messages unless said otherwise).
+ */
+export class Child<Req extends { type: string } = Request> {
   private readonly pending = new Map<number, Pending>();
   private nextId = 1;
   private exited = false;
@@ -62,7 +68,34 @@ export class Child {
     return new Child(proc, 'load generator');
   }
 
-  ask<T>(req: Request, timeoutMs = 120_000): Promise<T> {
+  /**
+   * Forks `file` (a compiled script), pins it to `cpu`, and, when `ready`, waits for its Ready
+   * message (returned whole: a child may say more than its port). A label ending in "server" is
+   * asked to `stop` on stop(); anything else is disconnected.
+   */
+  static async start<R extends { type: string }, M extends Ready = Ready>(
+    file: string,
+    args: string[],
+    opts: { label: string; cpu: number | null; env?: NodeJS.ProcessEnv; execArgv?: string[]; ready?: boolean },
+  ): Promise<{ child: Child<R>; ready: M | null }> {
+    const proc = fork(file, args, { execArgv: opts.execArgv ?? [], stdio: 'inherit', env: opts.env ?? process.env });
+    const child = new Child<R>(proc, opts.label);
+    const ready =
+      opts.ready === false
+        ? null
+        : await new Promise<M>((resolve, reject) => {
+            proc.on('message', (m: M) => m.ready && resolve(m));
+            proc.once('exit', (code) => reject(new Error(`${opts.label} exited (${code}) before it was ready`)));
+          });
+    pin(proc, opts.cpu);
+    return { child, ready };
+  }
+
+  get pid(): number {
+    return this.proc.pid ?? -1;
+  }
+
+  ask<T>(req: WithoutId<Req>, timeoutMs = 120_000): Promise<T> {
     if (this.exited) return Promise.reject(new Error(`${this.label} is gone`));
     const id = this.nextId++;
     return new Promise<T>((resolve, reject) => {
@@ -82,7 +115,7 @@ export class Child {
   async stop(): Promise<void> {
     if (this.exited) return;
     const gone = new Promise<void>((resolve) => this.proc.once('exit', () => resolve()));
-    if (this.label.endsWith('server')) this.ask({ type: 'stop' }, 5000).catch(() => undefined);
+    if (this.label.endsWith('server')) this.ask({ type: 'stop' } as WithoutId<Req>, 5000).catch(() => undefined);
     else this.proc.disconnect();
     const timer = setTimeout(() => this.proc.kill('SIGKILL'), 5000);
     await gone;
@@ -94,7 +127,35 @@ export class Child {
  * Gives the server and the generator one core each, so neither steals the other's time
  * (Linux, taskset present); otherwise they share the machine as the scheduler likes.
  */
-function pin(proc: ChildProcess, cpu: number | null): void {
+export function pin(proc: ChildProcess, cpu: number | null): void {
   if (cpu === null || proc.pid === undefined) return;
   spawnSync('taskset', ['-a', '-p', '-c', String(cpu), String(proc.pid)], { stdio: 'ignore' });
+}
+
+/**
+ * Gives every thread of process `pid` the nice value `nice` (negative: a larger share of its core
+ * against the machine's other work; needs root, otherwise nothing changes), so a benchmark on a
+ * shared machine is less at the mercy of what else runs there. False when it could not.
+ */
+export function renice(pid: number, nice: number): boolean {
+  return eachThread(pid, (tid) => spawnSync('renice', ['-n', String(nice), '-p', tid], { stdio: 'ignore' }).status === 0);
+}
+
+/**
+ * Puts every thread of process `pid` under the round-robin real-time policy at `priority` (needs
+ * root): it then runs as soon as it wakes, ahead of the machine's ordinary work, within the
+ * kernel's real-time throttle (by default 95 % of each second, so it cannot take a core whole).
+ */
+export function realtime(pid: number, priority = 1): boolean {
+  return eachThread(pid, (tid) => spawnSync('chrt', ['-r', '-p', String(priority), tid], { stdio: 'ignore' }).status === 0);
+}
+
+function eachThread(pid: number, f: (tid: string) => boolean): boolean {
+  let tasks: string[];
+  try {
+    tasks = readdirSync(`/proc/${pid}/task`);
+  } catch {
+    tasks = [String(pid)];
+  }
+  return tasks.map(f).every(Boolean);
 }

@@ -23,3 +23,25 @@ export function openFilesLimit(): number {
     return Infinity;
   }
 }
+
+/**
+ * Microseconds of CPU process `pid` has spent (user + system, all its threads; Linux), or null
+ * when /proc cannot tell (gone, or not Linux). Counted in USER_HZ ticks (10 ms), like the above.
+ */
+export function processCpuMicros(pid: number): number | null {
+  const t = processTimes(pid);
+  return t && t.user + t.system;
+}
+
+/** The same, split: user and system (kernel) time, µs. */
+export function processTimes(pid: number): { user: number; system: number } | null {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // The command name, in parentheses, may hold spaces: the fields that count come after it.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    // utime and stime are fields 14 and 15 of the line, 12 and 13 after "pid (comm) ".
+    return { user: Number(fields[11]) * 10_000, system: Number(fields[12]) * 10_000 };
+  } catch {
+    return null;
+  }
+}
