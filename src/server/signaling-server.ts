@@ -93,8 +93,12 @@ export async function startServer(opts: ServerOptions = {}): Promise<RunningServ
   const nowS = wallSeconds(clock);
   let relay: TurnRelay | null = null;
   let udp: dgram.Socket | null = null;
+  // Read once it is bound: `address()` asks the kernel (getsockname) on every call, and the
+  // relay consults the port for every packet it forwards.
+  let boundUdpPort = 0;
+  const udpPortNow = () => boundUdpPort;
   const issuer: TurnIssuer | undefined = offerRelay
-    ? new SecretIssuer({ secret: turnSecret, ttlS: opts.turnTtlS ?? DEFAULT_TURN_TTL_S, nowS, url: opts.turnUrl, udpPort: () => udp?.address().port ?? 0 })
+    ? new SecretIssuer({ secret: turnSecret, ttlS: opts.turnTtlS ?? DEFAULT_TURN_TTL_S, nowS, url: opts.turnUrl, udpPort: udpPortNow })
     : undefined;
   const broker = new CallBroker({ ringTimeoutMs: opts.ringTimeoutMs ?? 30_000, log, clock, limits, turn: issuer, ended: (id) => relay?.endCall(id) });
   const connections = new Set<Connection>();
@@ -109,7 +113,7 @@ export async function startServer(opts: ServerOptions = {}): Promise<RunningServ
   const openFiles = fileLimit === null ? Infinity : Math.max(1, fileLimit - FD_RESERVE);
   const gate = new ConnectionGate({ total: limits.maxConnections, perAddress: limits.maxConnectionsPerAddress, openFiles }, clock, log);
   const claims = new NameClaims(opts.names === 'claim');
-  const dispatcher = new Dispatcher(registry, broker, log, clock, limits, () => udp?.address().port ?? 0, claims, issuer);
+  const dispatcher = new Dispatcher(registry, broker, log, clock, limits, udpPortNow, claims, issuer);
   const hooks: ConnectionHooks = {
     line: (conn, ev) => dispatcher.handle(conn, ev),
     leave: (conn, session, why) => dispatcher.left(session, why, conn.remote),
@@ -178,7 +182,7 @@ export async function startServer(opts: ServerOptions = {}): Promise<RunningServ
       log,
       limits: resolveRelayLimits(opts.relayLimits),
       reply: (packet, p, address) => udp?.send(packet, p, address),
-      udpPort: () => udp?.address().port ?? 0,
+      udpPort: udpPortNow,
       call: (id) => broker.get(id),
       registered: (session) => registry.find(session.name) === session,
     });
@@ -192,6 +196,7 @@ export async function startServer(opts: ServerOptions = {}): Promise<RunningServ
     throw new Error(`cannot bind UDP port ${opts.udpPort ?? port}: ${(err as Error).message}`);
   }
   const udpPort = udp.address().port;
+  boundUdpPort = udpPort;
 
   // One sweep for everyone, no timer per connection: heartbeats, registration deadlines, closing
   // connections whose peer never closed, and the ring limits' memory.
