@@ -11,9 +11,9 @@
  * this process read each event line (a millisecond or so after it was written). Writes
  * bench/results/nat-setup.json.
  */
-import { execFileSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { coturnMissing } from '../test/helpers/coturn';
 import { COTURN_PORT, Lab, labUnavailable, SERVER_IP, type Access } from '../test/net/lab';
 import { percentile, round } from './media-harness';
 
@@ -42,15 +42,6 @@ const SECRET = 'bench-shared-secret';
 function option(name: string, fallback: number): number {
   const i = process.argv.indexOf(`--${name}`);
   return i === -1 ? fallback : Number(process.argv[i + 1]);
-}
-
-function hasCoturn(): boolean {
-  try {
-    execFileSync('sh', ['-c', 'command -v turnserver'], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 type Event = { event: string; [k: string]: unknown };
@@ -101,7 +92,7 @@ async function main(): Promise<void> {
   const reps = option('reps', 5);
   const results: Record<string, unknown>[] = [];
   for (const c of CASES) {
-    if (c.coturn && !hasCoturn()) {
+    if (c.coturn && coturnMissing() !== null) {
       process.stdout.write(`${c.name}: skipped, coturn is not installed (bash scripts/install-system-deps.sh run)\n`);
       continue;
     }

@@ -12,6 +12,7 @@ import { existsSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
+import { startCoturn, type Coturn } from '../helpers/coturn';
 
 /** The project's folder: the lab runs from test/net and, compiled, from dist-bench/test/net. */
 const ROOT = (() => {
@@ -77,6 +78,7 @@ let runs = 0;
 export class Lab {
   private readonly namespaces: string[] = [];
   private readonly procs: ChildProcess[] = [];
+  private readonly coturns: Coturn[] = [];
   readonly sites = {} as Record<'alice' | 'bob', Site>;
   private pub = '';
 
@@ -185,34 +187,31 @@ export class Lab {
   }
 
   /**
-   * coturn (Debian's `turnserver`) in the public namespace on SERVER_IP:COTURN_PORT, with the
-   * shared-secret scheme (TURN REST credentials) the parley server mints for: `secret` is both's.
+   * coturn (Debian's `turnserver`) in the public namespace on SERVER_IP:COTURN_PORT, relaying
+   * from ports 49152–49252 there, with the shared-secret scheme (TURN REST credentials) the
+   * parley server mints for: `secret` is both's.
    */
-  async startCoturn(secret: string): Promise<Proc> {
-    const p = this.spawn(this.pub, 'turnserver', [
-      '-n',
-      `--listening-ip=${SERVER_IP}`,
-      `--relay-ip=${SERVER_IP}`,
-      `--listening-port=${COTURN_PORT}`,
-      '--min-port=49152',
-      '--max-port=49252',
-      '--use-auth-secret',
-      `--static-auth-secret=${secret}`,
-      '--realm=parley',
-      '--no-tls',
-      '--no-dtls',
-      '--no-tcp',
-      '--no-cli',
-      '--no-rfc5780',
-      '--log-file=stdout',
-      '--simple-log',
-      // Its own pid file and user database: by default every coturn on the machine shares one.
-      `--pidfile=${path.join(tmpdir(), `parley-lab-${this.id}-coturn.pid`)}`,
-      `--userdb=${path.join(tmpdir(), `parley-lab-${this.id}-coturn.db`)}`,
-    ]);
+  async startCoturn(secret: string): Promise<Coturn> {
+    const coturn = await startCoturn({
+      prefix: ['ip', 'netns', 'exec', this.pub],
+      listenIp: SERVER_IP,
+      port: COTURN_PORT,
+      relayIp: SERVER_IP,
+      minPort: 49152,
+      maxPort: 49252,
+      secret,
+      allowLoopbackPeers: false,
+      // This process is outside the namespaces and cannot send it a Binding request.
+      waitReady: false,
+    });
+    this.coturns.push(coturn);
     // Logged once its listeners and relay ports are set up; a client's first Allocate is retried anyway.
-    await p.waitOut(/Total General servers/);
-    return p;
+    const deadline = Date.now() + 10_000;
+    while (!/Total General servers/.test(coturn.output())) {
+      if (coturn.process.exitCode !== null || Date.now() > deadline) throw new Error(`coturn did not start:\n${coturn.output().slice(-4000)}`);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    return coturn;
   }
 
   /** `parley ARGS` inside a client's namespace, talking to the lab's server. */
@@ -223,7 +222,8 @@ export class Lab {
   /** Kills what runs in the namespaces and removes them (and coturn's files); safe to call twice. */
   close(): void {
     for (const c of this.procs) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
-    for (const ext of ['pid', 'db']) rmSync(path.join(tmpdir(), `parley-lab-${this.id}-coturn.${ext}`), { force: true });
+    for (const c of this.coturns.splice(0)) void c.stop();
+    rmSync(path.join(tmpdir(), `parley-lab-${this.id}`), { recursive: true, force: true });
     for (const ns of this.namespaces.splice(0).reverse()) {
       try {
         execFileSync('ip', ['netns', 'del', ns], { stdio: 'ignore' });
@@ -253,13 +253,12 @@ export class Lab {
     execFileSync('ip', ['netns', 'exec', ns, 'nft', '-f', '-'], { input: ruleset, stdio: ['pipe', 'ignore', 'pipe'] });
   }
 
-  /** Runs `bin` (a node script by path, or a program on the PATH) inside `ns`. */
+  /** Runs the node script `bin` inside `ns`. */
   private spawn(ns: string, bin: string, args: string[]): Proc {
     // A private config folder per lab: it also holds the clients' identity key and known peers.
     const env: NodeJS.ProcessEnv = { ...process.env, PARLEY_CONFIG: path.join(tmpdir(), `parley-lab-${this.id}`, 'config.json') };
     for (const k of Object.keys(env)) if (k.startsWith('PARLEY_') && k !== 'PARLEY_CONFIG') delete env[k];
-    const command = path.isAbsolute(bin) ? [process.execPath, bin] : [bin];
-    const child = spawn('ip', ['netns', 'exec', ns, ...command, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env });
+    const child = spawn('ip', ['netns', 'exec', ns, process.execPath, bin, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env });
     this.procs.push(child);
     let out = '';
     let err = '';

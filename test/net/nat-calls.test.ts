@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { decodeWav, encodeWav, signals } from '../../src/audio';
 import { bestLag, dominantFrequency } from '../helpers/audio';
-import { execFileSync } from 'node:child_process';
+import { coturnMissing } from '../helpers/coturn';
 import { COTURN_PORT, Lab, labUnavailable, SERVER_IP, type Access, type Proc } from './lab';
 
 const unavailable = labUnavailable();
@@ -51,15 +51,6 @@ function find(out: string, name: string): Event {
 /** The path the call ended on: the last `path` event, or the one it connected on. */
 function finalPath(out: string): unknown {
   return events(out).filter((e) => e.event === 'connected' || e.event === 'path').at(-1)?.path;
-}
-
-function hasCoturn(): boolean {
-  try {
-    execFileSync('sh', ['-c', 'command -v turnserver'], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 /** A tone for `who` to send, long enough for the whole call. */
@@ -172,7 +163,7 @@ describeLab('calls through NATs in network namespaces', () => {
     figures.push(`symmetric NATs, embedded relay: answer → connected ${answerToAudio(r.bob.out())} ms`);
   }, 90_000);
 
-  (hasCoturn() ? test : test.skip)('both behind symmetric NATs, relayed by an external coturn the server points clients at', async () => {
+  (coturnMissing() === null ? test : test.skip)('both behind symmetric NATs, relayed by an external coturn the server points clients at', async () => {
     const r = await call({ alice: 'nat-symmetric', bob: 'nat-symmetric' }, 4, { coturnSecret: 'lab-shared-secret' });
     explained([r.alice, r.bob], () => expect([r.aliceExit, r.bobExit]).toEqual([0, 0]));
     const relayPorts: number[] = [];
