@@ -27,7 +27,8 @@ const failCause = z.enum(FAIL_CAUSES);
 export const userStatus = z.enum(['idle', 'ringing', 'in-call']);
 
 // ---- client → server -------------------------------------------------------
-export const helloSchema = z.object({ type: z.literal('hello'), req, version: z.number().int(), name });
+/** `resume`: the token of an earlier `welcome`, to take that session back (see docs/protocol.md, Resuming). */
+export const helloSchema = z.object({ type: z.literal('hello'), req, version: z.number().int(), name, resume: z.string().max(64).optional() });
 /** One page of the users online, by name; `after` is the last name of the previous page. */
 export const listSchema = z.object({ type: z.literal('list'), req, after: name.optional(), limit: z.number().int().min(1).optional() });
 export const lookupSchema = z.object({ type: z.literal('lookup'), req, name });
@@ -53,6 +54,8 @@ export const hangupSchema = z.object({
   cause: failCause.optional(),
 });
 export const pingSchema = z.object({ type: z.literal('ping'), req });
+/** Leaving for good: the name is freed at once, without the grace a dropped connection gets. */
+export const byeSchema = z.object({ type: z.literal('bye'), req });
 
 export const clientMessageSchema = z.discriminatedUnion('type', [
   helloSchema,
@@ -64,6 +67,7 @@ export const clientMessageSchema = z.discriminatedUnion('type', [
   candidateSchema,
   hangupSchema,
   pingSchema,
+  byeSchema,
 ]);
 export type ClientMessage = z.infer<typeof clientMessageSchema>;
 export type ClientMessageType = ClientMessage['type'];
@@ -78,6 +82,12 @@ export const welcomeSchema = z.object({
   name: z.string(),
   udpPort: z.number().int(),
   version: z.number().int(),
+  /** The token a later `hello` presents to take this session back after a dropped connection. */
+  resume: z.string().max(64).optional(),
+  /** This `hello` took back an earlier session (its name, its call) rather than starting one. */
+  resumed: z.boolean().optional(),
+  /** With `resumed`: the call the session is in, if any. */
+  call: callId.optional(),
 });
 /** `more`: further users follow the last one here (ask again with `after`). */
 export const usersSchema = z.object({ type: z.literal('users'), req, users: z.array(userInfo), more: z.boolean().optional() });
@@ -112,6 +122,10 @@ export const remoteCandidateSchema = z.object({
   from: z.string(),
   candidate: body,
 });
+/** The other party of your call lost its connection to the server; its grace runs (the media may go on). */
+export const peerReconnectingSchema = z.object({ type: z.literal('peer_reconnecting'), call: callId, name: z.string() });
+/** The other party is back within its grace. */
+export const peerReconnectedSchema = z.object({ type: z.literal('peer_reconnected'), call: callId, name: z.string() });
 export const okSchema = z.object({ type: z.literal('ok'), req });
 export const pongSchema = z.object({ type: z.literal('pong'), req });
 export const errorSchema = z.object({
@@ -133,6 +147,8 @@ export const serverMessageSchema = z.discriminatedUnion('type', [
   rejectedSchema,
   endedSchema,
   remoteCandidateSchema,
+  peerReconnectingSchema,
+  peerReconnectedSchema,
   okSchema,
   pongSchema,
   errorSchema,
