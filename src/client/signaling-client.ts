@@ -1,4 +1,4 @@
-import net from 'node:net';
+import type net from 'node:net';
 import { EventEmitter } from 'node:events';
 import {
   LineDecoder,
@@ -12,6 +12,7 @@ import {
   type UserInfo,
 } from '../protocol';
 import type { FailureCause } from './call-reasons';
+import { hostPort, openServerSocket, type TlsOptions } from './server-socket';
 import { withSafeText } from './terminal-text';
 
 /** The server answered a request with `error`. */
@@ -25,16 +26,7 @@ export class SignalingError extends Error {
   }
 }
 
-/** The server could not be reached at all. */
-export class ConnectError extends Error {
-  constructor(
-    readonly address: string,
-    override readonly cause: Error,
-  ) {
-    super(`cannot reach the parley server at ${address}: ${describeNetError(cause)}`);
-    this.name = 'ConnectError';
-  }
-}
+export { ConnectError, ServerTrustError, hostPort, type TlsOptions } from './server-socket';
 
 export interface ConnectOptions {
   host?: string;
@@ -45,6 +37,8 @@ export interface ConnectOptions {
   requestTimeoutMs?: number;
   /** How often to ping so the server knows this client is alive. */
   heartbeatMs?: number;
+  /** Speak TLS, trusting the system's CAs, or the CA or public key given. */
+  tls?: TlsOptions;
 }
 
 export interface SignalingEvents {
@@ -53,6 +47,8 @@ export interface SignalingEvents {
   rejected: [ServerMessageOf<'rejected'>];
   ended: [ServerMessageOf<'ended'>];
   candidate: [ServerMessageOf<'candidate'>];
+  peer_reconnecting: [ServerMessageOf<'peer_reconnecting'>];
+  peer_reconnected: [ServerMessageOf<'peer_reconnected'>];
   message: [ServerMessage];
   /** A line from the server that could not be handled (it is skipped). */
   problem: [Error];
@@ -78,6 +74,7 @@ export class SignalingClient extends EventEmitter<SignalingEvents> {
   private lastError: ServerMessageOf<'error'> | undefined;
   private heartbeat: NodeJS.Timeout;
   private closed = false;
+  private lastHeard = Date.now();
   welcome: ServerMessageOf<'welcome'> | null = null;
 
   private constructor(
@@ -85,10 +82,13 @@ export class SignalingClient extends EventEmitter<SignalingEvents> {
     readonly address: string,
     private readonly requestTimeoutMs: number,
     heartbeatMs: number,
+    /** The connection is TLS (the server's identity was checked). */
+    readonly secure: boolean,
   ) {
     super();
     socket.setNoDelay(true);
     socket.on('data', (chunk) => {
+      this.lastHeard = Date.now();
       this.decoder.push(chunk, (ev) => {
         if (ev.kind === 'line') this.inbox.push(ev.line);
       });
@@ -96,30 +96,20 @@ export class SignalingClient extends EventEmitter<SignalingEvents> {
     });
     socket.on('error', () => undefined);
     socket.on('close', () => this.afterInbox(() => this.teardown(this.lastError?.message ?? 'the server closed the connection')));
-    this.heartbeat = setInterval(() => this.send({ type: 'ping' }), heartbeatMs);
+    // A server that answers no ping for three rounds is gone, even if TCP has not said so (a
+    // network that drops everything): the connection is cut, so a reconnect can begin.
+    this.heartbeat = setInterval(() => {
+      if (Date.now() - this.lastHeard > 3 * heartbeatMs) return void this.socket.destroy();
+      this.send({ type: 'ping' });
+    }, heartbeatMs);
     this.heartbeat.unref();
   }
 
-  static connect(opts: ConnectOptions = {}): Promise<SignalingClient> {
+  static async connect(opts: ConnectOptions = {}): Promise<SignalingClient> {
     const host = opts.host ?? '127.0.0.1';
     const port = opts.port ?? 7100;
-    const address = hostPort(host, port);
-    return new Promise((resolve, reject) => {
-      const socket = net.connect({ host, port });
-      const timer = setTimeout(() => {
-        socket.destroy();
-        reject(new ConnectError(address, Object.assign(new Error('timed out'), { code: 'ETIMEDOUT' })));
-      }, opts.timeoutMs ?? 5000);
-      socket.once('error', (err) => {
-        clearTimeout(timer);
-        reject(new ConnectError(address, err));
-      });
-      socket.once('connect', () => {
-        clearTimeout(timer);
-        socket.removeAllListeners('error');
-        resolve(new SignalingClient(socket, address, opts.requestTimeoutMs ?? 10_000, opts.heartbeatMs ?? 20_000));
-      });
-    });
+    const socket = await openServerSocket(host, port, opts.timeoutMs ?? 5000, opts.tls);
+    return new SignalingClient(socket, hostPort(host, port), opts.requestTimeoutMs ?? 10_000, opts.heartbeatMs ?? 20_000, opts.tls !== undefined);
   }
 
   get isOpen(): boolean {
@@ -140,8 +130,10 @@ export class SignalingClient extends EventEmitter<SignalingEvents> {
     });
   }
 
-  async hello(name: string): Promise<ServerMessageOf<'welcome'>> {
-    const reply = await this.expect(this.request({ type: 'hello', version: PROTOCOL_VERSION, name }), 'welcome');
+  /** Registers `name`; with `resume` (an earlier welcome's token) takes that session back if the server still holds it. */
+  async hello(name: string, resume?: string): Promise<ServerMessageOf<'welcome'>> {
+    const msg = resume === undefined ? { type: 'hello' as const, version: PROTOCOL_VERSION, name } : { type: 'hello' as const, version: PROTOCOL_VERSION, name, resume };
+    const reply = await this.expect(this.request(msg), 'welcome');
     this.welcome = reply;
     return reply;
   }
@@ -199,11 +191,12 @@ export class SignalingClient extends EventEmitter<SignalingEvents> {
     return performance.now() - t0;
   }
 
-  /** Closes the connection; the server frees the name at once. */
+  /** Says bye and closes the connection; the server frees the name at once. */
   close(): Promise<void> {
     if (this.closed) return Promise.resolve();
     return new Promise((resolve) => {
       this.socket.once('close', () => resolve());
+      if (this.welcome) this.send({ type: 'bye' });
       this.socket.end();
       setTimeout(() => this.socket.destroy(), 1000).unref();
     });
@@ -284,6 +277,8 @@ export class SignalingClient extends EventEmitter<SignalingEvents> {
       case 'rejected':
       case 'ended':
       case 'candidate':
+      case 'peer_reconnecting':
+      case 'peer_reconnected':
         (this.emit as (e: string, m: ServerMessage) => boolean)(msg.type, msg);
         return false;
       case 'error':
@@ -307,26 +302,3 @@ export class SignalingClient extends EventEmitter<SignalingEvents> {
 }
 
 export type { EndReason };
-
-/** host:port, with an IPv6 address in brackets so the port can be told from it. */
-export function hostPort(host: string, port: number): string {
-  return host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
-}
-
-function describeNetError(err: Error): string {
-  const code = (err as NodeJS.ErrnoException).code;
-  switch (code) {
-    case 'ECONNREFUSED':
-      return 'connection refused (is parley-server running there?)';
-    case 'ENOTFOUND':
-    case 'EAI_AGAIN':
-      return 'unknown host';
-    case 'ETIMEDOUT':
-      return 'timed out';
-    case 'EHOSTUNREACH':
-    case 'ENETUNREACH':
-      return 'host unreachable';
-    default:
-      return err.message;
-  }
-}

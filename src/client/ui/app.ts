@@ -3,6 +3,7 @@
  * state machine, draws each new state, and carries out the effects it asks for. It keeps no
  * copy of the call: what the phone's state says is what the screen shows.
  */
+import { UNENCRYPTED_NOTE } from '../commands/session';
 import { EXIT, type ExitCode } from '../exit-codes';
 import { listAudioDevices } from '../../audio';
 import { Phone, type ActiveCall, type PhoneOptions, type PhoneState } from '../phone';
@@ -155,7 +156,15 @@ class App {
         this.dropPhone();
         this.dispatch({ type: 'disconnected', reason });
       });
+      // The server going away does not end a live call: say so, and say when it is back.
+      phone.on('server_reconnecting', ({ reason }) => this.dispatch({ type: 'notice', text: `Lost the server (${reason}): reconnecting; a call goes on.` }));
+      phone.on('server_reconnected', ({ resumed }) => this.dispatch({ type: 'notice', text: resumed ? 'Back on the server.' : 'Back on the server (it had restarted; registered again).' }));
       this.dispatch({ type: 'connected' });
+      if (!phone.secure) {
+        // On the screen; on stderr too when that is not the screen (a log file).
+        this.dispatch({ type: 'notice', text: capitalize(UNENCRYPTED_NOTE) });
+        if (!process.stderr.isTTY) process.stderr.write(`parley: ${UNENCRYPTED_NOTE}\n`);
+      }
     } catch (err) {
       this.dispatch({ type: 'connect-failed', message: (err as Error).message });
     }
