@@ -48,7 +48,8 @@ export const SETTINGS = {
     help: "speak TLS to the server, trusting the system's certificate authorities (--ca and --pin imply it)",
     default: 'false',
     parse: (v): boolean => {
-      if (/^(1|true|yes|on)$/i.test(v)) return true;
+      // A bare flag (commander passes no value) or its environment variable set means yes.
+      if ((v as string | undefined) === undefined || /^(1|true|yes|on)$/i.test(v)) return true;
       if (/^(0|false|no|off)$/i.test(v)) return false;
       throw new SettingError(`true or false, not "${v}"`);
     },
