@@ -49,13 +49,13 @@ function events(r: Run): { event: string; [k: string]: unknown }[] {
 }
 
 /** Seconds of a recording from `fromS` to `toS` from its end (negative) or start. */
-function slice(file: string, fromS: number, toS: number): Int16Array {
+function slice(file: string, fromS: number, toS: number): Float32Array {
   const samples = decodeWav(readFileSync(file)).samples;
   const at = (s: number) => Math.max(0, Math.round((s < 0 ? samples.length / 48000 + s : s) * 48000));
   return samples.subarray(at(fromS), at(toS));
 }
 
-function expectTone(samples: Int16Array, hz: number): void {
+function expectTone(samples: Float32Array, hz: number): void {
   expect(samples.length).toBeGreaterThan(48000);
   expect(Math.abs(dominantFrequency(samples, 48000, 200, 1000) - hz)).toBeLessThanOrEqual(10);
   expect(rms(samples)).toBeGreaterThan(1000);
