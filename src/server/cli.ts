@@ -71,7 +71,7 @@ function program(): Command {
     )
     .addOption(new Option('--tls-cert <file>', 'signaling over TLS: the certificate chain (PEM); needs --tls-key').env('PARLEY_SERVER_TLS_CERT'))
     .addOption(new Option('--tls-key <file>', "the certificate's private key (PEM)").env('PARLEY_SERVER_TLS_KEY'))
-    .addOption(new Option('--tls-port <n>', 'TLS on this port, plaintext staying on --port (without it, --port speaks TLS only)').argParser(portNumber))
+    .addOption(new Option('--tls-port <n>', 'TLS on this port, plaintext staying on the main port (without it, the main port speaks TLS only)').argParser(portNumber))
     .addOption(new Option('--log-level <level>', 'how much to log').choices(LOG_LEVELS).default('info').env('PARLEY_SERVER_LOG_LEVEL'))
     .addOption(new Option('--log-json', 'log JSON lines instead of readable ones').default(false).env('PARLEY_SERVER_LOG_JSON'))
     .allowExcessArguments(false)
