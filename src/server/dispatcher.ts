@@ -184,11 +184,8 @@ export class Dispatcher {
     const back = this.resumption.take(token, name, conn);
     if (!back) return false;
     const { session, missed, old } = back;
-    if (old) {
-      // The server had not noticed the drop yet: the old connection is cut without leaving.
-      old.state = { phase: 'anonymous' };
-      old.socket.destroy();
-    }
+    // The server had not noticed the drop yet: the old connection is cut without leaving.
+    old?.detach();
     conn.state = { phase: 'registered', session };
     const welcome = { type: 'welcome' as const, req, id: session.id, name: session.name, udpPort: this.udpPort(), version: PROTOCOL_VERSION };
     const resume = this.resumption.tokenOf(session);
