@@ -151,3 +151,15 @@ test('the end-of-call notice says how the received audio fared', () => {
     notice: 'bob went away (connection lost). The call lasted 1:05.\nAudio: recovered 2 frames, concealed 20 ms, stretched +35 / -30 ms.',
   });
 });
+
+test('plaintext signaling is said with the registration; the server going away and back is said on the call screen', () => {
+  const registering: UiState = { kind: 'registering', name: 'alice' };
+  expect(transition(registering, { type: 'registered', name: 'alice', secure: false }, cfg).state).toMatchObject({
+    kind: 'menu',
+    notice: expect.stringMatching(/^Registered as alice\.\nNote: the connection to the server is not encrypted/),
+  });
+  expect(transition(registering, { type: 'registered', name: 'alice', secure: true }, cfg).state).toMatchObject({ notice: 'Registered as alice.' });
+  const lost = transition(inCall, { type: 'notice', text: 'Lost the server: reconnecting; a call goes on.' }, cfg).state;
+  expect(lost).toMatchObject({ kind: 'in-call', server: 'Lost the server: reconnecting; a call goes on.' });
+  expect(transition(lost, { type: 'notice', text: 'Back on the server.' }, cfg).state).toMatchObject({ kind: 'in-call', server: 'Back on the server.' });
+});

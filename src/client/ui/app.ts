@@ -91,7 +91,7 @@ class App {
       case 'register':
         return this.request(
           () => phone!.register(effect.name),
-          () => ({ type: 'registered', name: phone?.name ?? effect.name }),
+          () => ({ type: 'registered', name: phone?.name ?? effect.name, secure: phone?.secure }),
           (code, message) => ({ type: 'register-failed', name: effect.name, code, message }),
         );
       case 'list':
@@ -160,11 +160,8 @@ class App {
       phone.on('server_reconnecting', ({ reason }) => this.dispatch({ type: 'notice', text: `Lost the server (${reason}): reconnecting; a call goes on.` }));
       phone.on('server_reconnected', ({ resumed }) => this.dispatch({ type: 'notice', text: resumed ? 'Back on the server.' : 'Back on the server (it had restarted; registered again).' }));
       this.dispatch({ type: 'connected' });
-      if (!phone.secure) {
-        // On the screen; on stderr too when that is not the screen (a log file).
-        this.dispatch({ type: 'notice', text: capitalize(UNENCRYPTED_NOTE) });
-        if (!process.stderr.isTTY) process.stderr.write(`parley: ${UNENCRYPTED_NOTE}\n`);
-      }
+      // Said on the screen with the registration; on stderr too when that is not the screen (a log file).
+      if (!phone.secure && !process.stderr.isTTY) process.stderr.write(`parley: ${UNENCRYPTED_NOTE}\n`);
     } catch (err) {
       this.dispatch({ type: 'connect-failed', message: (err as Error).message });
     }

@@ -119,6 +119,7 @@ function callScreen(s: Extract<UiState, { kind: 'in-call' }>, keys: readonly Bin
     `Speaker  ${levelMeter(live ? live.outputDb : -Infinity)}`,
     ...(live ? statsLines(live) : ['Waiting for statistics…']),
     ...(s.device ? ['', s.device] : []),
+    ...(s.server ? ['', s.server] : []),
     '',
     bindingsOf(keys, 'in-call')
       .filter((b) => SHORT[b.action])
