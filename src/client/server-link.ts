@@ -37,6 +37,14 @@ export interface ServerLinkEvents {
   close: [{ error?: ServerMessageOf<'error'>; reason: string }];
 }
 
+/**
+ * The wait before reconnect attempt `attempts + 1`: `firstMs` doubling each attempt up to `maxMs`,
+ * times 0.75–1.25 so that clients dropped together (a server restart) do not return together.
+ */
+export function reconnectDelay(attempts: number, firstMs: number, maxMs: number, random: () => number = Math.random): number {
+  return Math.min(maxMs, firstMs * 2 ** Math.min(attempts, 30)) * (0.75 + random() / 2);
+}
+
 type LinkState =
   | { phase: 'open'; client: SignalingClient }
   | { phase: 'reconnecting'; since: number; attempts: number; timer: NodeJS.Timeout | null; reason: string }
@@ -169,8 +177,7 @@ export class ServerLink extends EventEmitter<ServerLinkEvents> {
       this.emit('close', { reason: `no server for ${Math.round(waited / 1000)} s (last: ${s.reason})` });
       return;
     }
-    const base = Math.min(this.maxDelayMs, this.firstDelayMs * 2 ** s.attempts);
-    const delay = Math.min(base * (0.75 + Math.random() / 2), this.giveUpMs - waited);
+    const delay = Math.min(reconnectDelay(s.attempts, this.firstDelayMs, this.maxDelayMs), this.giveUpMs - waited);
     s.timer = setTimeout(() => void this.attempt(), delay);
   }
 
