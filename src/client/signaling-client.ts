@@ -75,6 +75,8 @@ export class SignalingClient extends EventEmitter<SignalingEvents> {
   private heartbeat: NodeJS.Timeout;
   private closed = false;
   private lastHeard = Date.now();
+  /** Cut here because the server stopped answering pings. */
+  private silent = false;
   welcome: ServerMessageOf<'welcome'> | null = null;
 
   private constructor(
@@ -95,11 +97,14 @@ export class SignalingClient extends EventEmitter<SignalingEvents> {
       this.drain();
     });
     socket.on('error', () => undefined);
-    socket.on('close', () => this.afterInbox(() => this.teardown(this.lastError?.message ?? 'the server closed the connection')));
+    socket.on('close', () => this.afterInbox(() => this.teardown(this.lastError?.message ?? (this.silent ? 'the server stopped answering' : 'the server closed the connection'))));
     // A server that answers no ping for three rounds is gone, even if TCP has not said so (a
     // network that drops everything): the connection is cut, so a reconnect can begin.
     this.heartbeat = setInterval(() => {
-      if (Date.now() - this.lastHeard > 3 * heartbeatMs) return void this.socket.destroy();
+      if (Date.now() - this.lastHeard > 3 * heartbeatMs) {
+        this.silent = true;
+        return void this.socket.destroy();
+      }
       this.send({ type: 'ping' });
     }, heartbeatMs);
     this.heartbeat.unref();
