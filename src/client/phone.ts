@@ -464,12 +464,13 @@ export class Phone extends EventEmitter<PhoneEvents> implements OutgoingOwner, I
   }
 
   /**
-   * The server connection dropped. A live call goes on (its media is peer to peer); a call not
-   * yet live cannot (the server ends it for the other party too).
+   * The server connection dropped. An answered call goes on, connected or still checking (its
+   * media is peer to peer, and the server keeps its record through the grace); one still ringing
+   * cannot (the server ends it for the other party too).
    */
   private onServerLost(info: { reason: string; code?: string }): void {
     const s = this.current;
-    if (s.status === 'dialing' || s.status === 'ringing' || s.status === 'connecting') {
+    if (s.status === 'dialing' || s.status === 'ringing') {
       void this.finish({ reason: 'disconnected', byMe: false, message: info.reason });
     }
     this.emit('server_reconnecting', info);

@@ -74,6 +74,7 @@ describe.each<NodeJS.Signals>(['SIGKILL', 'SIGTERM'])('the server killed mid-cal
     await bob.waitOut('"event":"waiting"');
     const alice = run(['call', 'bob', '--name', 'alice', '--duration', '7', '--input', 'tone:440', '--output', aliceWav, ...quiet, ...at]);
     await alice.waitOut('"event":"connected"');
+    await bob.waitOut('"event":"connected"');
     await kill(server, signal);
     await alice.waitOut('"event":"server_reconnecting"');
     await bob.waitOut('"event":"server_reconnecting"');
