@@ -2,8 +2,9 @@
 export * from './protocol';
 export { startServer, createLogger, MemoryRegistry } from './server';
 export type { ServerOptions, RunningServer, Logger, LogLevel, Registry, Session, RelayLimits, RelayCounters } from './server';
-export { SignalingClient, SignalingError, ConnectError } from './client/signaling-client';
-export type { ConnectOptions, SignalingEvents } from './client/signaling-client';
+export { SignalingClient, SignalingError, ConnectError, ServerTrustError } from './client/signaling-client';
+export type { ConnectOptions, SignalingEvents, TlsOptions } from './client/signaling-client';
+export { ServerLink, type ReconnectOptions, type ServerLinkEvents } from './client/server-link';
 export { Phone, ActiveCall, IncomingCall, OutgoingCall, CallFailedError } from './client/phone';
 export type { IdentityWarning } from './client/phone';
 export { Identity, fingerprintOf } from './media/crypto/identity';

@@ -6,7 +6,7 @@ import { getCodec } from '../audio';
 import type { MediaError } from '../media/errors';
 import type { PathInfo } from '../media/ice/pairs';
 import { causeOf } from './call-media';
-import type { CallEnd, FailureCause } from './call-reasons';
+import { isFailureCause, type CallEnd, type FailureCause } from './call-reasons';
 import type { DeviceChange } from './device-failover';
 
 export interface CallCodec {
@@ -23,6 +23,8 @@ export interface ActiveOwner {
   hangup(call: ActiveCall): Promise<void>;
   /** The call's own media failed: the phone tells the other side and ends the call. */
   mediaFailed(call: ActiveCall, cause: FailureCause, err: Error): void;
+  /** The peer hung up over the media path (RTCP BYE). */
+  peerHungUp(call: ActiveCall, end: CallEnd): void;
 }
 
 export interface ActiveCallEvents {
@@ -81,6 +83,7 @@ export class ActiveCall extends EventEmitter<ActiveCallEvents> {
     this.unwatchDevices = watchDevices((change) => this.emit('device', change));
     media.on('path', this.onPath);
     media.on('disconnected', this.onDisconnected);
+    media.on('bye', this.onBye);
     if (media.firstAudioAt !== null) setImmediate(this.onAudio);
     else media.once('audio', this.onAudio);
   }
@@ -126,8 +129,12 @@ export class ActiveCall extends EventEmitter<ActiveCallEvents> {
       this.media.off('path', this.onPath);
       this.media.off('disconnected', this.onDisconnected);
       this.media.off('audio', this.onAudio);
+      this.media.off('bye', this.onBye);
       this.unwatchDevices();
-      this.ending = this.media.stop().then(() => {
+      // Ending it here is said over the media path too: the server may be away, or (restarted)
+      // no longer know the call, and the peer must hear of it either way.
+      const said = info.byMe ? this.media.bye(info.reason === 'failed' && info.cause ? `failed:${info.cause}` : 'hangup') : Promise.resolve();
+      this.ending = said.then(() => this.media.stop()).then(() => {
         this.emit('ended', info);
         this.removeAllListeners();
       });
@@ -140,6 +147,12 @@ export class ActiveCall extends EventEmitter<ActiveCallEvents> {
     if (!this.ending) this.emit('audio');
   };
   private readonly onDisconnected = (why: string): void => void this.emit('reconnecting', why);
+
+  private readonly onBye = (reason: string): void => {
+    const cause = reason.startsWith('failed:') ? reason.slice(7) : undefined;
+    const end: CallEnd = isFailureCause(cause) ? { reason: 'failed', cause, byMe: false, by: this.peer } : { reason: 'hangup', byMe: false, by: this.peer };
+    this.owner.peerHungUp(this, end);
+  };
 
   private readonly onMediaFailed = (err: MediaError): void => {
     this.owner.mediaFailed(this, causeOf(err.code), err);

@@ -15,12 +15,15 @@ import { buildProgram, commanderExit, usageLine, UsageError, type CommandSpec, t
 import { Reporter } from './commands/reporter';
 import { ScriptExit } from './commands/session';
 import { SettingError, SETTINGS, type SettingKey } from './commands/settings';
+import { readFileSync } from 'node:fs';
 import { users } from './commands/users';
 import { EXIT, type ExitCode } from './exit-codes';
 import type { PhoneOptions } from './phone';
 import { runInteractive } from './ui/app';
 
-const CALLING: readonly SettingKey[] = ['name', 'server', 'port', 'stun', 'relay', 'input', 'output', 'codec', 'frame'];
+/** Reaching and trusting the server. */
+const SERVER: readonly SettingKey[] = ['server', 'tls', 'ca', 'pin', 'reconnect'];
+const CALLING: readonly SettingKey[] = ['name', ...SERVER, 'port', 'stun', 'relay', 'input', 'output', 'codec', 'frame'];
 const JSON_FLAG: [string, string] = ['--json', 'one JSON event per line on standard output'];
 const VERBOSE_FLAG: [string, string] = ['--verbose', "show devices' own error text in full"];
 const ACCEPT_KEY_FLAG: [string, string] = ['--accept-new-key', "take a peer's changed identity key (and remember it) instead of refusing the call"];
@@ -83,7 +86,7 @@ const commands: CommandSpec[] = [
   {
     name: 'users',
     description: 'list who is online (name<TAB>status a line)',
-    settings: ['name', 'server'],
+    settings: ['name', ...SERVER],
     flags: [JSON_FLAG],
     action: (inv) => users({ phone: phoneOptions(inv, true), name: inv.values.name }, reporter(inv)),
   },
@@ -157,6 +160,8 @@ function phoneOptions(inv: Invocation, scripted: boolean): PhoneOptions {
   checkSpec(inv, '--output', () => createSink(output));
   return {
     server: v.server ?? { host: '127.0.0.1', port: 7100 },
+    tls: tlsOptions(inv),
+    reconnect: { giveUpMs: (v.reconnect ?? 120) * 1000 },
     udpPort: v.port ?? 0,
     stun: v.stun,
     relay: v.relay,
@@ -176,6 +181,21 @@ function callingOptions(inv: Invocation, scripted: boolean): PhoneOptions {
     knownPeers: knownPeersIn(dir, (err) => process.stderr.write(`parley: cannot remember the peer's identity key: ${err.message}\n`)),
     acceptNewKey: Boolean(inv.flags.acceptNewKey),
   };
+}
+
+/** TLS when asked for by --tls, --ca or --pin; the CA file is read now, so a missing one is a usage error. */
+function tlsOptions(inv: Invocation): PhoneOptions['tls'] {
+  const { tls, ca, pin } = inv.values;
+  if (!tls && ca === undefined && pin === undefined) return undefined;
+  let pem: Buffer | undefined;
+  if (ca !== undefined) {
+    try {
+      pem = readFileSync(ca);
+    } catch (err) {
+      throw new UsageError(`--ca: cannot read ${ca}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, inv.command);
+    }
+  }
+  return { ca: pem, pin };
 }
 
 function checkSpec(inv: Invocation, flag: string, make: () => unknown): void {

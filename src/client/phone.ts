@@ -21,7 +21,8 @@ import { causeOf as mediaCause, localCodecs, newSsrc, PreparedMedia, type InputS
 import { OutgoingCall, type OutgoingOwner } from './call-outgoing';
 import { isFailureCause, toCallReason, type CallEnd, type FailureCause } from './call-reasons';
 import { callIdOf, canMove, mediaOf, ringTimerOf, sessionOf, type Dial, type PhoneState } from './phone-state';
-import { SignalingClient, SignalingError } from './signaling-client';
+import { ServerLink, type ReconnectOptions } from './server-link';
+import { SignalingError, type TlsOptions } from './signaling-client';
 
 export { ActiveCall, type CallCodec } from './call-active';
 export { IncomingCall } from './call-incoming';
@@ -29,13 +30,18 @@ export { OutgoingCall } from './call-outgoing';
 export { CallFailedError } from './call-errors';
 export type { CallEnd, CallReasonCode, FailureCause } from './call-reasons';
 export type { PhoneState, PhoneStatus } from './phone-state';
-export { SignalingError } from './signaling-client';
+export { SignalingError, ConnectError, ServerTrustError, type TlsOptions } from './signaling-client';
+export type { ReconnectOptions } from './server-link';
 export type { CallStats } from '../media/stats';
 export type { Candidate } from '../media/candidates';
 export type { PathInfo, PathKind } from '../media/ice/pairs';
 
 export interface PhoneOptions {
   server: { host: string; port: number };
+  /** Signaling over TLS, trusting the system's CAs or the CA or public-key pin given; plaintext without. */
+  tls?: TlsOptions;
+  /** Reconnecting after the server connection drops (a live call goes on meanwhile); default: for 2 min. */
+  reconnect?: ReconnectOptions;
   /** Media UDP port; 0 (default) picks a free one. */
   udpPort?: number;
   /** Address the media socket binds to (default all interfaces); host candidates follow it. */
@@ -96,6 +102,13 @@ export interface PhoneEvents {
   disconnected: [{ reason: string; code?: string }];
   /** Said before any audio flows, whether the call then goes on or is refused. */
   'identity-changed': [IdentityWarning];
+  /** The server connection dropped and is being re-established; a live call goes on. */
+  server_reconnecting: [{ reason: string; code?: string }];
+  /** Registered again under the same name: `resumed` when the server kept the session, false after a restart. */
+  server_reconnected: [{ resumed: boolean; attempts: number; ms: number }];
+  /** The other party of the call lost its server connection, or is back (its media may go on meanwhile). */
+  peer_reconnecting: [{ call: string; name: string }];
+  peer_reconnected: [{ call: string; name: string }];
 }
 
 type Reply = { accept: true; answer: Record<string, unknown> } | { accept: false; reason: 'declined' | 'busy' | 'incompatible' | 'failed'; cause?: FailureCause };
@@ -118,7 +131,7 @@ export class Phone extends EventEmitter<PhoneEvents> implements OutgoingOwner, I
   private callPath: CallPath | undefined;
 
   private constructor(
-    private readonly signaling: SignalingClient,
+    private readonly signaling: ServerLink,
     private readonly opts: PhoneOptions,
   ) {
     super();
@@ -139,6 +152,10 @@ export class Phone extends EventEmitter<PhoneEvents> implements OutgoingOwner, I
     signaling.on('rejected', (m) => this.onGone(m.call, { reason: toCallReason(m.reason), byMe: false, cause: causeOf(m) }));
     signaling.on('ended', (m) => this.onGone(m.call, { reason: toCallReason(m.reason), byMe: false, by: m.by, cause: causeOf(m) }));
     signaling.on('close', ({ error, reason }) => this.onClose(reason, error?.code));
+    signaling.on('reconnecting', (info) => this.onServerLost(info));
+    signaling.on('reconnected', (info) => this.emit('server_reconnected', info));
+    signaling.on('peer_reconnecting', (m) => this.emit('peer_reconnecting', { call: m.call, name: m.name }));
+    signaling.on('peer_reconnected', (m) => this.emit('peer_reconnected', { call: m.call, name: m.name }));
     signaling.on('candidate', (m) => {
       if (this.callPath?.callId === m.call) this.callPath.remote(m.candidate);
     });
@@ -146,12 +163,17 @@ export class Phone extends EventEmitter<PhoneEvents> implements OutgoingOwner, I
 
   /** Connects to the server; rejects with an Error naming the address and the cause. */
   static async connect(opts: PhoneOptions): Promise<Phone> {
-    const signaling = await SignalingClient.connect({ host: opts.server.host, port: opts.server.port });
+    const signaling = await ServerLink.connect({ host: opts.server.host, port: opts.server.port, tls: opts.tls }, opts.reconnect);
     return new Phone(signaling, opts);
   }
 
   get name(): string | undefined {
     return this.registered;
+  }
+
+  /** Whether signaling is TLS (false: plaintext, readable and forgeable on the way). */
+  get secure(): boolean {
+    return this.signaling.secure;
   }
 
   get state(): PhoneState {
@@ -185,7 +207,7 @@ export class Phone extends EventEmitter<PhoneEvents> implements OutgoingOwner, I
     // With the user's own identity (not a throwaway one), the name is registered with its proof:
     // a server that claims names keeps it for this key. `claim: false` for a throwaway name.
     const prove = this.opts.identity && opts.claim !== false
-      ? (nonce: string) => ({ key: this.identity.publicKey, sig: this.identity.sign(helloProof(nonce, name)).toString('base64url') })
+      ? (nonce: string, as: string) => ({ key: this.identity.publicKey, sig: this.identity.sign(helloProof(nonce, as)).toString('base64url') })
       : undefined;
     const welcome = await this.signaling.hello(name, prove);
     this.registered = welcome.name;
@@ -354,6 +376,12 @@ export class Phone extends EventEmitter<PhoneEvents> implements OutgoingOwner, I
     await Promise.all([this.tell(call.id, 'hangup'), done]);
   }
 
+  /** The peer's hang-up came over the media path (RTCP BYE): the server may be away, or no longer know the call. */
+  peerHungUp(call: ActiveCall, end: CallEnd): void {
+    const s = this.current;
+    if (s.status === 'active' && s.call === call) void this.finish(end);
+  }
+
   mediaFailed(call: ActiveCall, cause: FailureCause, err: Error): void {
     const s = this.current;
     if (s.status !== 'active' || s.call !== call) return;
@@ -504,6 +532,19 @@ export class Phone extends EventEmitter<PhoneEvents> implements OutgoingOwner, I
   private onGone(callId: string, end: CallEnd): void {
     if (callIdOf(this.current) !== callId) return;
     void this.finish(end);
+  }
+
+  /**
+   * The server connection dropped. An answered call goes on, connected or still checking (its
+   * media is peer to peer, and the server keeps its record through the grace); one still ringing
+   * cannot (the server ends it for the other party too).
+   */
+  private onServerLost(info: { reason: string; code?: string }): void {
+    const s = this.current;
+    if (s.status === 'dialing' || s.status === 'ringing') {
+      void this.finish({ reason: 'disconnected', byMe: false, message: info.reason });
+    }
+    this.emit('server_reconnecting', info);
   }
 
   private onClose(reason: string, code?: string): void {

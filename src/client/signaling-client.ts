@@ -1,4 +1,4 @@
-import net from 'node:net';
+import type net from 'node:net';
 import { EventEmitter } from 'node:events';
 import {
   LineDecoder,
@@ -12,6 +12,7 @@ import {
   type UserInfo,
 } from '../protocol';
 import type { FailureCause } from './call-reasons';
+import { hostPort, openServerSocket, type TlsOptions } from './server-socket';
 import { withSafeText } from './terminal-text';
 
 /** The server answered a request with `error`. */
@@ -25,16 +26,7 @@ export class SignalingError extends Error {
   }
 }
 
-/** The server could not be reached at all. */
-export class ConnectError extends Error {
-  constructor(
-    readonly address: string,
-    override readonly cause: Error,
-  ) {
-    super(`cannot reach the parley server at ${address}: ${describeNetError(cause)}`);
-    this.name = 'ConnectError';
-  }
-}
+export { ConnectError, ServerTrustError, hostPort, type TlsOptions } from './server-socket';
 
 export interface ConnectOptions {
   host?: string;
@@ -45,6 +37,8 @@ export interface ConnectOptions {
   requestTimeoutMs?: number;
   /** How often to ping so the server knows this client is alive. */
   heartbeatMs?: number;
+  /** Speak TLS, trusting the system's CAs, or the CA or public key given. */
+  tls?: TlsOptions;
 }
 
 export interface SignalingEvents {
@@ -53,6 +47,8 @@ export interface SignalingEvents {
   rejected: [ServerMessageOf<'rejected'>];
   ended: [ServerMessageOf<'ended'>];
   candidate: [ServerMessageOf<'candidate'>];
+  peer_reconnecting: [ServerMessageOf<'peer_reconnecting'>];
+  peer_reconnected: [ServerMessageOf<'peer_reconnected'>];
   message: [ServerMessage];
   /** A line from the server that could not be handled (it is skipped). */
   problem: [Error];
@@ -67,6 +63,9 @@ type Pending = { resolve: (m: ServerMessage) => void; reject: (e: Error) => void
 type Distribute<T> = T extends unknown ? Omit<T, 'req'> : never;
 type Request = Distribute<ClientMessage>;
 
+/** Signs a `challenge` nonce for registering `name` with this client's identity key. */
+export type HelloProver = (nonce: string, name: string) => { key: string; sig: string };
+
 /** A typed connection to a parley server: requests return promises, pushes are events. */
 export class SignalingClient extends EventEmitter<SignalingEvents> {
   private readonly pending = new Map<number, Pending>();
@@ -78,6 +77,9 @@ export class SignalingClient extends EventEmitter<SignalingEvents> {
   private lastError: ServerMessageOf<'error'> | undefined;
   private heartbeat: NodeJS.Timeout;
   private closed = false;
+  private lastHeard = Date.now();
+  /** Cut here because the server stopped answering pings. */
+  private silent = false;
   welcome: ServerMessageOf<'welcome'> | null = null;
 
   private constructor(
@@ -85,41 +87,37 @@ export class SignalingClient extends EventEmitter<SignalingEvents> {
     readonly address: string,
     private readonly requestTimeoutMs: number,
     heartbeatMs: number,
+    /** The connection is TLS (the server's identity was checked). */
+    readonly secure: boolean,
   ) {
     super();
     socket.setNoDelay(true);
     socket.on('data', (chunk) => {
+      this.lastHeard = Date.now();
       this.decoder.push(chunk, (ev) => {
         if (ev.kind === 'line') this.inbox.push(ev.line);
       });
       this.drain();
     });
     socket.on('error', () => undefined);
-    socket.on('close', () => this.afterInbox(() => this.teardown(this.lastError?.message ?? 'the server closed the connection')));
-    this.heartbeat = setInterval(() => this.send({ type: 'ping' }), heartbeatMs);
+    socket.on('close', () => this.afterInbox(() => this.teardown(this.lastError?.message ?? (this.silent ? 'the server stopped answering' : 'the server closed the connection'))));
+    // A server that answers no ping for three rounds is gone, even if TCP has not said so (a
+    // network that drops everything): the connection is cut, so a reconnect can begin.
+    this.heartbeat = setInterval(() => {
+      if (Date.now() - this.lastHeard > 3 * heartbeatMs) {
+        this.silent = true;
+        return void this.socket.destroy();
+      }
+      this.send({ type: 'ping' });
+    }, heartbeatMs);
     this.heartbeat.unref();
   }
 
-  static connect(opts: ConnectOptions = {}): Promise<SignalingClient> {
+  static async connect(opts: ConnectOptions = {}): Promise<SignalingClient> {
     const host = opts.host ?? '127.0.0.1';
     const port = opts.port ?? 7100;
-    const address = hostPort(host, port);
-    return new Promise((resolve, reject) => {
-      const socket = net.connect({ host, port });
-      const timer = setTimeout(() => {
-        socket.destroy();
-        reject(new ConnectError(address, Object.assign(new Error('timed out'), { code: 'ETIMEDOUT' })));
-      }, opts.timeoutMs ?? 5000);
-      socket.once('error', (err) => {
-        clearTimeout(timer);
-        reject(new ConnectError(address, err));
-      });
-      socket.once('connect', () => {
-        clearTimeout(timer);
-        socket.removeAllListeners('error');
-        resolve(new SignalingClient(socket, address, opts.requestTimeoutMs ?? 10_000, opts.heartbeatMs ?? 20_000));
-      });
-    });
+    const socket = await openServerSocket(host, port, opts.timeoutMs ?? 5000, opts.tls);
+    return new SignalingClient(socket, hostPort(host, port), opts.requestTimeoutMs ?? 10_000, opts.heartbeatMs ?? 20_000, opts.tls !== undefined);
   }
 
   get isOpen(): boolean {
@@ -143,9 +141,10 @@ export class SignalingClient extends EventEmitter<SignalingEvents> {
   /**
    * Registers `name`. With `prove`, the name is registered with this client's identity: a
    * `challenge` first, whose nonce `prove` signs; a server that does not know `challenge`
-   * (older than name claims) gets a plain hello.
+   * (older than name claims) gets a plain hello. With `resume` (an earlier welcome's token) the
+   * session is taken back if the server still holds it.
    */
-  async hello(name: string, prove?: (nonce: string) => { key: string; sig: string }): Promise<ServerMessageOf<'welcome'>> {
+  async hello(name: string, prove?: HelloProver, resume?: string): Promise<ServerMessageOf<'welcome'>> {
     let identity: { key: string; sig: string } | undefined;
     if (prove) {
       const nonce = await this.expect(this.request({ type: 'challenge' }), 'challenge').then(
@@ -155,9 +154,9 @@ export class SignalingClient extends EventEmitter<SignalingEvents> {
           throw err;
         },
       );
-      if (nonce) identity = prove(nonce);
+      if (nonce) identity = prove(nonce, name);
     }
-    const hello = identity ? { type: 'hello' as const, version: PROTOCOL_VERSION, name, identity } : { type: 'hello' as const, version: PROTOCOL_VERSION, name };
+    const hello = { type: 'hello' as const, version: PROTOCOL_VERSION, name, ...(identity && { identity }), ...(resume !== undefined && { resume }) };
     const reply = await this.expect(this.request(hello), 'welcome');
     this.welcome = reply;
     return reply;
@@ -216,11 +215,12 @@ export class SignalingClient extends EventEmitter<SignalingEvents> {
     return performance.now() - t0;
   }
 
-  /** Closes the connection; the server frees the name at once. */
+  /** Says bye and closes the connection; the server frees the name at once. */
   close(): Promise<void> {
     if (this.closed) return Promise.resolve();
     return new Promise((resolve) => {
       this.socket.once('close', () => resolve());
+      if (this.welcome) this.send({ type: 'bye' });
       this.socket.end();
       setTimeout(() => this.socket.destroy(), 1000).unref();
     });
@@ -301,6 +301,8 @@ export class SignalingClient extends EventEmitter<SignalingEvents> {
       case 'rejected':
       case 'ended':
       case 'candidate':
+      case 'peer_reconnecting':
+      case 'peer_reconnected':
         (this.emit as (e: string, m: ServerMessage) => boolean)(msg.type, msg);
         return false;
       case 'error':
@@ -324,26 +326,3 @@ export class SignalingClient extends EventEmitter<SignalingEvents> {
 }
 
 export type { EndReason };
-
-/** host:port, with an IPv6 address in brackets so the port can be told from it. */
-export function hostPort(host: string, port: number): string {
-  return host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
-}
-
-function describeNetError(err: Error): string {
-  const code = (err as NodeJS.ErrnoException).code;
-  switch (code) {
-    case 'ECONNREFUSED':
-      return 'connection refused (is parley-server running there?)';
-    case 'ENOTFOUND':
-    case 'EAI_AGAIN':
-      return 'unknown host';
-    case 'ETIMEDOUT':
-      return 'timed out';
-    case 'EHOSTUNREACH':
-    case 'ENETUNREACH':
-      return 'host unreachable';
-    default:
-      return err.message;
-  }
-}

@@ -5,6 +5,7 @@ import { realTimers, type Timers } from '../audio/timers';
 import { frameSamples, type AudioDecoder, type AudioEncoder, type AudioSink, type AudioSource, type Codec, type Frame } from '../audio/types';
 import { decodeRtp } from '../protocol/rtp';
 import { classifyPacket } from './demux';
+import { decodeBye, encodeBye } from '../protocol/rtcp-bye';
 import { MediaError } from './errors';
 import { JitterBuffer, type JitterBufferOptions } from './jitter-buffer';
 import { Playout } from './playout';
@@ -53,6 +54,8 @@ export interface MediaSessionEvents {
   disconnected: [string];
   /** The peer's first audio arrived (once a session): when a caller hears the callee. */
   audio: [];
+  /** The peer said BYE over the media path (its reason: `hangup`, `failed:<cause>`). */
+  bye: [string];
   /** The session stopped: asked to, or because of the failure given (`failed` follows). */
   stopped: [MediaError | undefined];
   /** A device failed (`input_device`, `output_device`), the peer could not be reached (`no_path`) or the socket failed. */
@@ -60,6 +63,10 @@ export interface MediaSessionEvents {
 }
 
 type SessionState = 'idle' | 'running' | 'stopped';
+
+/** Copies of a BYE, and the time between them. */
+const BYE_COPIES = 3;
+const BYE_SPACING_MS = 20;
 
 /**
  * Both directions of one call's audio:
@@ -203,6 +210,19 @@ export class MediaSession extends EventEmitter<MediaSessionEvents> {
     return this.connectedOnce;
   }
 
+  /**
+   * Says BYE to the peer over the media path (RFC 3550 §6.6), three times 20 ms apart since UDP
+   * may drop one; resolves when the last has gone. Not authenticated yet: the peer accepts it
+   * from this side's proven address with this side's SSRC (see docs/architecture.md).
+   */
+  async bye(reason: string): Promise<void> {
+    const packet = encodeBye(this.opts.agreement.localSsrc, reason);
+    for (let i = 0; i < BYE_COPIES && this.state === 'running'; i++) {
+      if (i > 0) await new Promise((r) => setTimeout(r, BYE_SPACING_MS));
+      this.ice.sendMedia(packet);
+    }
+  }
+
   /** The pair carrying the audio now; null while checks run. */
   get path(): PathInfo | null {
     return this.ice.path;
@@ -286,6 +306,12 @@ export class MediaSession extends EventEmitter<MediaSessionEvents> {
     }
     if (!this.ice.accepts(from, base)) {
       this.foreign++;
+      return;
+    }
+    if (kind === 'rtcp') {
+      const bye = decodeBye(buf);
+      if (bye && bye.ssrc === this.opts.agreement.remoteSsrc) this.emit('bye', bye.reason);
+      else this.foreign++;
       return;
     }
     if (kind !== 'rtp' || buf.length < 12 || buf.readUInt32BE(8) !== this.opts.agreement.remoteSsrc) {

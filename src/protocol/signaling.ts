@@ -33,7 +33,15 @@ export const userStatus = z.enum(['idle', 'ringing', 'in-call']);
  * claim names (`--names claim`) bind a name to the first key that proves it; others ignore it.
  */
 const identityProof = z.object({ key: z.string().max(64), sig: z.string().max(128) });
-export const helloSchema = z.object({ type: z.literal('hello'), req, version: z.number().int(), name, identity: identityProof.optional() });
+/** `resume`: the token of an earlier `welcome`, to take that session back (see docs/protocol.md, Resuming). */
+export const helloSchema = z.object({
+  type: z.literal('hello'),
+  req,
+  version: z.number().int(),
+  name,
+  identity: identityProof.optional(),
+  resume: z.string().max(64).optional(),
+});
 /** Asks for a fresh nonce to sign in the next `hello`; allowed before registering. */
 export const challengeSchema = z.object({ type: z.literal('challenge'), req });
 /** One page of the users online, by name; `after` is the last name of the previous page. */
@@ -61,6 +69,8 @@ export const hangupSchema = z.object({
   cause: failCause.optional(),
 });
 export const pingSchema = z.object({ type: z.literal('ping'), req });
+/** Leaving for good: the name is freed at once, without the grace a dropped connection gets. */
+export const byeSchema = z.object({ type: z.literal('bye'), req });
 
 export const clientMessageSchema = z.discriminatedUnion('type', [
   helloSchema,
@@ -73,6 +83,7 @@ export const clientMessageSchema = z.discriminatedUnion('type', [
   candidateSchema,
   hangupSchema,
   pingSchema,
+  byeSchema,
 ]);
 export type ClientMessage = z.infer<typeof clientMessageSchema>;
 export type ClientMessageType = ClientMessage['type'];
@@ -87,6 +98,12 @@ export const welcomeSchema = z.object({
   name: z.string(),
   udpPort: z.number().int(),
   version: z.number().int(),
+  /** The token a later `hello` presents to take this session back after a dropped connection. */
+  resume: z.string().max(64).optional(),
+  /** This `hello` took back an earlier session (its name, its call) rather than starting one. */
+  resumed: z.boolean().optional(),
+  /** With `resumed`: the call the session is in, if any. */
+  call: callId.optional(),
 });
 /** The reply to `challenge`: 32 random bytes, base64url, good for one `hello` on this connection. */
 export const challengeReplySchema = z.object({ type: z.literal('challenge'), req, nonce: z.string().max(64) });
@@ -123,6 +140,10 @@ export const remoteCandidateSchema = z.object({
   from: z.string(),
   candidate: body,
 });
+/** The other party of your call lost its connection to the server; its grace runs (the media may go on). */
+export const peerReconnectingSchema = z.object({ type: z.literal('peer_reconnecting'), call: callId, name: z.string() });
+/** The other party is back within its grace. */
+export const peerReconnectedSchema = z.object({ type: z.literal('peer_reconnected'), call: callId, name: z.string() });
 export const okSchema = z.object({ type: z.literal('ok'), req });
 export const pongSchema = z.object({ type: z.literal('pong'), req });
 export const errorSchema = z.object({
@@ -145,6 +166,8 @@ export const serverMessageSchema = z.discriminatedUnion('type', [
   rejectedSchema,
   endedSchema,
   remoteCandidateSchema,
+  peerReconnectingSchema,
+  peerReconnectedSchema,
   okSchema,
   pongSchema,
   errorSchema,

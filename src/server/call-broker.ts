@@ -46,6 +46,8 @@ export class CallBroker {
       turn?: TurnIssuer;
       /** Called once when a call ends, however it ends: what hangs off it (relay allocations) goes too. */
       ended?: (callId: string) => void;
+      /** Whether a session's connection is gone and its grace runs (it cannot be rung meanwhile). */
+      away?: (session: Session) => boolean;
     },
   ) {
     this.ringLimits = new RingLimits(opts.limits, opts.clock);
@@ -69,6 +71,7 @@ export class CallBroker {
     if (caller === callee) return { code: 'self_call', message: 'you cannot call yourself' };
     if (caller.callId) return { code: 'busy', message: 'you are already in a call: hang up or cancel it first' };
     if (callee.callId) return { code: 'busy', message: `${callee.name} is busy in another call` };
+    if (this.opts.away?.(callee)) return { code: 'busy', message: `${callee.name} is reconnecting to the server; try again shortly` };
     const gate = this.relayGate(callee);
     if (gate) return gate;
     const limited = this.ringLimits.ring(caller, callee);
@@ -159,6 +162,25 @@ export class CallBroker {
     this.step(call, 'gone');
     other(call, session).send({ type: 'ended', call: call.id, by: session.name, reason: 'peer_gone' });
     this.opts.log.info('call ended', { call: short(call.id), by: session.name, reason: 'peer_gone' });
+  }
+
+  /**
+   * The session's connection dropped and its grace runs. A ringing call ends now (peer_gone: it
+   * cannot be answered meanwhile); a live one goes on, its media being peer to peer, and the
+   * other party is told `peer_reconnecting`.
+   */
+  away(session: Session): void {
+    const call = session.callId ? this.calls.get(session.callId) : undefined;
+    if (!call) return;
+    if (call.phase === 'ringing') return this.gone(session);
+    other(call, session).send({ type: 'peer_reconnecting', call: call.id, name: session.name });
+    this.opts.log.info('call party reconnecting', { call: short(call.id), name: session.name });
+  }
+
+  /** The session is back within its grace: the other party of its call is told. */
+  back(session: Session): void {
+    const call = session.callId ? this.calls.get(session.callId) : undefined;
+    if (call?.phase === 'active') other(call, session).send({ type: 'peer_reconnected', call: call.id, name: session.name });
   }
 
   /** Ends every call at once (server shutdown). */

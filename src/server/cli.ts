@@ -1,10 +1,12 @@
+import { readFileSync } from 'node:fs';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { PROTOCOL_VERSION } from '../protocol';
 import { VERSION } from '../version';
 import { clientAddresses, hostPort } from './addresses';
 import { DEFAULT_LIMITS } from './limits';
 import { createLogger, LOG_LEVELS, type LogLevel } from './logger';
-import { startServer } from './signaling-server';
+import { DEFAULT_RESUME_GRACE_MS } from './resumption';
+import { startServer, type ServerOptions } from './signaling-server';
 import { DEFAULT_TURN_TTL_S } from './turn/credentials';
 import { DEFAULT_RELAY_LIMITS } from './turn/relay-policy';
 
@@ -26,6 +28,10 @@ interface Options {
   turnTtl: number;
   maxAllocations: number;
   names: 'open' | 'claim';
+  resumeGraceMs: number;
+  tlsCert?: string;
+  tlsKey?: string;
+  tlsPort?: number;
 }
 
 function program(): Command {
@@ -60,6 +66,14 @@ function program(): Command {
     .addOption(new Option('--max-allocations <n>', 'relay allocations on the embedded relay in total').default(DEFAULT_RELAY_LIMITS.maxAllocations).argParser(count))
     .addOption(new Option('--no-relay', 'offer calls no TURN relay, and run none'))
     .addOption(new Option('--names <mode>', 'open: any free name; claim: a name stays with the first identity key that registers it').choices(['open', 'claim']).default('open'))
+    .addOption(
+      new Option('--resume-grace-ms <ms>', "milliseconds a dropped client keeps its name and live call for a reconnect with its resume token (0: none)")
+        .default(DEFAULT_RESUME_GRACE_MS)
+        .argParser(milliseconds),
+    )
+    .addOption(new Option('--tls-cert <file>', 'signaling over TLS: the certificate chain (PEM); needs --tls-key').env('PARLEY_SERVER_TLS_CERT'))
+    .addOption(new Option('--tls-key <file>', "the certificate's private key (PEM)").env('PARLEY_SERVER_TLS_KEY'))
+    .addOption(new Option('--tls-port <n>', 'TLS on this port, plaintext staying on the main port (without it, the main port speaks TLS only)').argParser(portNumber))
     .addOption(new Option('--log-level <level>', 'how much to log').choices(LOG_LEVELS).default('info').env('PARLEY_SERVER_LOG_LEVEL'))
     .addOption(new Option('--log-json', 'log JSON lines instead of readable ones').default(false).env('PARLEY_SERVER_LOG_JSON'))
     .allowExcessArguments(false)
@@ -84,6 +98,21 @@ export async function main(argv: string[]): Promise<void> {
     process.exitCode = 2;
     return;
   }
+  if ((o.tlsCert === undefined) !== (o.tlsKey === undefined) || (o.tlsPort !== undefined && o.tlsCert === undefined)) {
+    process.stderr.write(`parley-server: TLS needs both --tls-cert and --tls-key (and --tls-port needs them)\n${HINT}\n`);
+    process.exitCode = 2;
+    return;
+  }
+  let tls: ServerOptions['tls'];
+  if (o.tlsCert !== undefined && o.tlsKey !== undefined) {
+    try {
+      tls = { cert: readFileSync(o.tlsCert), key: readFileSync(o.tlsKey), port: o.tlsPort };
+    } catch (err) {
+      process.stderr.write(`parley-server: cannot read the TLS certificate or key: ${(err as Error).message}\n`);
+      process.exitCode = 2;
+      return;
+    }
+  }
   const logger = createLogger({ level: o.logLevel, json: o.logJson });
   let server;
   try {
@@ -103,6 +132,8 @@ export async function main(argv: string[]): Promise<void> {
       turnTtlS: o.turnTtl,
       relayLimits: { maxAllocations: o.maxAllocations },
       names: o.names,
+      resumeGraceMs: o.resumeGraceMs,
+      tls,
       logger,
     });
   } catch (err) {
@@ -111,10 +142,13 @@ export async function main(argv: string[]): Promise<void> {
     return;
   }
   const relay = !o.relay ? 'no TURN relay' : o.turnUrl ? `TURN relay ${o.turnUrl}` : server.relay ? 'STUN and TURN' : 'STUN';
+  const tlsOnly = server.tlsPort === server.port;
+  const tcp = tlsOnly ? `TCP port ${server.port} (TLS only)` : server.tlsPort !== null ? `TCP port ${server.port}, TLS port ${server.tlsPort}` : `TCP port ${server.port}`;
+  const tlsFlag = server.tlsPort !== null ? ' --tls (or --ca FILE, or --pin sha256/…)' : '';
   process.stdout.write(
-    `parley-server listening on TCP port ${server.port} (UDP ${server.udpPort}: ${relay})\n` +
+    `parley-server listening on ${tcp} (UDP ${server.udpPort}: ${relay})\n` +
       clientAddresses(server.host)
-        .map((h) => `  clients connect with: parley --server ${hostPort(h, server.port)}\n`)
+        .map((h) => `  clients connect with: parley --server ${hostPort(h, server.tlsPort ?? server.port)}${tlsFlag}\n`)
         .join(''),
   );
   const stop = (signal: string) => {
@@ -155,6 +189,12 @@ function turnUrl(v: string): string {
 function seconds(v: string): number {
   const n = Number(v);
   if (!(n > 0) || !Number.isFinite(n)) throw new InvalidArgumentError('not a number of seconds above 0');
+  return n;
+}
+
+function milliseconds(v: string): number {
+  const n = Number(v);
+  if (!/^\d+$/.test(v)) throw new InvalidArgumentError('not a whole number of milliseconds (0 or more)');
   return n;
 }
 

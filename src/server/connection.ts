@@ -136,6 +136,17 @@ export class Connection {
     if (session) this.hooks.leave(this, session, why);
   }
 
+  /**
+   * Cut without leaving: its session has moved to another connection (a resume that came
+   * before this one was seen to drop), so nothing is freed or ended.
+   */
+  detach(): void {
+    if (this.state.phase === 'closing') return;
+    this.state = { phase: 'closing', reason: 'replaced', since: this.env.clock.now() };
+    this.env.throttle.release(this);
+    this.socket.destroy();
+  }
+
   send(msg: ServerMessage): void {
     const socket = this.socket;
     const output = this.output;

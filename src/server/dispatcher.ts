@@ -18,6 +18,7 @@ import { lineCost, pageCost, type ServerLimits } from './limits';
 import type { Logger } from './logger';
 import type { Failure } from './refusals';
 import type { Registry, Session } from './registry';
+import type { Resumption } from './resumption';
 import { unmapped } from './turn/ip';
 import type { TurnIssuer } from './turn/issuer';
 import { NameClaims } from './name-claims';
@@ -34,6 +35,12 @@ const STRIKES: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
   'rate_limited',
 ]);
 
+/**
+ * Why a connection went that holds its session for the resume grace: the network, not the client
+ * (`bye`) nor the server (shutdown, or a client cut off for flooding or not reading) ended it.
+ */
+const HELD_ON: ReadonlySet<string> = new Set(['disconnected', 'heartbeat_timeout']);
+
 /** Turns each line a client sends into registry and broker actions, and replies. */
 export class Dispatcher {
   /** Whether the line being handled drew a strike (handling is synchronous, one line at a time). */
@@ -46,7 +53,8 @@ export class Dispatcher {
     private readonly clock: Clock,
     private readonly limits: ServerLimits,
     private readonly udpPort: () => number,
-    private readonly claims = new NameClaims(false),
+    private readonly resumption: Resumption,
+    private readonly claims: NameClaims,
     private readonly turn?: TurnIssuer,
   ) {}
 
@@ -80,6 +88,13 @@ export class Dispatcher {
     const session = conn.session;
     if (!session) return this.error(conn, msg.req, 'not_registered', 'say hello with a name first');
     switch (msg.type) {
+      case 'bye':
+        // Leaving for good: no grace. The connection closes once the reply is out.
+        this.resumption.forget(session);
+        conn.send({ type: 'ok', req: msg.req });
+        conn.leave('bye');
+        conn.socket.end();
+        return;
       case 'list': {
         const limit = Math.min(msg.limit ?? this.limits.listPageSize, this.limits.listPageSize);
         const page = this.registry.page(msg.after, limit);
@@ -116,11 +131,26 @@ export class Dispatcher {
     }
   }
 
-  /** A session's connection is closing: free the name and end its call. */
+  /**
+   * A session's connection is closing. When it dropped or fell silent (HELD_ON), the session is
+   * held for the resume grace: its name stays reserved and a live call goes on.
+   * Otherwise, or when the grace runs out (expire), the name is freed and its call ends.
+   */
   left(session: Session, why: string, remote: string): void {
+    if (why === 'slow_consumer') this.log.warn('dropped a client that stopped reading its messages', { name: session.name, remote, reason: why });
+    if (HELD_ON.has(why) && this.resumption.hold(session)) {
+      this.broker.away(session);
+      this.log.info('away', { name: session.name, id: session.id, remote, reason: why, grace_ms: this.resumption.graceMs });
+      return;
+    }
+    this.resumption.forget(session);
+    this.expire(session, why, remote);
+  }
+
+  /** The session leaves for good: its call ends for the other party and its name is freed. */
+  expire(session: Session, why: string, remote?: string): void {
     this.broker.gone(session);
     this.registry.release(session);
-    if (why === 'slow_consumer') this.log.warn('dropped a client that stopped reading its messages', { name: session.name, remote, reason: why });
     this.log.info('left', { name: session.name, id: session.id, remote, reason: why });
   }
 
@@ -139,22 +169,37 @@ export class Dispatcher {
     }
     const claim = this.claims.check(conn, msg.name, msg.identity);
     if (!claim.ok) return this.error(conn, msg.req, claim.code, claim.message);
-    const session: Session = {
-      id: mintId(),
-      name: msg.name,
-      address: unmapped(conn.address),
-      localAddress: unmapped(conn.socket.localAddress ?? ''),
-      callId: null,
-      send: (m) => conn.send(m),
-      backlog: () => conn.backlog,
-    };
+    // A token this server does not know (it restarted, or the grace ran out) is no error: the
+    // hello goes on as a fresh registration of the same name.
+    if (msg.resume !== undefined && this.resume(conn, msg.resume, msg.name, msg.req)) return;
+    const fields = { id: mintId(), name: msg.name, address: unmapped(conn.address), localAddress: unmapped(conn.socket.localAddress ?? ''), callId: null };
+    const session = this.resumption.open(conn, (send, backlog) => ({ ...fields, send, backlog }));
     if (!this.registry.claim(session)) {
+      this.resumption.forget(session);
       return this.error(conn, msg.req, 'name_taken', `the name "${msg.name}" is taken: choose another`);
     }
     this.claims.bind(msg.name, claim.key);
     conn.state = { phase: 'registered', session };
-    conn.send({ type: 'welcome', req: msg.req, id: session.id, name: session.name, udpPort: this.udpPort(), version: PROTOCOL_VERSION });
+    const resume = this.resumption.tokenOf(session);
+    conn.send({ type: 'welcome', req: msg.req, id: session.id, name: session.name, udpPort: this.udpPort(), version: PROTOCOL_VERSION, resume });
     this.log.info('registered', { name: session.name, id: session.id, remote: conn.remote });
+  }
+
+  /** `hello` with a resume token this server issued for this name: the session comes back to this connection. */
+  private resume(conn: Connection, token: string, name: string, req: Req): boolean {
+    const back = this.resumption.take(token, name, conn);
+    if (!back) return false;
+    const { session, missed, old } = back;
+    // The server had not noticed the drop yet: the old connection is cut without leaving.
+    old?.detach();
+    conn.state = { phase: 'registered', session };
+    const welcome = { type: 'welcome' as const, req, id: session.id, name: session.name, udpPort: this.udpPort(), version: PROTOCOL_VERSION };
+    const resume = this.resumption.tokenOf(session);
+    conn.send(session.callId ? { ...welcome, resume, resumed: true, call: session.callId } : { ...welcome, resume, resumed: true });
+    for (const m of missed) conn.send(m);
+    if (!old) this.broker.back(session);
+    this.log.info('resumed', { name: session.name, id: session.id, remote: conn.remote, missed: missed.length });
+    return true;
   }
 
   private ack(conn: Connection, req: Req, failure: Failure | null): void {

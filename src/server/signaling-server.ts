@@ -1,4 +1,5 @@
 import net from 'node:net';
+import tls from 'node:tls';
 import { randomBytes } from 'node:crypto';
 import type dgram from 'node:dgram';
 import { MAX_PENDING_OUTPUT_BYTES } from '../protocol';
@@ -12,6 +13,7 @@ import { FD_RESERVE, openFileLimit } from './fd-limit';
 import { resolveLimits, type ServerLimits } from './limits';
 import { createLogger, silentLogger, type Logger, type LogLevel } from './logger';
 import { MemoryRegistry, type Registry } from './registry';
+import { DEFAULT_RESUME_GRACE_MS, Resumption } from './resumption';
 import { Throttle } from './throttle';
 import { startUdpService } from './udp-service';
 import type { RelayCounters } from './turn/counters';
@@ -57,13 +59,25 @@ export interface ServerOptions {
   relayLimits?: Partial<RelayLimits>;
   /** `claim`: a name is bound to the first identity key that registers it (src/server/name-claims.ts). Default `open`. */
   names?: 'open' | 'claim';
+  /**
+   * How long a session whose connection dropped keeps its name (and a live call its record) for
+   * a `hello` with its resume token; default 30 s, 0 frees the name at once.
+   */
+  resumeGraceMs?: number;
+  /**
+   * Signaling over TLS: the certificate chain and key (PEM). With `port`, TLS listens there and
+   * plaintext stays on `port` above; without, the main port speaks TLS only.
+   */
+  tls?: { cert: string | Buffer; key: string | Buffer; port?: number };
 }
 
 export interface RunningServer {
   readonly host: string;
   readonly port: number;
   readonly udpPort: number;
-  /** Registered clients right now. */
+  /** The TLS port: the main port when it speaks TLS only, null without TLS. */
+  readonly tlsPort: number | null;
+  /** Registered clients right now (those whose resume grace runs included). */
   readonly clients: number;
   /** Open TCP connections right now, registered or not. */
   readonly connections: number;
@@ -75,6 +89,9 @@ export interface RunningServer {
 
 /** A closing connection whose peer has not closed its side by then is cut off. */
 const CLOSING_GRACE_MS = 2000;
+
+/** A TLS handshake that has not finished by then is dropped (Node's default is 120 s). */
+const TLS_HANDSHAKE_MS = 10_000;
 
 export async function startServer(opts: ServerOptions = {}): Promise<RunningServer> {
   const host = opts.host ?? '0.0.0.0';
@@ -100,7 +117,15 @@ export async function startServer(opts: ServerOptions = {}): Promise<RunningServ
   const issuer: TurnIssuer | undefined = offerRelay
     ? new SecretIssuer({ secret: turnSecret, ttlS: opts.turnTtlS ?? DEFAULT_TURN_TTL_S, nowS, url: opts.turnUrl, udpPort: udpPortNow })
     : undefined;
-  const broker = new CallBroker({ ringTimeoutMs: opts.ringTimeoutMs ?? 30_000, log, clock, limits, turn: issuer, ended: (id) => relay?.endCall(id) });
+  const broker = new CallBroker({
+    ringTimeoutMs: opts.ringTimeoutMs ?? 30_000,
+    log,
+    clock,
+    limits,
+    turn: issuer,
+    ended: (id) => relay?.endCall(id),
+    away: (s) => resumption.isAway(s),
+  });
   const connections = new Set<Connection>();
   const throttle = new Throttle(clock);
   const env: ConnectionEnv = {
@@ -112,16 +137,14 @@ export async function startServer(opts: ServerOptions = {}): Promise<RunningServ
   const fileLimit = openFileLimit();
   const openFiles = fileLimit === null ? Infinity : Math.max(1, fileLimit - FD_RESERVE);
   const gate = new ConnectionGate({ total: limits.maxConnections, perAddress: limits.maxConnectionsPerAddress, openFiles }, clock, log);
-  const claims = new NameClaims(opts.names === 'claim');
-  const dispatcher = new Dispatcher(registry, broker, log, clock, limits, udpPortNow, claims, issuer);
+  const resumption: Resumption = new Resumption(opts.resumeGraceMs ?? DEFAULT_RESUME_GRACE_MS, clock, (session) => dispatcher.expire(session, 'resume_grace'));
+  const dispatcher = new Dispatcher(registry, broker, log, clock, limits, udpPortNow, resumption, new NameClaims(opts.names === 'claim'), issuer);
   const hooks: ConnectionHooks = {
     line: (conn, ev) => dispatcher.handle(conn, ev),
     leave: (conn, session, why) => dispatcher.left(session, why, conn.remote),
   };
 
-  // A paused socket (over its budget) stops reading from the kernel once it buffers this much, so
-  // what a peer sends meanwhile waits there, joined, rather than as one buffer per segment here.
-  const server = net.createServer({ highWaterMark: READ_HIGH_WATER_MARK }, (socket) => {
+  const accept = (socket: net.Socket) => {
     socket.on('error', (err) => log.debug('socket error', { remote: formatRemote(socket.remoteAddress ?? '', socket.remotePort), error: err.message }));
     const address = socket.remoteAddress ?? '';
     const refusal = gate.admit(address, formatRemote(address, socket.remotePort));
@@ -149,22 +172,36 @@ export async function startServer(opts: ServerOptions = {}): Promise<RunningServ
       gate.release(address);
       conn.leave('disconnected');
     });
-  });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(opts.port ?? 7100, host, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
+  };
+  // A paused socket (over its budget) stops reading from the kernel once it buffers this much, so
+  // what a peer sends meanwhile waits there, joined, rather than as one buffer per segment here.
+  const plain = () => net.createServer({ highWaterMark: READ_HIGH_WATER_MARK }, accept);
+  // TLS connections are admitted once the handshake is done: the refusal is a line of the protocol.
+  const secure = (t: NonNullable<ServerOptions['tls']>) => {
+    const s = tls.createServer({ cert: t.cert, key: t.key, handshakeTimeout: TLS_HANDSHAKE_MS, highWaterMark: READ_HIGH_WATER_MARK }, accept);
+    s.on('tlsClientError', (err, socket) => log.debug('TLS handshake failed', { remote: formatRemote(socket.remoteAddress ?? '', socket.remotePort), error: err.message }));
+    return s;
+  };
+  const server = opts.tls && opts.tls.port === undefined ? secure(opts.tls) : plain();
+  const tlsServer = opts.tls?.port !== undefined ? secure(opts.tls) : null;
+  const listeners = tlsServer ? [server, tlsServer] : [server];
+  try {
+    await listen(server, opts.port ?? 7100, host);
+    if (tlsServer) await listen(tlsServer, opts.tls!.port!, host);
+  } catch (err) {
+    for (const l of listeners) l.close();
+    throw err;
+  }
   // Listening: later errors are about accepting (EMFILE, ENFILE), and the server goes on.
   let lastAcceptError = -Infinity;
-  server.on('error', (err: NodeJS.ErrnoException) => {
-    const now = clock.now();
-    if (now - lastAcceptError < 1000) return;
-    lastAcceptError = now;
-    log.error('cannot accept connections', { error: err.message, code: err.code, open: gate.open });
-  });
+  for (const l of listeners) {
+    l.on('error', (err: NodeJS.ErrnoException) => {
+      const now = clock.now();
+      if (now - lastAcceptError < 1000) return;
+      lastAcceptError = now;
+      log.error('cannot accept connections', { error: err.message, code: err.code, open: gate.open });
+    });
+  }
   if (openFiles < limits.maxConnections) {
     log.info('connections are capped by the open-file limit (raise it with ulimit -n)', {
       open_file_limit: fileLimit,
@@ -192,7 +229,7 @@ export async function startServer(opts: ServerOptions = {}): Promise<RunningServ
   try {
     udp = await startUdpService(host, bound.family === 'IPv6' ? 'IPv6' : 'IPv4', opts.udpPort ?? port, log, relay ?? undefined);
   } catch (err) {
-    server.close();
+    for (const l of listeners) l.close();
     throw new Error(`cannot bind UDP port ${opts.udpPort ?? port}: ${(err as Error).message}`);
   }
   const udpPort = udp.address().port;
@@ -226,6 +263,7 @@ export async function startServer(opts: ServerOptions = {}): Promise<RunningServ
     host,
     port,
     udpPort,
+    tlsPort: tlsServer ? (tlsServer.address() as net.AddressInfo).port : opts.tls ? port : null,
     get clients() {
       return registry.size;
     },
@@ -241,8 +279,9 @@ export async function startServer(opts: ServerOptions = {}): Promise<RunningServ
         sweepTimer = null;
         throttle.clear();
         log.info('shutting down', { clients: connections.size });
-        const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+        const closed = Promise.all(listeners.map((l) => new Promise<void>((resolve) => l.close(() => resolve()))));
         broker.clear();
+        resumption.clear();
         for (const c of connections) c.fail('server_shutdown', 'the server is shutting down');
         const deadline = setTimeout(() => {
           for (const c of connections) c.socket.destroy();
@@ -255,4 +294,14 @@ export async function startServer(opts: ServerOptions = {}): Promise<RunningServ
       return closing;
     },
   };
+}
+
+function listen(server: net.Server, port: number, host: string): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
 }

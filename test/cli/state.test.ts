@@ -163,3 +163,15 @@ test("a changed identity key: the warning stays with the refusal, or on the call
   // eslint-disable-next-line no-control-regex
   expect(render(taken, { ...cfg, server: 's' }).join('\n').replace(/\x1b\[\d+m/g, '')).toMatch(/SAS .*ybndr[\s\S]*WARNING: bob's identity key has changed!/);
 });
+
+test('plaintext signaling is said with the registration; the server going away and back is said on the call screen', () => {
+  const registering: UiState = { kind: 'registering', name: 'alice' };
+  expect(transition(registering, { type: 'registered', name: 'alice', secure: false }, cfg).state).toMatchObject({
+    kind: 'menu',
+    notice: expect.stringMatching(/^Registered as alice\.\nNote: the connection to the server is not encrypted/),
+  });
+  expect(transition(registering, { type: 'registered', name: 'alice', secure: true }, cfg).state).toMatchObject({ notice: 'Registered as alice.' });
+  const lost = transition(inCall, { type: 'notice', text: 'Lost the server: reconnecting; a call goes on.' }, cfg).state;
+  expect(lost).toMatchObject({ kind: 'in-call', server: 'Lost the server: reconnecting; a call goes on.' });
+  expect(transition(lost, { type: 'notice', text: 'Back on the server.' }, cfg).state).toMatchObject({ kind: 'in-call', server: 'Back on the server.' });
+});

@@ -122,15 +122,18 @@ describe('calls', () => {
     await b.quiet();
   });
 
-  test('peer gone while ringing (callee leaves) and while talking (caller leaves)', async () => {
+  test('peer gone while ringing (callee drops: at once) and while talking (caller drops: once its resume grace is over)', async () => {
     const a = await registered('alice');
     const b = await registered('bob');
     const call = await ring(a, b);
     b.socket.destroy();
     expect(await a.next()).toEqual({ type: 'ended', call, by: 'bob', reason: 'peer_gone' });
+    clock.advance(30_000);
     const b2 = await registered('bob');
     const call2 = await talking(a, b2);
     a.socket.destroy();
+    expect(await b2.next()).toEqual({ type: 'peer_reconnecting', call: call2, name: 'alice' });
+    clock.advance(30_000);
     expect(await b2.next()).toEqual({ type: 'ended', call: call2, by: 'alice', reason: 'peer_gone' });
   });
 

@@ -1,10 +1,12 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import dgram from 'node:dgram';
-import { readFileSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
 
 import net from 'node:net';
 import path from 'node:path';
 import { encodeBindingRequest, STUN_MAGIC_COOKIE } from '../../src/protocol';
+import { SignalingClient } from '../../src/client/signaling-client';
+import { hasOpenssl, makeCert } from '../helpers/certs';
 import { RawClient } from '../helpers/signaling';
 import { waitFor, waitUntil } from '../helpers/wait';
 
@@ -111,14 +113,15 @@ describe('running', () => {
     const port = await s.port;
     const c = await RawClient.register(port, 'bob');
     await c.close();
-    await waitUntil(() => /"msg":"left"/.test(s.err()), 'the leave was logged');
+    // A connection that closes without bye is away (its name held for the resume grace), not gone.
+    await waitUntil(() => /"msg":"away"/.test(s.err()), 'the drop was logged');
     s.child.kill('SIGINT');
     expect(await exited(s.child)).toBe(0);
     const lines = s.err().trim().split('\n').map((l) => JSON.parse(l));
     expect(lines).toEqual(
       expect.arrayContaining([
         expect.objectContaining({ level: 'info', msg: 'registered', name: 'bob', id: expect.any(String), remote: expect.stringMatching(/^127\.0\.0\.1:\d+$/) }),
-        expect.objectContaining({ level: 'info', msg: 'left', name: 'bob', reason: 'disconnected' }),
+        expect.objectContaining({ level: 'info', msg: 'away', name: 'bob', reason: 'disconnected', grace_ms: 30000 }),
         expect.objectContaining({ level: 'info', msg: 'closing', signal: 'SIGINT' }),
       ]),
     );
@@ -233,12 +236,16 @@ describe('usage', () => {
       '--max-allocations',
       '--no-relay',
       '--names',
+      '--resume-grace-ms',
+      '--tls-cert',
+      '--tls-key',
+      '--tls-port',
       '--log-level',
       '--log-json',
       '--help',
     ]);
     // An external relay and its secret have no default, and --no-relay is a switch.
-    for (const e of entries.filter((x) => !/--(version|help|turn-url|turn-secret|no-relay)/.test(x))) expect(e.replace(/\s+/g, ' ')).toMatch(/default: /);
+    for (const e of entries.filter((x) => !/--(version|help|turn-url|turn-secret|no-relay|tls-cert|tls-key|tls-port)/.test(x))) expect(e.replace(/\s+/g, ' ')).toMatch(/default: /);
     expect(r.stdout.replace(/\s+/g, ' ')).toContain('default: "0.0.0.0", env: PARLEY_SERVER_HOST');
     expect(r.stdout.replace(/\s+/g, ' ')).toContain('default: 7100, env: PARLEY_SERVER_PORT');
   });
@@ -252,5 +259,43 @@ describe('usage', () => {
     expect(r.status).toBe(1);
     expect(r.stdout).toBe('');
     expect(r.stderr).toBe(`parley-server: cannot listen on 127.0.0.1:${port}: listen EADDRINUSE: address already in use 127.0.0.1:${port}\n`);
+  });
+});
+
+describe('TLS and the resume grace on the command line', () => {
+  const openssl = hasOpenssl();
+  (openssl ? test : test.skip)('--tls-cert/--tls-key/--tls-port: TLS on its port, plaintext on --port; half of it is a usage error', async () => {
+    const cert = makeCert();
+    try {
+      const half = startLocal(['--tls-cert', cert.certFile]);
+      half.port.catch(() => undefined);
+      expect(await exited(half.child)).toBe(2);
+      expect(half.err()).toContain('TLS needs both --tls-cert and --tls-key');
+      const s = startLocal(['--tls-cert', cert.certFile, '--tls-key', cert.keyFile, '--tls-port', '0']);
+      const port = await s.port;
+      const tlsPort = Number(/TLS port (\d+)/.exec(s.out())![1]);
+      expect(s.out()).toContain(`clients connect with: parley --server 127.0.0.1:${tlsPort} --tls`);
+      const secure = await SignalingClient.connect({ host: '127.0.0.1', port: tlsPort, tls: { pin: cert.pin } });
+      expect((await secure.hello('secure')).name).toBe('secure');
+      await secure.close();
+      const plain = await RawClient.register(port, 'plain');
+      plain.socket.destroy();
+    } finally {
+      rmSync(cert.dir, { recursive: true, force: true });
+    }
+  });
+
+  test('--resume-grace-ms 0: a dropped connection frees its name at once', async () => {
+    const s = startLocal(['--resume-grace-ms', '0']);
+    const port = await s.port;
+    const a = await RawClient.register(port, 'alice');
+    a.socket.destroy();
+    await waitUntil(async () => {
+      const c = await RawClient.connect(port);
+      c.send({ type: 'hello', version: 1, name: 'alice' });
+      const reply = await c.next();
+      c.socket.destroy();
+      return reply.type === 'welcome';
+    }, 'alice is free again');
   });
 });

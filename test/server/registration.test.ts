@@ -18,7 +18,7 @@ describe('registration', () => {
     const c = await connect();
     c.send({ type: 'hello', version: 1, name: 'alice', req: 'r1' });
     const m = await c.next();
-    expect(m).toEqual({ type: 'welcome', req: 'r1', id: expect.stringMatching(/^[0-9a-f]{32}$/), name: 'alice', udpPort: t.server.udpPort, version: 1 });
+    expect(m).toEqual({ type: 'welcome', req: 'r1', id: expect.stringMatching(/^[0-9a-f]{32}$/), name: 'alice', udpPort: t.server.udpPort, version: 1, resume: expect.any(String) });
     expect(t.server.clients).toBe(1);
   });
 
@@ -56,10 +56,17 @@ describe('registration', () => {
     }
   });
 
-  test('a name is freed the moment its connection closes', async () => {
+  test('a name is freed the moment its client says bye, and a closed connection\'s once the resume grace is over', async () => {
     const a = await registered('dave');
-    await a.close();
-    await waitUntil(() => t.server.clients === 0, 'the server saw the connection close');
+    a.send({ type: 'bye' });
+    await a.waitClosed();
+    await waitUntil(() => t.server.clients === 0, 'the server saw the client leave');
+    const c = await registered('carl');
+    await c.close();
+    await waitUntil(() => t.server.connections === 0, 'the server saw the connection close');
+    expect(t.server.clients).toBe(1);
+    clock.advance(30_000);
+    expect(t.server.clients).toBe(0);
     const b = await registered('DAVE');
     expect(b.received[0]).toMatchObject({ type: 'welcome', name: 'DAVE' });
   });
@@ -76,6 +83,8 @@ describe('registration', () => {
     await idle.waitClosed();
     expect(idle.received.at(-1)).toEqual({ type: 'error', code: 'heartbeat_timeout', message: 'nothing heard for 60 s' });
     expect(alive.closed).toBe(false);
+    // Silence may be a network gone quiet: the name is kept for the resume grace, then freed.
+    clock.advance(30_000);
     alive.send({ type: 'list', req: 'l' });
     expect(await alive.next()).toEqual({ type: 'users', req: 'l', users: [{ name: 'alive', status: 'idle' }], more: false });
   });
@@ -158,7 +167,7 @@ describe('list and lookup', () => {
     c.send({ type: 'list', after: 'bb' });
     expect(names(await c.next())).toEqual(['C', 'd', 'e', 'z']);
     // A name that left drops out; one that arrives appears in place.
-    await online.get('C')!.close();
+    online.get('C')!.send({ type: 'bye' });
     await waitUntil(() => t.server.clients === 5, 'the server saw C leave');
     await registered('ca');
     c.send({ type: 'list', after: 'b', limit: 2 });

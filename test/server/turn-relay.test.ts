@@ -236,11 +236,11 @@ describe('TURN relay', () => {
     }
   });
 
-  test('a party leaving ends the call and its allocations', async () => {
+  test('a party leaving (bye) ends the call and its allocations', async () => {
     const { a, b } = await call();
     await allocated(a.turn);
     await allocated(b.turn);
-    b.client.socket.destroy();
+    b.client.send({ type: 'bye' });
     expect(await a.client.next()).toMatchObject({ type: 'ended', reason: 'peer_gone' });
     await waitUntil(() => t.server.relay!.allocations === 0, 'both allocations are deleted');
   });

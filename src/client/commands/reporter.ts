@@ -23,6 +23,11 @@ export class Reporter {
     else process.stderr.write(text + '\n');
   }
 
+  /** A remark for a person (stderr in text mode); JSON consumers get it as fields of an event instead. */
+  note(text: string): void {
+    if (!this.json) process.stderr.write(text + '\n');
+  }
+
   /** Periodic figures: JSON consumers want them, a person reading lines does not. */
   quiet(event: string, fields: Record<string, unknown>): void {
     if (this.json) this.line(event, fields);

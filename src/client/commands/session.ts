@@ -1,7 +1,7 @@
 /** What every scripted command starts with: reach the server, take a name, stop on a signal. */
 import { randomBytes } from 'node:crypto';
 import { EXIT, type ExitCode } from '../exit-codes';
-import { Phone, type PhoneOptions } from '../phone';
+import { Phone, ServerTrustError, type PhoneOptions } from '../phone';
 import { hostPort } from '../signaling-client';
 import { describeNameRefusal } from '../views/messages';
 import type { Reporter } from './reporter';
@@ -24,7 +24,10 @@ export async function openPhone(opts: PhoneOptions, name: string, report: Report
   try {
     phone = await Phone.connect(opts);
   } catch (err) {
-    report.problem('unreachable', { message: (err as Error).message }, (err as Error).message);
+    // Unreachable, or reached but not trusted (a wrong certificate, name or pin): both exit 3.
+    const code = (err as { code?: string }).code;
+    const untrusted = err instanceof ServerTrustError;
+    report.problem(untrusted ? 'untrusted' : 'unreachable', untrusted ? { code, message: (err as Error).message } : { message: (err as Error).message }, (err as Error).message);
     throw new ScriptExit(EXIT.unreachable);
   }
   try {
@@ -40,8 +43,24 @@ export async function openPhone(opts: PhoneOptions, name: string, report: Report
     throw new ScriptExit(EXIT.nameRejected);
   }
   const server = hostPort(opts.server.host, opts.server.port);
-  report.event('registered', { name: phone.name ?? name, server }, `registered as ${phone.name ?? name} at ${server}`);
+  report.event('registered', { name: phone.name ?? name, server, tls: phone.secure }, `registered as ${phone.name ?? name} at ${server}`);
+  if (!phone.secure) report.note(UNENCRYPTED_NOTE);
+  reportReconnects(phone, report);
   return phone;
+}
+
+export const UNENCRYPTED_NOTE = 'note: the connection to the server is not encrypted (--tls, --ca FILE or --pin sha256/… to encrypt it)';
+
+/** The server going away and coming back, and the peer doing so, as events: a live call goes on through them. */
+function reportReconnects(phone: Phone, report: Reporter): void {
+  phone.on('server_reconnecting', ({ reason, code }) =>
+    report.event('server_reconnecting', code ? { reason, code } : { reason }, `lost the server (${reason}); reconnecting, the call goes on`),
+  );
+  phone.on('server_reconnected', ({ resumed, attempts, ms }) =>
+    report.event('server_reconnected', { resumed, attempts, ms }, `back on the server as ${phone.name}${resumed ? '' : ' (registered again: the server had restarted)'}`),
+  );
+  phone.on('peer_reconnecting', ({ name, call }) => report.event('peer_reconnecting', { peer: name, call }, `${name} lost the server; the call goes on`));
+  phone.on('peer_reconnected', ({ name, call }) => report.event('peer_reconnected', { peer: name, call }, `${name} is back on the server`));
 }
 
 const STOP_SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;

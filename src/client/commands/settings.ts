@@ -4,6 +4,7 @@
  * and `parley config` are all drawn from it.
  */
 import { isValidName } from '../../protocol';
+import { PIN_PATTERN } from '../server-socket';
 
 export const DEFAULT_PORT = 7100;
 
@@ -40,6 +41,47 @@ export const SETTINGS = {
     help: 'the parley server; HOST alone means port 7100, [v6]:PORT for IPv6',
     default: `127.0.0.1:${DEFAULT_PORT}`,
     parse: serverAddress,
+  }),
+  tls: setting({
+    flags: '--tls',
+    env: 'PARLEY_TLS',
+    help: "speak TLS to the server, trusting the system's certificate authorities (--ca and --pin imply it)",
+    default: 'false',
+    parse: (v): boolean => {
+      // A bare flag (commander passes no value) or its environment variable set means yes.
+      if ((v as string | undefined) === undefined || /^(1|true|yes|on)$/i.test(v)) return true;
+      if (/^(0|false|no|off)$/i.test(v)) return false;
+      throw new SettingError(`true or false, not "${v}"`);
+    },
+  }),
+  ca: setting({
+    flags: '--ca <file>',
+    env: 'PARLEY_CA',
+    help: "TLS: trust this CA or self-signed certificate (PEM file) for the server",
+    parse: (v) => {
+      if (v.trim() === '') throw new SettingError('--ca needs a file name');
+      return v;
+    },
+  }),
+  pin: setting({
+    flags: '--pin <sha256/BASE64>',
+    env: 'PARLEY_PIN',
+    help: "TLS: trust the server whose public key has this SHA-256 (of its SPKI, as curl's --pinnedpubkey), self-signed or not",
+    parse: (v) => {
+      if (!PIN_PATTERN.test(v.trim())) throw new SettingError(`expected sha256/ and 44 characters of base64, not "${v}"`);
+      return v.trim();
+    },
+  }),
+  reconnect: setting({
+    flags: '--reconnect <seconds>',
+    env: 'PARLEY_RECONNECT',
+    help: 'keep trying to get back to the server this long after the connection drops (0: do not); a live call goes on meanwhile',
+    default: '120',
+    parse: (v) => {
+      const n = Number(v);
+      if (v.trim() === '' || !Number.isFinite(n) || n < 0) throw new SettingError(`a number of seconds (0 or more), not "${v}"`);
+      return n;
+    },
   }),
   port: setting({
     flags: '--port <n>',

@@ -3,6 +3,7 @@
  * state machine, draws each new state, and carries out the effects it asks for. It keeps no
  * copy of the call: what the phone's state says is what the screen shows.
  */
+import { UNENCRYPTED_NOTE } from '../commands/session';
 import { EXIT, type ExitCode } from '../exit-codes';
 import { listAudioDevices } from '../../audio';
 import { Phone, type ActiveCall, type PhoneOptions, type PhoneState } from '../phone';
@@ -90,7 +91,7 @@ class App {
       case 'register':
         return this.request(
           () => phone!.register(effect.name),
-          () => ({ type: 'registered', name: phone?.name ?? effect.name }),
+          () => ({ type: 'registered', name: phone?.name ?? effect.name, secure: phone?.secure }),
           (code, message) => ({ type: 'register-failed', name: effect.name, code, message }),
         );
       case 'list':
@@ -157,7 +158,12 @@ class App {
         this.dropPhone();
         this.dispatch({ type: 'disconnected', reason });
       });
+      // The server going away does not end a live call: say so, and say when it is back.
+      phone.on('server_reconnecting', ({ reason }) => this.dispatch({ type: 'notice', text: `Lost the server (${reason}): reconnecting; a call goes on.` }));
+      phone.on('server_reconnected', ({ resumed }) => this.dispatch({ type: 'notice', text: resumed ? 'Back on the server.' : 'Back on the server (it had restarted; registered again).' }));
       this.dispatch({ type: 'connected' });
+      // Said on the screen with the registration; on stderr too when that is not the screen (a log file).
+      if (!phone.secure && !process.stderr.isTTY) process.stderr.write(`parley: ${UNENCRYPTED_NOTE}\n`);
     } catch (err) {
       this.dispatch({ type: 'connect-failed', message: (err as Error).message });
     }

@@ -121,6 +121,7 @@ function callScreen(s: Extract<UiState, { kind: 'in-call' }>, keys: readonly Bin
     ...(live ? statsLines(live) : ['Waiting for statistics…']),
     ...(s.device ? ['', s.device] : []),
     ...(s.warning ? ['', bold(s.warning)] : []),
+    ...(s.server ? ['', s.server] : []),
     '',
     bindingsOf(keys, 'in-call')
       .filter((b) => SHORT[b.action])

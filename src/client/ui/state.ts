@@ -3,6 +3,7 @@
  * network happening is an event, and `transition` is the only place that decides what comes
  * next. It is pure: side effects are returned as `Effect`s for the controller to run.
  */
+import { UNENCRYPTED_NOTE } from '../commands/session';
 import type { UserInfo } from '../../protocol';
 import type { CallEnd } from '../call-reasons';
 import { EXIT, type ExitCode } from '../exit-codes';
@@ -39,8 +40,8 @@ export type UiState =
   /** then: a lookup the person had typed before the call arrived, run if they decline. */
   | { kind: 'incoming'; name: string; from: string; id: string; then?: string }
   | { kind: 'answering'; name: string; from: string }
-  /** device: the last device change, said on the call screen. */
-  | { kind: 'in-call'; name: string; call: CallView; muted: boolean; help: boolean; live?: LiveView; device?: string; warning?: string }
+  /** device: the last device change; warning: an identity warning carried from before the call; server: the server going away or coming back (the call goes on); all said on the call screen. */
+  | { kind: 'in-call'; name: string; call: CallView; muted: boolean; help: boolean; live?: LiveView; device?: string; warning?: string; server?: string }
   | { kind: 'hanging-up'; name: string; peer: string; quitAfter: boolean }
   | { kind: 'quitting'; message?: string };
 
@@ -48,7 +49,8 @@ export type UiEvent =
   | { type: 'key'; key: Key }
   | { type: 'connected' }
   | { type: 'connect-failed'; message: string }
-  | { type: 'registered'; name: string }
+  /** secure: false when signaling is plaintext (said with the registration). */
+  | { type: 'registered'; name: string; secure?: boolean }
   | { type: 'register-failed'; name: string; code: string; message: string }
   | { type: 'users'; users: UserInfo[] }
   | { type: 'request-failed'; code: string; message: string }
@@ -142,7 +144,9 @@ export function transition(s: UiState, e: UiEvent, cfg: UiConfig): Step {
       return stay({ ...s, input: edit(s.input, e.key) });
 
     case 'registering':
-      if (e.type === 'registered') return stay({ kind: 'menu', name: e.name, notice: `Registered as ${e.name}.` });
+      if (e.type === 'registered') {
+        return stay({ kind: 'menu', name: e.name, notice: `Registered as ${e.name}.${e.secure === false ? `\n${capitalized(UNENCRYPTED_NOTE)}.` : ''}` });
+      }
       if (e.type === 'register-failed') {
         return go({ kind: 'naming', input: '', error: describeNameRefusal(e.code, e.name, e.message) }, { do: 'disconnect' });
       }
@@ -221,6 +225,7 @@ export function transition(s: UiState, e: UiEvent, cfg: UiConfig): Step {
     case 'in-call':
       if (e.type === 'tick') return stay({ ...s, live: e.live });
       if (e.type === 'device') return stay({ ...s, device: e.text });
+      if (e.type === 'notice') return stay({ ...s, server: e.text });
       if (e.type === 'call-ended') {
         const seconds = (e.now - s.call.startedAt) / 1000;
         const ended = describeCallEnd(s.call.peer, e.end, seconds);
@@ -307,4 +312,8 @@ function edit(input: string, key: Key): string {
   if (key.name === 'backspace') return input.slice(0, -1);
   if (key.name === 'char' && key.text && input.length < 64) return input + key.text;
   return input;
+}
+
+function capitalized(text: string): string {
+  return text.charAt(0).toUpperCase() + text.slice(1);
 }
