@@ -11,6 +11,17 @@ export const DEFAULT_RESUME_GRACE_MS = 30_000;
 const AWAY_QUEUE = 32;
 
 /**
+ * Sessions held at once, per source address and in all. A held session costs no connection, so
+ * without these a client could reserve names by the thousand by registering and leaving; past
+ * them a dropped session leaves at once, as before there was a grace.
+ */
+export interface HoldLimits {
+  perAddress: number;
+  total: number;
+}
+export const DEFAULT_HOLD_LIMITS: HoldLimits = { perAddress: 16, total: 10_000 };
+
+/**
  * A session's tie to its connection. `live`: messages go to `conn`; `away`: the connection went,
  * messages wait in `queue` until a `hello` with the token takes the session back or the grace
  * runs out (then the session leaves as if its connection had just closed).
@@ -27,13 +38,22 @@ type Tie =
 export class Resumption {
   private readonly byToken = new Map<string, Tie>();
   private readonly bySession = new Map<Session, Tie>();
+  /** Held sessions per source address. */
+  private readonly awayFrom = new Map<string, number>();
+  private awayCount = 0;
 
   constructor(
     readonly graceMs: number,
     private readonly clock: Clock,
     /** The grace ran out: the session leaves for good. */
     private readonly expired: (session: Session) => void,
+    private readonly limits: HoldLimits = DEFAULT_HOLD_LIMITS,
   ) {}
+
+  /** Sessions held for their grace right now. */
+  get held(): number {
+    return this.awayCount;
+  }
 
   /** A new session tied to `conn`; `make` gets the send and backlog that follow the tie. */
   open(conn: Connection, make: (send: Session['send'], backlog: Session['backlog']) => Session): Session {
@@ -64,6 +84,7 @@ export class Resumption {
   hold(session: Session): boolean {
     const tie = this.bySession.get(session);
     if (!tie || tie.phase !== 'live' || this.graceMs <= 0) return false;
+    if (this.awayCount >= this.limits.total || (this.awayFrom.get(session.address ?? '') ?? 0) >= this.limits.perAddress) return false;
     const timer = this.clock.setTimeout(() => {
       this.forget(session);
       this.expired(session);
@@ -95,7 +116,10 @@ export class Resumption {
   forget(session: Session): void {
     const tie = this.bySession.get(session);
     if (!tie) return;
-    if (tie.phase === 'away') this.clock.clearTimeout(tie.timer);
+    if (tie.phase === 'away') {
+      this.clock.clearTimeout(tie.timer);
+      this.counted(session, -1);
+    }
     this.bySession.delete(session);
     this.byToken.delete(tie.token);
   }
@@ -105,13 +129,24 @@ export class Resumption {
     for (const tie of this.bySession.values()) if (tie.phase === 'away') this.clock.clearTimeout(tie.timer);
     this.bySession.clear();
     this.byToken.clear();
+    this.awayFrom.clear();
+    this.awayCount = 0;
   }
 
   private index(tie: Tie): void {
     const before = this.bySession.get(tie.session);
     if (before && before.token !== tie.token) this.byToken.delete(before.token);
+    if (before?.phase === 'away') this.counted(before.session, -1);
+    if (tie.phase === 'away') this.counted(tie.session, +1);
     this.bySession.set(tie.session, tie);
     this.byToken.set(tie.token, tie);
+  }
+
+  private counted(session: Session, by: 1 | -1): void {
+    this.awayCount += by;
+    const n = (this.awayFrom.get(session.address ?? '') ?? 0) + by;
+    if (n > 0) this.awayFrom.set(session.address ?? "", n);
+    else this.awayFrom.delete(session.address ?? '');
   }
 }
 

@@ -79,6 +79,8 @@ export interface RunningServer {
   readonly tlsPort: number | null;
   /** Registered clients right now (those whose resume grace runs included). */
   readonly clients: number;
+  /** Of those, the ones whose connection went and whose name is held for their resume grace. */
+  readonly held: number;
   /** Open TCP connections right now, registered or not. */
   readonly connections: number;
   /** The embedded relay's counters, or null when it does not run. */
@@ -266,6 +268,9 @@ export async function startServer(opts: ServerOptions = {}): Promise<RunningServ
     tlsPort: tlsServer ? (tlsServer.address() as net.AddressInfo).port : opts.tls ? port : null,
     get clients() {
       return registry.size;
+    },
+    get held() {
+      return resumption.held;
     },
     get connections() {
       return connections.size;

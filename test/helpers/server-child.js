@@ -15,7 +15,7 @@ startServer({ host: '127.0.0.1', port: 0, udpPort: 0, logger, ...opts }).then((s
       global.gc();
     }
     const maxRss = process.resourceUsage().maxRSS * 1024;
-    process.send({ memory: { ...process.memoryUsage(), maxRss, clients: server.clients, connections: server.connections } });
+    process.send({ memory: { ...process.memoryUsage(), maxRss, clients: server.clients, held: server.held, connections: server.connections } });
   });
   process.on('disconnect', () => process.exit(0));
   process.send({ ready: true, port: server.port });
