@@ -34,6 +34,15 @@ if (!pulseInstalled) {
 }
 const maybe = pulseInstalled ? test : test.skip;
 
+/**
+ * One more call when a case fails, its failure logged first. The device path runs in real time on
+ * the test process's own event loop; in the whole suite (one jest worker, its heap grown by every
+ * file before) a loop stall of a few hundred milliseconds now and then leaves the playout taking
+ * it back for a second or more, which these windows see as "not heard". A speaker or microphone
+ * that stops, what these tests are for, fails both calls.
+ */
+jest.retryTimes(1, { logErrorsBeforeRetry: true });
+
 /** What each side says: two sweeps crossing, never repeating, never silent. */
 const voice = (f0: number, f1: number) => {
   const up = signals.chirp(f0, f1, 20_000, 0.25);
