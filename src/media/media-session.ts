@@ -6,6 +6,7 @@ import { frameSamples, type AudioDecoder, type AudioEncoder, type AudioSink, typ
 import { decodeRtp } from '../protocol/rtp';
 import { classifyPacket } from './demux';
 import { decodeBye, encodeBye } from '../protocol/rtcp-bye';
+import { signedByeReason, verifiedByeReason } from './crypto/bye-tag';
 import { MediaError } from './errors';
 import { JitterBuffer, type JitterBufferOptions } from './jitter-buffer';
 import { Playout } from './playout';
@@ -212,11 +213,13 @@ export class MediaSession extends EventEmitter<MediaSessionEvents> {
 
   /**
    * Says BYE to the peer over the media path (RFC 3550 §6.6), three times 20 ms apart since UDP
-   * may drop one; resolves when the last has gone. Not authenticated yet: the peer accepts it
-   * from this side's proven address with this side's SSRC (see docs/architecture.md).
+   * may drop one; resolves when the last has gone. Its reason carries a tag under this side's
+   * media key (crypto/bye-tag.ts): the peer takes it only with that tag, from this side's proven
+   * address, with this side's SSRC.
    */
   async bye(reason: string): Promise<void> {
-    const packet = encodeBye(this.opts.agreement.localSsrc, reason);
+    const { localSsrc, keys } = this.opts.agreement;
+    const packet = encodeBye(localSsrc, signedByeReason(keys.send, localSsrc, reason));
     for (let i = 0; i < BYE_COPIES && this.state === 'running'; i++) {
       if (i > 0) await new Promise((r) => setTimeout(r, BYE_SPACING_MS));
       this.ice.sendMedia(packet);
@@ -309,8 +312,10 @@ export class MediaSession extends EventEmitter<MediaSessionEvents> {
       return;
     }
     if (kind === 'rtcp') {
+      const { remoteSsrc, keys } = this.opts.agreement;
       const bye = decodeBye(buf);
-      if (bye && bye.ssrc === this.opts.agreement.remoteSsrc) this.emit('bye', bye.reason);
+      const reason = bye && bye.ssrc === remoteSsrc ? verifiedByeReason(keys.receive, remoteSsrc, bye.reason) : null;
+      if (reason !== null) this.emit('bye', reason);
       else this.foreign++;
       return;
     }

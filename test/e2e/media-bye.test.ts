@@ -1,6 +1,7 @@
 /**
  * A hang-up over the media path (RTCP BYE): it ends the call when the server cannot say so, and
- * it is taken only from the peer's proven address with the peer's SSRC.
+ * it is taken only from the peer's proven address with the peer's SSRC and a tag under the
+ * peer's media key.
  */
 import dgram from 'node:dgram';
 import { startServer, type RunningServer } from '../../src/server';
@@ -30,7 +31,7 @@ function peerSsrc(call: ActiveCall): number {
   return (call as unknown as { media: { opts: { agreement: { remoteSsrc: number } } } }).media.opts.agreement.remoteSsrc;
 }
 
-test('a BYE from anyone but the peer is dropped; the peer hanging up with the server gone ends the call as its hang-up', async () => {
+test('a BYE from anyone but the peer, or without its key, is dropped; the peer hanging up with the server gone ends the call as its hang-up', async () => {
   const alice = await phone('alice');
   const bob = await phone('bob');
   const bobCall = new Promise<ActiveCall>((r) => bob.once('incoming', (c) => void c.accept().then(r)));
@@ -48,6 +49,17 @@ test('a BYE from anyone but the peer is dropped; the peer hanging up with the se
     check();
   });
   stranger.close();
+  expect(aliceCall.ended).toBe(false);
+  // From bob's own proven address and with his SSRC, but without the tag only bob's media key
+  // makes (or with a made-up one): dropped too.
+  const bobLink = (b as unknown as { media: { opts: { link: { send(buf: Buffer, to: { ip: string; port: number }): void } } } }).media.opts.link;
+  const forged = [encodeBye(peerSsrc(aliceCall), 'hangup'), encodeBye(peerSsrc(aliceCall), `hangup#${Buffer.alloc(16, 7).toString('base64url')}`)];
+  const beforeForged = aliceCall.stats().foreignDropped;
+  for (const f of forged) bobLink.send(f, { ip: to.ip, port: to.port });
+  await new Promise<void>((r) => {
+    const check = () => (aliceCall.stats().foreignDropped >= beforeForged + 2 ? r() : setTimeout(check, 20));
+    check();
+  });
   expect(aliceCall.ended).toBe(false);
   // The server goes away: only the media path is left to carry bob's hang-up.
   const lost = Promise.all([alice, bob].map((p) => new Promise((r) => p.once('server_reconnecting', r))));
