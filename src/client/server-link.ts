@@ -8,7 +8,7 @@
 import { EventEmitter } from 'node:events';
 import type { ServerMessageOf, UserInfo } from '../protocol';
 import type { FailureCause } from './call-reasons';
-import { SignalingClient, SignalingError, type ConnectOptions, type HelloProver } from './signaling-client';
+import { SignalingClient, SignalingError, type CallMessageEvents, type ConnectOptions, type HelloProver } from './signaling-client';
 
 export interface ReconnectOptions {
   /** Give up after this long without a server (default 120 s); 0 never reconnects. */
@@ -21,14 +21,7 @@ export interface ReconnectOptions {
 
 export const DEFAULT_RECONNECT_GIVE_UP_MS = 120_000;
 
-export interface ServerLinkEvents {
-  incoming: [ServerMessageOf<'incoming'>];
-  accepted: [ServerMessageOf<'accepted'>];
-  rejected: [ServerMessageOf<'rejected'>];
-  ended: [ServerMessageOf<'ended'>];
-  candidate: [ServerMessageOf<'candidate'>];
-  peer_reconnecting: [ServerMessageOf<'peer_reconnecting'>];
-  peer_reconnected: [ServerMessageOf<'peer_reconnected'>];
+export interface ServerLinkEvents extends CallMessageEvents {
   /** The connection dropped; reconnecting has begun. */
   reconnecting: [{ reason: string; code?: string }];
   /** Registered again: `resumed` when the server gave the same session back, false after a restart. */

@@ -41,7 +41,8 @@ export interface ConnectOptions {
   tls?: TlsOptions;
 }
 
-export interface SignalingEvents {
+/** The server's messages about calls, as events: a signaling connection's, and a server link's across reconnects. */
+export interface CallMessageEvents {
   incoming: [ServerMessageOf<'incoming'>];
   accepted: [ServerMessageOf<'accepted'>];
   rejected: [ServerMessageOf<'rejected'>];
@@ -49,6 +50,9 @@ export interface SignalingEvents {
   candidate: [ServerMessageOf<'candidate'>];
   peer_reconnecting: [ServerMessageOf<'peer_reconnecting'>];
   peer_reconnected: [ServerMessageOf<'peer_reconnected'>];
+}
+
+export interface SignalingEvents extends CallMessageEvents {
   message: [ServerMessage];
   /** A line from the server that could not be handled (it is skipped). */
   problem: [Error];
