@@ -169,7 +169,9 @@ describePulse('devices through PulseAudio', () => {
       expect(events(both.bob).some((e) => e.event === 'ended')).toBe(false);
       await hangUp(both);
       const heard = decodeWav(readFileSync(recording)).samples;
-      expect(Math.abs(dominantFrequency(heard.subarray(heard.length - 48000), 48000, 100, 4000, 5) - 500)).toBeLessThanOrEqual(10);
+      // The default source's 500 Hz, not the chosen one's 1500 Hz. Within 50 Hz: a stall of this
+      // busy machine in that last second (concealment, stretching) smears the peak by 10–20 Hz.
+      expect(Math.abs(dominantFrequency(heard.subarray(heard.length - 48000), 48000, 100, 4000, 5) - 500)).toBeLessThanOrEqual(50);
     } finally {
       for (const m of mods) pulse.pactl('unload-module', m);
     }
