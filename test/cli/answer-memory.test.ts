@@ -33,6 +33,14 @@ const offer = {
   crypto: new CallSecurity(Identity.generate()).describe({ role: 'caller', ssrc: 1234, ufrag: 'alice' }),
 };
 
+/** The next message that is not a trickled candidate (the callee may trickle its relay's at any time). */
+async function nextReply(alice: RawClient): Promise<Record<string, unknown> & { type: string }> {
+  for (;;) {
+    const m = await alice.next(10_000);
+    if (m.type !== 'candidate') return m;
+  }
+}
+
 /**
  * One whole call as a caller sees it: call, ringing, accepted, hang up, ok. A callee still
  * finishing the last call may answer busy: then the call is placed again.
@@ -42,14 +50,14 @@ async function oneCall(alice: RawClient): Promise<void> {
   let answer;
   do {
     alice.send({ type: 'call', to: 'bob', offer });
-    ringing = await alice.next(10_000);
+    ringing = await nextReply(alice);
     if (ringing.type === 'error' && ringing.code === 'busy') continue;
     if (ringing.type !== 'ringing') throw new Error(`expected ringing, got ${JSON.stringify(ringing)}`);
-    answer = await alice.next(10_000);
+    answer = await nextReply(alice);
   } while (!answer || (answer.type === 'rejected' && answer.reason === 'busy'));
   if (answer.type !== 'accepted') throw new Error(`expected accepted, got ${JSON.stringify(answer)}`);
   alice.send({ type: 'hangup', call: ringing.call });
-  const ok = await alice.next(10_000);
+  const ok = await nextReply(alice);
   if (ok.type !== 'ok') throw new Error(`expected ok, got ${JSON.stringify(ok)}`);
 }
 
