@@ -164,7 +164,9 @@ export class Lab {
   /**
    * The NAT gives its client's UDP flows new public ports from now on: masquerade to another
    * port range, and its UDP mappings (connection-tracking entries) deleted, as a router that
-   * reboots or times a mapping out does.
+   * reboots or times a mapping out does. The range lies below the kernel's ephemeral ports
+   * (32768–60999): masquerade keeps a source port that already falls in its range, so one
+   * inside it would, now and then, give the client its old mapping back.
    */
   rebind(who: 'alice' | 'bob'): void {
     const router = this.sites[who].router;
@@ -172,7 +174,7 @@ export class Lab {
     this.sh(
       router,
       'nft flush chain ip nat post',
-      'nft add rule ip nat post oifname "wan" meta l4proto udp masquerade to :40000-40999',
+      'nft add rule ip nat post oifname "wan" meta l4proto udp masquerade to :20000-20999',
       'nft add rule ip nat post oifname "wan" masquerade',
       // The UDP mappings only: the signaling connection (TCP) stays as it was.
       'conntrack -D -p udp >/dev/null 2>&1 || true',
