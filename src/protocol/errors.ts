@@ -21,6 +21,12 @@ export const ERROR_CODES = [
   'too_many_connections', // final error: the connection is over the server's per-address or total cap
   'server_shutdown', // final error: the server is closing
   'name_claimed', // the name is claimed by another identity key (parley-server --names claim)
+  'no_such_room', // a room that does not exist, or one the sender is not a member of
+  'room_exists', // room.create with the id of a room that exists (join it instead)
+  'room_full', // the room has as many members as the server allows
+  'too_many_rooms', // the server holds as many rooms as it allows
+  'not_owner', // only the room's owner may start a round
+  'bad_room', // a room id that is not 1–40 letters, digits, ".", "_" or "-"
 ] as const;
 export type ErrorCode = (typeof ERROR_CODES)[number];
 

@@ -4,3 +4,4 @@ export * from './framing';
 export * from './json-bounds';
 export * from './signaling';
 export * from './stun';
+export * from './rooms';

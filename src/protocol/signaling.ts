@@ -3,6 +3,7 @@ import { END_REASONS, ERROR_CODES, FAIL_CAUSES } from './errors';
 import { jsonBytes, nestsDeeperThan } from './json-bounds';
 import { MAX_BODY_BYTES, MAX_JSON_DEPTH, MAX_REQ_CHARS, NAME_PATTERN } from './limits';
 import { quickClientMessage } from './quick-parse';
+import { roomClientSchemas, roomServerSchemas } from './rooms';
 
 /**
  * Signaling wire format v1: one JSON object per line. One schema a message; the
@@ -84,6 +85,7 @@ export const clientMessageSchema = z.discriminatedUnion('type', [
   hangupSchema,
   pingSchema,
   byeSchema,
+  ...roomClientSchemas,
 ]);
 export type ClientMessage = z.infer<typeof clientMessageSchema>;
 export type ClientMessageType = ClientMessage['type'];
@@ -171,6 +173,7 @@ export const serverMessageSchema = z.discriminatedUnion('type', [
   okSchema,
   pongSchema,
   errorSchema,
+  ...roomServerSchemas,
 ]);
 export type ServerMessage = z.infer<typeof serverMessageSchema>;
 export type ServerMessageType = ServerMessage['type'];
