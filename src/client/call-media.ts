@@ -114,13 +114,13 @@ export class PreparedMedia {
 
   /** Starts both directions of audio; a device that fails now rejects with CallFailedError. */
   async start(settings: MediaSettings, agreement: Agreement): Promise<MediaSession> {
-    this.handedOn = true;
+    const { source, sink, link } = this.take();
     const session = new MediaSession({
-      link: this.link,
+      link,
       agreement,
       codec: getCodec(agreement.codec.name),
-      source: this.source,
-      sink: this.sink,
+      source,
+      sink,
       bitrate: settings.bitrate,
       redundancy: settings.redundancy,
       jitter: settings.jitter,
@@ -132,6 +132,12 @@ export class PreparedMedia {
       throw deviceFailure(err instanceof MediaError ? causeOf(err.code) : 'input_device', err);
     }
     return session;
+  }
+
+  /** Hands the devices and the socket to whoever runs the media now (a room's): release() no longer closes them. */
+  take(): { source: AudioSource; sink: AudioSink; link: UdpLink } {
+    this.handedOn = true;
+    return { source: this.source, sink: this.sink, link: this.link };
   }
 
   /** Calls `listener` when a device fails over; returns what unsubscribes it. */

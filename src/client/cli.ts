@@ -5,6 +5,7 @@ import { PROTOCOL_VERSION } from '../protocol';
 import { VERSION } from '../version';
 import { answer } from './commands/answer';
 import { call } from './commands/call';
+import { room } from './commands/room';
 import { configCommand } from './commands/config';
 import { readConfig, configDir, configPath } from './commands/config-file';
 import { loadOrCreateIdentity } from './identity-file';
@@ -118,6 +119,28 @@ const commands: CommandSpec[] = [
       const maxCalls = inv.flags.maxCalls === undefined ? undefined : positive(inv, '--max-calls', inv.flags.maxCalls, true);
       const durationS = positive(inv, '--duration', inv.flags.duration);
       return answer({ phone: callingOptions(inv, true), name: inv.values.name, maxCalls, durationS }, reporter(inv));
+    },
+  },
+  {
+    name: 'room',
+    args: '<action> [room]',
+    description: 'room create [ROOM] or room join ROOM: be in a room, hearing everyone in it (for --duration seconds, or until stopped)',
+    settings: CALLING,
+    flags: [
+      ['--start-at <n>', 'as the owner, start the session once this many members are in'],
+      ['--duration <seconds>', 'leave after this many seconds'],
+      ACCEPT_KEY_FLAG,
+      JSON_FLAG,
+      VERBOSE_FLAG,
+    ],
+    help: 'Joining a room that does not exist creates it, with you as its owner. Without ROOM, create mints a readable id.',
+    action: async (inv, [action, id]) => {
+      if (action !== 'create' && action !== 'join') throw new UsageError(`room: the action is create or join, not "${action}"`, inv.command);
+      if (action === 'join' && id === undefined) throw new UsageError('room join: give the room id', inv.command);
+      if (!inv.values.name) throw new UsageError(`room: give --name (or ${SETTINGS.name.env}, or name in the config file)`, inv.command);
+      const startAt = inv.flags.startAt === undefined ? undefined : positive(inv, '--start-at', inv.flags.startAt, true);
+      const durationS = positive(inv, '--duration', inv.flags.duration);
+      return room({ phone: callingOptions(inv, true), name: inv.values.name, how: action, room: id, startAt, durationS }, reporter(inv));
     },
   },
   {

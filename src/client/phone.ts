@@ -22,12 +22,15 @@ import { OutgoingCall, type OutgoingOwner } from './call-outgoing';
 import { isFailureCause, toCallReason, type CallEnd, type FailureCause } from './call-reasons';
 import { callIdOf, canMove, mediaOf, ringTimerOf, sessionOf, type Dial, type PhoneState } from './phone-state';
 import { ServerLink, type ReconnectOptions } from './server-link';
+import { RoomSession } from './room/room-session';
 import { SignalingError, type TlsOptions } from './signaling-client';
 
 export { ActiveCall, type CallCodec } from './call-active';
 export { IncomingCall } from './call-incoming';
 export { OutgoingCall } from './call-outgoing';
 export { CallFailedError } from './call-errors';
+export { RoomSession, type RoomEnd } from './room/room-session';
+export type { RoomTerms } from './room/room-terms';
 export type { CallEnd, CallReasonCode, FailureCause } from './call-reasons';
 export type { PhoneState, PhoneStatus } from './phone-state';
 export { SignalingError, ConnectError, ServerTrustError, type TlsOptions } from './signaling-client';
@@ -127,6 +130,8 @@ export class Phone extends EventEmitter<PhoneEvents> implements OutgoingOwner, I
   private current: PhoneState = { status: 'idle' };
   /** The call being placed, until its request has been answered. */
   private placing: Promise<void> | undefined;
+  /** The room this phone is in, if any (the server keeps a member out of calls meanwhile). */
+  private inRoom: RoomSession | null = null;
   /** Trickling for the call whose media has started. */
   private callPath: CallPath | undefined;
 
@@ -230,11 +235,11 @@ export class Phone extends EventEmitter<PhoneEvents> implements OutgoingOwner, I
   call(name: string, opts: { input?: InputSpec; output?: OutputSpec } = {}): OutgoingCall {
     const handle = new OutgoingCall(name, this);
     const s = this.current;
-    if (s.status !== 'idle') {
+    if (s.status !== 'idle' || this.inRoom) {
       const end: CallEnd =
         s.status === 'closed'
           ? { reason: 'disconnected', byMe: true, message: 'the phone is closed' }
-          : { reason: 'busy', byMe: true, message: 'this phone is already in a call: hang up or cancel it first' };
+          : { reason: 'busy', byMe: true, message: this.inRoom ? `this phone is in room ${this.inRoom.id}: leave it first` : 'this phone is already in a call: hang up or cancel it first' };
       handle.settle({ end });
       return handle;
     }
@@ -260,9 +265,47 @@ export class Phone extends EventEmitter<PhoneEvents> implements OutgoingOwner, I
     if (s.status === 'active') return this.hangupActive(s.call);
   }
 
+  /**
+   * Creates a room (`create`: with the id given, or one the server mints) or joins one, with this
+   * phone's codecs, identity and known peers. Rejects with SignalingError (busy, room_full, ...)
+   * or CallFailedError (a device that won't open).
+   */
+  async enterRoom(how: 'create' | 'join', room: string | undefined, opts: { input?: InputSpec; output?: OutputSpec } = {}): Promise<RoomSession> {
+    if (!this.registered) throw new SignalingError('not_registered', 'register a name first');
+    if (this.current.status !== 'idle' || this.inRoom) throw new SignalingError('busy', this.inRoom ? `already in room ${this.inRoom.id}: leave it first` : 'in a call: hang up first');
+    const session = await RoomSession.enter(
+      {
+        link: this.signaling,
+        me: this.registered,
+        identity: this.identity,
+        settings: this.settings,
+        serverHost: this.opts.server.host,
+        trust: (peer, key) => {
+          if (!this.peerKeyAllowed(peer, key)) return false;
+          this.opts.knownPeers?.remember(peer, key);
+          return true;
+        },
+      },
+      how,
+      room,
+      { input: opts.input ?? this.opts.input ?? 'tone', output: opts.output ?? this.opts.output ?? 'null' },
+    );
+    this.inRoom = session;
+    session.once('ended', () => {
+      if (this.inRoom === session) this.inRoom = null;
+    });
+    return session;
+  }
+
+  /** The room this phone is in, if any. */
+  get room(): RoomSession | null {
+    return this.inRoom;
+  }
+
   /** Hangs up or cancels any call and leaves the server, which frees the name. */
   async close(): Promise<void> {
     if (this.current.status === 'closed') return;
+    await this.inRoom?.leave();
     await this.hangup().catch(() => undefined);
     // A call request still on its way is cancelled when its reply comes: wait for that.
     await this.placing;

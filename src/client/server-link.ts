@@ -6,9 +6,9 @@
  * Calls are peer to peer, so none of this touches a live call's media.
  */
 import { EventEmitter } from 'node:events';
-import type { ServerMessageOf, UserInfo } from '../protocol';
+import type { ServerMessage, ServerMessageOf, UserInfo } from '../protocol';
 import type { FailureCause } from './call-reasons';
-import { SignalingClient, SignalingError, type CallMessageEvents, type ConnectOptions, type HelloProver } from './signaling-client';
+import { SignalingClient, SignalingError, type CallMessageEvents, type ConnectOptions, type HelloProver, type Request, type RoomMessageEvents } from './signaling-client';
 
 export interface ReconnectOptions {
   /** Give up after this long without a server (default 120 s); 0 never reconnects. */
@@ -21,7 +21,7 @@ export interface ReconnectOptions {
 
 export const DEFAULT_RECONNECT_GIVE_UP_MS = 120_000;
 
-export interface ServerLinkEvents extends CallMessageEvents {
+export interface ServerLinkEvents extends CallMessageEvents, RoomMessageEvents {
   /** The connection dropped; reconnecting has begun. */
   reconnecting: [{ reason: string; code?: string }];
   /** Registered again: `resumed` when the server gave the same session back, false after a restart. */
@@ -43,7 +43,7 @@ type LinkState =
   | { phase: 'reconnecting'; since: number; attempts: number; timer: NodeJS.Timeout | null; reason: string }
   | { phase: 'closed' };
 
-const FORWARDED = ['incoming', 'accepted', 'rejected', 'ended', 'candidate', 'peer_reconnecting', 'peer_reconnected'] as const;
+const FORWARDED = ['incoming', 'accepted', 'rejected', 'ended', 'candidate', 'peer_reconnecting', 'peer_reconnected', 'room'] as const;
 
 export class ServerLink extends EventEmitter<ServerLinkEvents> {
   private state: LinkState;
@@ -123,6 +123,11 @@ export class ServerLink extends EventEmitter<ServerLinkEvents> {
   }
 
   /** Leaves for good: says bye (the name is freed at once) and stops reconnecting. */
+  /** Any request, on the connection of the moment; rejects with SignalingError when there is none. */
+  request(msg: Request): Promise<ServerMessage> {
+    return this.use((c) => c.request(msg));
+  }
+
   async close(): Promise<void> {
     const s = this.state;
     this.state = { phase: 'closed' };

@@ -52,7 +52,24 @@ export interface CallMessageEvents {
   peer_reconnected: [ServerMessageOf<'peer_reconnected'>];
 }
 
-export interface SignalingEvents extends CallMessageEvents {
+/** What the server pushes about the room this client is in (src/protocol/rooms.ts). */
+export type RoomPush = ServerMessageOf<
+  | 'room.member_joined'
+  | 'room.member_left'
+  | 'room.member_disconnected'
+  | 'room.offer'
+  | 'room.acked'
+  | 'room.nacked'
+  | 'room.all_accepted'
+  | 'room.key'
+>;
+
+/** Room pushes as one event: whoever holds the room sorts them by type. */
+export interface RoomMessageEvents {
+  room: [RoomPush];
+}
+
+export interface SignalingEvents extends CallMessageEvents, RoomMessageEvents {
   message: [ServerMessage];
   /** A line from the server that could not be handled (it is skipped). */
   problem: [Error];
@@ -65,7 +82,8 @@ const MAX_LISTED = 10_000;
 
 type Pending = { resolve: (m: ServerMessage) => void; reject: (e: Error) => void; timer: NodeJS.Timeout };
 type Distribute<T> = T extends unknown ? Omit<T, 'req'> : never;
-type Request = Distribute<ClientMessage>;
+/** A request as a caller writes it: the `req` is added on sending. */
+export type Request = Distribute<ClientMessage>;
 
 /** Signs a `challenge` nonce for registering `name` with this client's identity key. */
 export type HelloProver = (nonce: string, name: string) => { key: string; sig: string };
@@ -308,6 +326,16 @@ export class SignalingClient extends EventEmitter<SignalingEvents> {
       case 'peer_reconnecting':
       case 'peer_reconnected':
         (this.emit as (e: string, m: ServerMessage) => boolean)(msg.type, msg);
+        return false;
+      case 'room.member_joined':
+      case 'room.member_left':
+      case 'room.member_disconnected':
+      case 'room.offer':
+      case 'room.acked':
+      case 'room.nacked':
+      case 'room.all_accepted':
+      case 'room.key':
+        this.emit('room', msg);
         return false;
       case 'error':
         this.lastError = msg;

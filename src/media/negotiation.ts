@@ -16,7 +16,7 @@ import { mediaKeySchema, type MediaKey } from './crypto/media-key';
 export const RED_PAYLOAD_TYPE = 63;
 export const MEDIA_DESCRIPTION_VERSION = 1;
 
-const codecSchema = z.object({
+export const codecSchema = z.object({
   name: z.string().max(32),
   payloadType: z.number().int().min(0).max(127),
   clockRate: z.number().int().positive(),

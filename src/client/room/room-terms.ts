@@ -1,0 +1,76 @@
+/**
+ * A room's media terms, as the owner offers them and members answer (docs/protocol.md, Rooms):
+ * one codec at one frame size that every member sends and receives, with or without RFC 2198
+ * redundancy. A member acks an offer it can take as it stands, or nacks with a counter-proposal:
+ * every codec it has and the frame sizes it takes for each. The owner's next offer is the first
+ * of its own codecs, at a frame size, that every counter-proposal so far allows.
+ */
+import { z } from 'zod';
+import { FRAME_MS, type FrameMs } from '../../audio/codecs/frame-sizes';
+import { codecSchema, type CodecDescription } from '../../media/negotiation';
+
+export const ROOM_TERMS_VERSION = 1;
+
+export const roomTermsSchema = z.object({ v: z.literal(ROOM_TERMS_VERSION), codec: codecSchema, red: z.boolean() });
+export type RoomTerms = z.infer<typeof roomTermsSchema>;
+
+export const counterSchema = z.object({
+  codecs: z.array(z.object({ name: z.string().max(32), frameMs: z.array(z.number().int()).max(FRAME_MS.length) })).max(8),
+});
+export type Counter = z.infer<typeof counterSchema>;
+
+/** What a member answers an offer: ack, or nack with what it could take instead. */
+export type Verdict = { ack: true; terms: RoomTerms } | { ack: false; counter: Counter; why: string };
+
+export function parseTerms(body: unknown): RoomTerms | null {
+  const r = roomTermsSchema.safeParse(body);
+  return r.success ? r.data : null;
+}
+
+export function parseCounter(body: unknown): Counter | null {
+  const r = counterSchema.safeParse(body);
+  return r.success ? r.data : null;
+}
+
+/** The owner's first offer: its preferred codec at its frame size, with redundancy. */
+export function firstTerms(local: readonly CodecDescription[]): RoomTerms | null {
+  return local.length ? { v: ROOM_TERMS_VERSION, codec: local[0], red: true } : null;
+}
+
+/** A member's counter-proposal: each codec it has, at the one frame size it is set to. */
+export function counterOf(local: readonly CodecDescription[]): Counter {
+  return { codecs: local.map((c) => ({ name: c.name, frameMs: [c.frameMs] })) };
+}
+
+/** Whether this member can take `body` as offered. */
+export function judge(body: unknown, local: readonly CodecDescription[]): Verdict {
+  const terms = parseTerms(body);
+  if (!terms) return { ack: false, counter: counterOf(local), why: 'the offer is not one this client reads' };
+  const c = terms.codec;
+  const mine = local.find((l) => l.name === c.name && l.payloadType === c.payloadType && l.clockRate === c.clockRate);
+  if (!mine) return { ack: false, counter: counterOf(local), why: `no ${c.name} here` };
+  if (mine.frameMs !== c.frameMs) return { ack: false, counter: counterOf(local), why: `${c.frameMs} ms frames offered, ${mine.frameMs} ms wanted` };
+  return { ack: true, terms };
+}
+
+/**
+ * The owner's re-offer: for each of its codecs in order, its own frame size first and then those
+ * the counters ask for, the first that every counter allows. Null when none does (the owner
+ * cannot serve every member: the round stays open).
+ */
+export function reoffer(local: readonly CodecDescription[], counters: readonly Counter[]): RoomTerms | null {
+  for (const codec of local) {
+    const sizes = [codec.frameMs, ...counters.flatMap((k) => k.codecs.filter((x) => x.name === codec.name).flatMap((x) => x.frameMs))];
+    for (const frameMs of new Set(sizes)) {
+      if (!(FRAME_MS as readonly number[]).includes(frameMs) || (codec.name === 'pcm' && frameMs > 20)) continue;
+      if (counters.every((k) => k.codecs.some((x) => x.name === codec.name && x.frameMs.includes(frameMs)))) {
+        return { v: ROOM_TERMS_VERSION, codec: { ...codec, frameMs: frameMs as FrameMs }, red: true };
+      }
+    }
+  }
+  return null;
+}
+
+export function sameTerms(a: RoomTerms | null, b: RoomTerms | null): boolean {
+  return a !== null && b !== null && a.red === b.red && a.codec.name === b.codec.name && a.codec.frameMs === b.codec.frameMs && a.codec.payloadType === b.codec.payloadType;
+}
