@@ -21,8 +21,9 @@ export class FakeForwarder {
   rtpIn = 0;
   /** Datagrams copied out (one per recipient). */
   copied = 0;
-  /** Binding requests answered. */
+  /** Binding requests that carried valid credentials, and those answered. */
   bindings = 0;
+  answered = 0;
   /** Answer Binding requests (false: a forwarder that has gone quiet). */
   answering = true;
 
@@ -85,8 +86,9 @@ export class FakeForwarder {
       this.refused++;
       return;
     }
-    if (!this.answering) return;
     this.bindings++;
+    if (!this.answering) return;
+    this.answered++;
     this.registered.set(msg.username, from);
     this.socket.send(encodeStun(STUN_BINDING_SUCCESS, msg.transactionId, { xorMappedAddress: from }, key), from.port, from.ip);
   }

@@ -104,7 +104,7 @@ export class Room {
         const sent = this.members.reduce((n, m) => n + m.room.stats().sent.packets, 0);
         const arrived = this.members.reduce((n, m) => n + m.arrived, 0);
         // The forwarder's STUN answers arrive too.
-        return sent <= this.forwarder.rtpIn && arrived >= this.forwarder.copied + this.forwarder.bindings + extra;
+        return sent <= this.forwarder.rtpIn && arrived >= this.forwarder.copied + this.forwarder.answered + extra;
       },
       'every packet has been forwarded and delivered',
       15_000,

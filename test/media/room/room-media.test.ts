@@ -3,12 +3,17 @@
  * each hearing the other three mixed and not itself; removal, local mute, rekeying, and packets
  * that must not be played (from outside the forwarder, or sealed by one member as another).
  */
+import { ToneSource } from '../../../src/audio/sources/tone-source';
 import { SrtpSealer } from '../../../src/media/crypto/srtp-gcm';
+import { MediaError } from '../../../src/media/errors';
+import { RoomMedia } from '../../../src/media/room/room-media';
 import { newSenderKey } from '../../../src/media/crypto/sender-keys';
 import { RtpSender } from '../../../src/media/rtp-sender';
 import { UdpLink } from '../../../src/media/udp-link';
+import { ManualTimers } from '../../helpers/audio';
+import { FakeForwarder } from '../../helpers/fake-forwarder';
 import { waitFor } from '../../helpers/wait';
-import { Room, toneDb, type Member } from './room-harness';
+import { MemorySink, OPUS_20, Room, toneDb, type Member } from './room-harness';
 
 const TONES = { ann: 440, bob: 700, cat: 1100, dan: 1700 };
 /** Frames to let a change settle (the jitter buffer, the limiter) before measuring: 200 ms. */
@@ -160,4 +165,42 @@ test('keys are refused for an SSRC another member has, for its own SSRC, and bey
   // A known member may still rekey when the room is full.
   expect(ann.room.addSender('m0', newSenderKey())).toBe(true);
   expect(ann.room.members()).toHaveLength(32);
+});
+
+test("a member's muted microphone sends silence: the others stop hearing it, and its stream keeps going", async () => {
+  room = await Room.open(TONES);
+  await room.step(SETTLE + 20);
+  const cat = room.get('cat');
+  cat.room.mutedMic = true;
+  const sent = cat.room.stats().sent.packets;
+  await room.step(SETTLE + WINDOW);
+  expect(cat.room.stats().sent.packets).toBe(sent + SETTLE + WINDOW);
+  for (const m of room.members) if (m !== cat) expectHears(m, others(m).filter((n) => n !== 'cat'));
+  expect(cat.room.levels().input).toBeGreaterThan(-30);
+});
+
+test('a forwarder that never answers fails the room with no_path, and stop() closes the socket', async () => {
+  const forwarder = await FakeForwarder.start();
+  forwarder.answering = false;
+  const timers = new ManualTimers();
+  const link = await UdpLink.open({ host: '127.0.0.1' });
+  const media = new RoomMedia({
+    link,
+    server: { address: '127.0.0.1', port: forwarder.address.port },
+    forward: forwarder.allow('ann'),
+    codec: OPUS_20,
+    send: newSenderKey(),
+    source: new ToneSource(440, 0.2, { timers }),
+    sink: new MemorySink(),
+    timers,
+  });
+  const failed = waitFor<[MediaError]>(media, 'failed');
+  await media.start();
+  timers.advance(10_000);
+  const [err] = await failed;
+  expect(err).toBeInstanceOf(MediaError);
+  expect(err).toMatchObject({ code: 'no_path', message: "the room's forwarder did not answer within 10 s" });
+  await media.stop();
+  (await UdpLink.open({ host: '127.0.0.1', port: link.port })).close();
+  await forwarder.close();
 });
