@@ -112,7 +112,12 @@ export class Room {
     );
   }
 
+  private closed = false;
+
+  /** Stops every member and the forwarder; once. */
   async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
     await Promise.all(this.members.map((m) => m.room.stop()));
     await this.forwarder.close();
   }
