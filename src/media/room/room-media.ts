@@ -1,0 +1,392 @@
+import { EventEmitter } from 'node:events';
+import { FrameClock } from '../../audio/clock';
+import { getCodec } from '../../audio/codecs';
+import { LevelMeter } from '../../audio/level-meter';
+import { realTimers, type Timers } from '../../audio/timers';
+import { frameSamples, type AudioEncoder, type AudioSink, type AudioSource, type Codec, type CodecName, type Frame } from '../../audio/types';
+import type { ForwardOffer } from '../../protocol/rooms';
+import { SrtpSealer } from '../crypto/srtp-gcm';
+import type { SenderKey } from '../crypto/sender-keys';
+import { classifyPacket } from '../demux';
+import { MediaError } from '../errors';
+import type { JitterBufferOptions } from '../jitter-buffer';
+import { RED_PAYLOAD_TYPE } from '../negotiation';
+import { RtpSender } from '../rtp-sender';
+import type { Address, UdpLink } from '../udp-link';
+import { ForwarderLink } from './forwarder-link';
+import { Mixer } from './mixer';
+import type { ReceiveStats } from './receive-path';
+import { SenderStream, type TalkingOptions } from './sender-stream';
+
+export interface RoomCodec {
+  name: CodecName;
+  payloadType: number;
+  clockRate: number;
+  frameMs: 10 | 20 | 40;
+  /** RFC 2198 redundancy, with payload type RED_PAYLOAD_TYPE, as the room's offer settled. */
+  red: boolean;
+}
+
+export interface RoomMediaOptions {
+  /** The socket registered with the forwarder; the room owns it from start() (closed by stop()). */
+  link: UdpLink;
+  /** The server's address and the room's forward port. */
+  server: { address: string; port: number };
+  forward: Pick<ForwardOffer, 'username' | 'password'>;
+  codec: RoomCodec;
+  /** This member's own sender key: what its packets are sealed with, and their SSRC. */
+  send: SenderKey;
+  source: AudioSource;
+  sink: AudioSink;
+  bitrate?: number;
+  /** Earlier frames repeated in each packet with RED (default 2 for Opus, 1 for PCM). */
+  redundancy?: number;
+  jitter?: Partial<JitterBufferOptions>;
+  timers?: Timers;
+  /** How often the forwarder registration is refreshed (default 10 s). */
+  keepaliveMs?: number;
+  /** Give up when the forwarder does not answer the first registration within this (default 10 s). */
+  registerTimeoutMs?: number;
+  /** Most members heard at once (default 32): keys beyond it are refused. */
+  maxSenders?: number;
+  talking?: TalkingOptions;
+  /** The codec implementation; getCodec(codec.name) unless given. */
+  implementation?: Codec;
+}
+
+export interface RoomMediaEvents {
+  /** The forwarder took this member's registration: the address it sees (again if that changes). */
+  registered: [Address];
+  /** A member started or stopped talking (its level crossed the threshold, with a hang time). */
+  talking: [string, boolean];
+  /** A member's first authenticated packet (again after a rekey). */
+  audio: [string];
+  failed: [MediaError];
+  stopped: [MediaError | undefined];
+}
+
+export interface MemberView {
+  name: string;
+  /** Smoothed level of what is played of the member, dBFS RMS. */
+  level: number;
+  talking: boolean;
+  /** Muted locally (not mixed). */
+  muted: boolean;
+}
+
+export interface RoomStats {
+  sent: { packets: number; bytes: number };
+  /** Datagrams from anyone but the forwarder, dropped unread. */
+  foreign: number;
+  /** RTP from the forwarder with an SSRC no member's key has: dropped. */
+  unknownSsrc: number;
+  /** Mix ticks so far, and the limiter's gain now (1 unless loud streams are being held down). */
+  ticks: number;
+  limiterGain: number;
+  /** Each member's stream, since its current key. */
+  members: Record<string, ReceiveStats>;
+}
+
+type State = 'idle' | 'running' | 'stopped';
+
+/**
+ * A room's media on one member's side: one stream sent, sealed once with this member's sender
+ * key, to the forwarder only; the forwarder copies it to every other member. What comes back is
+ * demultiplexed by SSRC to each member's own stream (its key, jitter buffer, decoder); one clock
+ * ticks the mix: every stream plays its frame for the tick (silence before it starts and after
+ * it pauses), the mixer sums those not muted here, and the sink gets exactly one frame per tick.
+ *
+ * A packet is checked against the one key its SSRC names, so a member holding the others' keys
+ * (to open them) still cannot speak as one of them: its packets would fail to authenticate.
+ * Each stream keeps its own delay: one clock cannot take up every stream's phase, so a stream
+ * may play up to a frame later than its own clock would have played it.
+ */
+export class RoomMedia extends EventEmitter<RoomMediaEvents> {
+  readonly frameMs: number;
+  private readonly samples: number;
+  private readonly silence: Frame;
+  private readonly codec: Codec;
+  private readonly encoder: AudioEncoder;
+  private readonly timestampStep: number;
+  private readonly red: { payloadType: number } | false;
+  private readonly timers: Timers;
+  private readonly server: Address;
+  private readonly forwarder: ForwarderLink;
+  private readonly clock: FrameClock;
+  private readonly mixer: Mixer;
+  private readonly maxSenders: number;
+  private readonly inputMeter = new LevelMeter();
+  private readonly outputMeter = new LevelMeter();
+  private rtp: RtpSender;
+  private sealer: SrtpSealer;
+  /** Members by name: the current stream, and the one it replaces until the new key is heard. */
+  private readonly roster = new Map<string, { stream: SenderStream; previous: SenderStream | null }>();
+  private readonly bySsrc = new Map<number, SenderStream>();
+  private readonly mixList: Frame[] = [];
+  private state: State = 'idle';
+  private failure: MediaError | undefined;
+  private foreign = 0;
+  private unknownSsrc = 0;
+  private packetsSent = 0;
+  private bytesSent = 0;
+  /** Own microphone muted: encoded silence is sent, so the others' streams keep their timing. */
+  mutedMic = false;
+
+  constructor(private readonly opts: RoomMediaOptions) {
+    super();
+    const { codec } = opts;
+    this.timers = opts.timers ?? realTimers;
+    this.frameMs = codec.frameMs;
+    this.samples = frameSamples(this.frameMs);
+    this.silence = new Int16Array(this.samples);
+    this.codec = opts.implementation ?? getCodec(codec.name);
+    this.encoder = this.codec.createEncoder({ frameMs: this.frameMs, bitrate: opts.bitrate });
+    this.timestampStep = (codec.clockRate * this.frameMs) / 1000;
+    this.red = codec.red ? { payloadType: RED_PAYLOAD_TYPE } : false;
+    this.rtp = this.newRtpSender(opts.send);
+    this.sealer = new SrtpSealer(opts.send);
+    this.server = { ip: opts.server.address, port: opts.server.port };
+    this.maxSenders = opts.maxSenders ?? 32;
+    this.mixer = new Mixer({ samples: this.samples });
+    this.forwarder = new ForwarderLink({
+      link: opts.link,
+      server: this.server,
+      forward: opts.forward,
+      keepaliveMs: opts.keepaliveMs,
+      timeoutMs: opts.registerTimeoutMs,
+      timers: this.timers,
+    });
+    this.clock = new FrameClock(this.frameMs, this.tick, { timers: this.timers });
+  }
+
+  /**
+   * Registers with the forwarder, opens the sink and starts the source; rejects with a
+   * MediaError (`input_device`, `output_device`), leaving nothing open.
+   */
+  async start(): Promise<void> {
+    if (this.state !== 'idle') throw new Error('room media already started');
+    this.state = 'running';
+    const { sink, source, link } = this.opts;
+    sink.on('error', this.onSinkError);
+    source.on('error', this.onSourceError);
+    link.on('error', this.onSocketError);
+    link.on('packet', this.onPacket);
+    this.forwarder.on('registered', this.onRegistered);
+    this.forwarder.once('failed', (why) => this.fail(new MediaError('no_path', why)));
+    this.forwarder.start();
+    try {
+      await sink.open().catch((err: unknown) => Promise.reject(MediaError.fromDevice(err, 'output')));
+      await source.start(this.samples, this.onFrame).catch((err: unknown) => Promise.reject(MediaError.fromDevice(err, 'input')));
+    } catch (err) {
+      await this.stop();
+      throw err;
+    }
+    if (this.state !== 'running') await source.stop().catch(() => undefined);
+  }
+
+  /** Stops sending and playing, closes the devices, the streams and the socket; safe to call twice. */
+  async stop(): Promise<void> {
+    if (this.state === 'stopped') return;
+    this.state = 'stopped';
+    this.emit('stopped', this.failure);
+    this.clock.stop();
+    this.forwarder.close();
+    this.forwarder.off('registered', this.onRegistered);
+    const { sink, source, link } = this.opts;
+    link.off('packet', this.onPacket);
+    link.close();
+    await Promise.allSettled([source.stop(), sink.close()]);
+    sink.off('error', this.onSinkError);
+    source.off('error', this.onSourceError);
+    link.off('error', this.onSocketError);
+    for (const name of [...this.roster.keys()]) this.removeSender(name);
+    this.encoder.close();
+  }
+
+  /**
+   * A member's sender key: its packets (by the key's SSRC) are opened, buffered, decoded and
+   * mixed. For a member already known this is a rekey: a fresh stream for the new key, while
+   * packets under the old one are still played until the first one under the new key arrives.
+   * False (nothing changed) when the SSRC is another member's or the room is at maxSenders.
+   */
+  addSender(name: string, key: SenderKey): boolean {
+    if (this.state === 'stopped') return false;
+    const ssrc = key.ssrc >>> 0;
+    const owner = this.bySsrc.get(ssrc);
+    if (owner && owner.name !== name) return false;
+    if (ssrc === this.opts.send.ssrc >>> 0) return false;
+    const known = this.roster.get(name);
+    if (!known && this.roster.size >= this.maxSenders) return false;
+    const stream = new SenderStream({
+      name,
+      key,
+      decoder: this.codec.createDecoder({ frameMs: this.frameMs }),
+      payloadType: this.opts.codec.payloadType,
+      red: this.red,
+      clockRate: this.opts.codec.clockRate,
+      frameMs: this.frameMs,
+      jitter: this.opts.jitter,
+      talking: this.opts.talking,
+    });
+    if (known) {
+      // The stream two keys back is done with; the same SSRC under a new key replaces at once.
+      if (known.previous) this.retire(known.previous);
+      if (known.stream.ssrc === ssrc) this.retire(known.stream);
+      else known.previous = known.stream;
+      stream.muted = known.stream.muted;
+      known.stream = stream;
+    } else this.roster.set(name, { stream, previous: null });
+    this.bySsrc.set(ssrc, stream);
+    return true;
+  }
+
+  /** Forgets a member: its packets are dropped from now on and it is no longer mixed. */
+  removeSender(name: string): void {
+    const m = this.roster.get(name);
+    if (!m) return;
+    this.roster.delete(name);
+    if (m.previous) this.retire(m.previous);
+    this.retire(m.stream);
+  }
+
+  /** This member's new sender key: the next packet goes out under it, with its SSRC. */
+  rekey(send: SenderKey): void {
+    this.opts.send = send;
+    this.rtp = this.newRtpSender(send);
+    this.sealer = new SrtpSealer(send);
+  }
+
+  /** Mutes (or unmutes) a member here only: it is still received, but not mixed. */
+  muteMember(name: string, muted: boolean): boolean {
+    const m = this.roster.get(name);
+    if (!m) return false;
+    m.stream.muted = muted;
+    if (m.previous) m.previous.muted = muted;
+    return true;
+  }
+
+  /** Every member whose key is known, in the order their keys were added. */
+  members(): MemberView[] {
+    return [...this.roster.values()].map(({ stream, previous }) => {
+      const playing = previous && !stream.heard ? previous : stream;
+      return { name: stream.name, level: playing.level, talking: playing.talking, muted: stream.muted };
+    });
+  }
+
+  /** Input (own microphone, before mute) and output (the mix as played) levels, dBFS RMS. */
+  levels(): { input: number; output: number } {
+    return { input: this.inputMeter.current.rms, output: this.outputMeter.current.rms };
+  }
+
+  stats(): RoomStats {
+    const members: Record<string, ReceiveStats> = {};
+    for (const [name, { stream }] of this.roster) members[name] = stream.stats();
+    return {
+      sent: { packets: this.packetsSent, bytes: this.bytesSent },
+      foreign: this.foreign,
+      unknownSsrc: this.unknownSsrc,
+      ticks: this.clock.count,
+      limiterGain: this.mixer.currentGain,
+      members,
+    };
+  }
+
+  private newRtpSender(key: SenderKey): RtpSender {
+    return new RtpSender({
+      payloadType: this.opts.codec.payloadType,
+      timestampStep: this.timestampStep,
+      ssrc: key.ssrc >>> 0,
+      red: this.red,
+      redundancy: this.opts.redundancy ?? (this.opts.codec.name === 'opus' ? 2 : 1),
+    });
+  }
+
+  private retire(stream: SenderStream): void {
+    if (this.bySsrc.get(stream.ssrc) === stream) this.bySsrc.delete(stream.ssrc);
+    stream.close();
+  }
+
+  private readonly onFrame = (frame: Frame): void => {
+    if (this.state !== 'running') return;
+    this.inputMeter.update(frame, this.frameMs);
+    if (!this.forwarder.address) return;
+    const packet = this.sealer.seal(this.rtp.packetize(this.encoder.encode(this.mutedMic ? this.silence : frame)));
+    this.opts.link.send(packet, this.server);
+    this.packetsSent++;
+    this.bytesSent += packet.length;
+  };
+
+  private readonly onPacket = (buf: Buffer, from: Address): void => {
+    if (this.state !== 'running') return;
+    if (from.port !== this.server.port || from.ip !== this.server.ip) {
+      this.foreign++;
+      return;
+    }
+    const kind = classifyPacket(buf);
+    if (kind === 'stun') {
+      this.forwarder.handle(buf);
+      return;
+    }
+    if (kind !== 'rtp' || buf.length < 12) {
+      this.foreign++;
+      return;
+    }
+    const stream = this.bySsrc.get(buf.readUInt32BE(8));
+    if (!stream) {
+      this.unknownSsrc++;
+      return;
+    }
+    const now = this.timers.now();
+    const first = !stream.heard;
+    if (!stream.accept(buf, now)) return;
+    if (first) this.firstHeard(stream);
+    if (!this.clock.isRunning && stream.playing) this.clock.start(stream.initialDelayMs());
+  };
+
+  /** A stream's first authenticated packet: a rekeyed member's old stream is done with. */
+  private firstHeard(stream: SenderStream): void {
+    const m = this.roster.get(stream.name);
+    if (m && m.stream === stream && m.previous) {
+      this.retire(m.previous);
+      m.previous = null;
+    }
+    this.emit('audio', stream.name);
+  }
+
+  private readonly tick = (): void => {
+    const now = this.timers.now();
+    this.mixList.length = 0;
+    for (const m of this.roster.values()) {
+      if (m.previous) this.play(m.previous, now);
+      const was = m.stream.talking;
+      this.play(m.stream, now);
+      if (m.stream.talking !== was) this.emit('talking', m.stream.name, m.stream.talking);
+    }
+    const out = this.mixer.mix(this.mixList);
+    this.opts.sink.write(out);
+    this.outputMeter.update(out, this.frameMs);
+  };
+
+  /** A stream's frame for this tick, into the mix unless muted here; one never heard plays nothing. */
+  private play(stream: SenderStream, now: number): void {
+    if (!stream.heard) return;
+    const frame = stream.tick(now, this.frameMs);
+    if (!stream.muted) this.mixList.push(frame);
+  }
+
+  private readonly onRegistered = (address: Address): void => {
+    this.emit('registered', address);
+  };
+
+  private readonly onSourceError = (err: Error): void => this.fail(MediaError.fromDevice(err, 'input'));
+  private readonly onSinkError = (err: Error): void => this.fail(MediaError.fromDevice(err, 'output'));
+  private readonly onSocketError = (err: Error): void => {
+    this.fail(new MediaError('socket', `the media socket failed: ${err.message}`, { detail: err.message, cause: err }));
+  };
+
+  private fail(err: MediaError): void {
+    if (this.state !== 'running') return;
+    this.failure = err;
+    void this.stop().then(() => this.emit('failed', err));
+  }
+}

@@ -1,0 +1,206 @@
+/**
+ * A room's media end to end: four members, each sending its own tone through the forwarder,
+ * each hearing the other three mixed and not itself; removal, local mute, rekeying, and packets
+ * that must not be played (from outside the forwarder, or sealed by one member as another).
+ */
+import { ToneSource } from '../../../src/audio/sources/tone-source';
+import { SrtpSealer } from '../../../src/media/crypto/srtp-gcm';
+import { MediaError } from '../../../src/media/errors';
+import { RoomMedia } from '../../../src/media/room/room-media';
+import { newSenderKey } from '../../../src/media/crypto/sender-keys';
+import { RtpSender } from '../../../src/media/rtp-sender';
+import { UdpLink } from '../../../src/media/udp-link';
+import { ManualTimers } from '../../helpers/audio';
+import { FakeForwarder } from '../../helpers/fake-forwarder';
+import { waitFor } from '../../helpers/wait';
+import { MemorySink, OPUS_20, Room, toneDb, type Member } from './room-harness';
+
+const TONES = { ann: 440, bob: 700, cat: 1100, dan: 1700 };
+/** Frames to let a change settle (the jitter buffer, the limiter) before measuring: 200 ms. */
+const SETTLE = 10;
+/** Frames measured: one second. */
+const WINDOW = 50;
+
+let room: Room;
+afterEach(async () => {
+  await room?.close();
+});
+
+/** The last WINDOW frames `m` played. */
+function lastSecond(m: Member): Int16Array {
+  return m.sink.since(m.sink.frames.length - WINDOW);
+}
+
+/** Each member's tone level in what `m` played, dB. */
+function heard(m: Member, audio = lastSecond(m)): Record<string, number> {
+  return Object.fromEntries(room.members.map((o) => [o.name, toneDb(audio, o.freq)]));
+}
+
+/** `m` hears exactly the members `present` (within 6 dB of one another) and the rest at least 30 dB below the weakest. */
+function expectHears(m: Member, present: string[]): void {
+  const levels = heard(m);
+  const loud = present.map((n) => levels[n]);
+  expect(Math.max(...loud) - Math.min(...loud)).toBeLessThan(6);
+  for (const o of room.members) if (!present.includes(o.name)) expect(levels[o.name]).toBeLessThan(Math.min(...loud) - 30);
+}
+
+const others = (m: Member) => room.members.filter((o) => o !== m).map((o) => o.name);
+
+test('four members each hear the other three, about equally loud, and not themselves', async () => {
+  room = await Room.open(TONES);
+  const audio = room.members.map((m) => waitFor(m.room, 'audio'));
+  await room.step(SETTLE + WINDOW);
+  await Promise.all(audio);
+  for (const m of room.members) {
+    expectHears(m, others(m));
+    // One frame per tick, nothing else: the sink is paced by the mix clock alone.
+    expect(m.sink.frames.every((f) => f.length === 960)).toBe(true);
+    const st = m.room.stats();
+    expect(st.sent.packets).toBeGreaterThanOrEqual(SETTLE + WINDOW - 1);
+    for (const n of others(m)) expect(st.members[n]).toMatchObject({ decryptFailed: 0, replayed: 0, lost: 0 });
+    expect(m.room.members().map((v) => [v.name, v.muted, v.talking])).toEqual(others(m).map((n) => [n, false, true]));
+    for (const v of m.room.members()) expect(v.level).toBeGreaterThan(-30);
+  }
+});
+
+test('a member removed is no longer mixed, and its packets are dropped as unknown', async () => {
+  room = await Room.open(TONES);
+  await room.step(SETTLE + 20);
+  const ann = room.get('ann');
+  ann.room.removeSender('dan');
+  const unknown = ann.room.stats().unknownSsrc;
+  await room.step(SETTLE + WINDOW);
+  expectHears(ann, ['bob', 'cat']);
+  expect(ann.room.stats().unknownSsrc).toBeGreaterThanOrEqual(unknown + SETTLE + WINDOW - 1);
+  expect(ann.room.members().map((v) => v.name)).toEqual(['bob', 'cat']);
+  // The others still hear dan.
+  expectHears(room.get('bob'), ['ann', 'cat', 'dan']);
+});
+
+test('a member muted locally is not mixed; unmuted, it is back', async () => {
+  room = await Room.open(TONES);
+  await room.step(SETTLE + 20);
+  const ann = room.get('ann');
+  expect(ann.room.muteMember('cat', true)).toBe(true);
+  await room.step(SETTLE + WINDOW);
+  expectHears(ann, ['bob', 'dan']);
+  expect(ann.room.members().find((v) => v.name === 'cat')).toMatchObject({ muted: true });
+  expect(ann.room.muteMember('cat', false)).toBe(true);
+  await room.step(SETTLE + WINDOW);
+  expectHears(ann, ['bob', 'cat', 'dan']);
+});
+
+test('a datagram from anywhere but the forwarder is dropped unread, even one sealed with a real key', async () => {
+  room = await Room.open(TONES);
+  await room.step(SETTLE);
+  const ann = room.get('ann');
+  const bob = room.get('bob');
+  const before = ann.room.stats();
+  // A packet sealed with bob's key, from another socket; time stands still, so nothing else comes.
+  const rtp = new RtpSender({ payloadType: 111, timestampStep: 960, ssrc: bob.key.ssrc, red: false, redundancy: 0 });
+  const stranger = await UdpLink.open({ host: '127.0.0.1' });
+  stranger.send(new SrtpSealer(bob.key).seal(rtp.packetize(Buffer.from([0xf8, 0xff, 0xfe]))), { ip: '127.0.0.1', port: ann.link.port });
+  await room.settle(1);
+  stranger.close();
+  const after = ann.room.stats();
+  expect(after.foreign).toBe(before.foreign + 1);
+  // Not even opened: bob's stream counts nothing, taken or refused.
+  expect(after.members.bob).toEqual(before.members.bob);
+  await room.step(SETTLE + WINDOW);
+  expectHears(ann, others(ann));
+});
+
+test('a member sealing with its own key under another member’s SSRC is dropped and counted, through the forwarder', async () => {
+  room = await Room.open(TONES);
+  await room.step(SETTLE);
+  const [ann, bob, cat, dan] = room.members;
+  // dan speaks as bob: bob's SSRC, dan's own key, sent from dan's registered socket.
+  const rtp = new RtpSender({ payloadType: 111, timestampStep: 960, ssrc: bob.key.ssrc, red: false, redundancy: 0 });
+  for (let i = 0; i < 5; i++) dan.link.send(new SrtpSealer(dan.key).seal(rtp.packetize(Buffer.from([0xf8, 0xff, 0xfe]))), room.forwarder.address);
+  await room.step(SETTLE + WINDOW);
+  for (const m of [ann, cat]) {
+    // Refused by bob's key (or, sequence numbers being random, as outside its replay window first).
+    const st = m.room.stats().members.bob;
+    expect(st.decryptFailed + st.replayed).toBe(5);
+    expectHears(m, others(m));
+  }
+  // bob has no key for its own SSRC: to it they are unknown.
+  expect(bob.room.stats().unknownSsrc).toBe(5);
+});
+
+test('a rekey mid-stream keeps the audio flowing', async () => {
+  room = await Room.open(TONES);
+  await room.step(SETTLE + 20);
+  const bob = room.get('bob');
+  const fresh = newSenderKey();
+  // The others learn the new key first (as the sealed keys arrive), then bob switches to it.
+  for (const m of room.members) if (m !== bob) expect(m.room.addSender('bob', fresh)).toBe(true);
+  await room.step(5);
+  const heardAgain = room.members.filter((m) => m !== bob).map((m) => waitFor<[string]>(m.room, 'audio'));
+  const mark = room.members.map((m) => m.sink.frames.length);
+  bob.room.rekey(fresh);
+  await room.step(SETTLE + WINDOW);
+  expect((await Promise.all(heardAgain)).map(([n]) => n)).toEqual(['bob', 'bob', 'bob']);
+  room.members.forEach((m, i) => {
+    if (m === bob) return;
+    expectHears(m, others(m));
+    // No gap: bob's tone is in every 100 ms of what was played across the switch.
+    for (let f = mark[i]; f + 5 <= mark[i] + SETTLE + WINDOW; f += 5) {
+      const slice = m.sink.since(f, f + 5);
+      expect(toneDb(slice, bob.freq)).toBeGreaterThan(toneDb(m.sink.since(mark[i] - 10, mark[i] - 5), bob.freq) - 6);
+    }
+    const st = m.room.stats().members.bob;
+    expect(st).toMatchObject({ decryptFailed: 0, replayed: 0 });
+    expect(st.received).toBeGreaterThanOrEqual(SETTLE + WINDOW - 1);
+  });
+});
+
+test('keys are refused for an SSRC another member has, for its own SSRC, and beyond maxSenders', async () => {
+  room = await Room.open({ ann: 440, bob: 700 });
+  const [ann, bob] = room.members;
+  expect(ann.room.addSender('eve', { ...newSenderKey(), ssrc: bob.key.ssrc })).toBe(false);
+  expect(ann.room.addSender('eve', { ...newSenderKey(), ssrc: ann.key.ssrc })).toBe(false);
+  for (let i = 0; i < 31; i++) expect(ann.room.addSender(`m${i}`, newSenderKey())).toBe(true);
+  expect(ann.room.addSender('one-too-many', newSenderKey())).toBe(false);
+  // A known member may still rekey when the room is full.
+  expect(ann.room.addSender('m0', newSenderKey())).toBe(true);
+  expect(ann.room.members()).toHaveLength(32);
+});
+
+test("a member's muted microphone sends silence: the others stop hearing it, and its stream keeps going", async () => {
+  room = await Room.open(TONES);
+  await room.step(SETTLE + 20);
+  const cat = room.get('cat');
+  cat.room.mutedMic = true;
+  const sent = cat.room.stats().sent.packets;
+  await room.step(SETTLE + WINDOW);
+  expect(cat.room.stats().sent.packets).toBe(sent + SETTLE + WINDOW);
+  for (const m of room.members) if (m !== cat) expectHears(m, others(m).filter((n) => n !== 'cat'));
+  expect(cat.room.levels().input).toBeGreaterThan(-30);
+});
+
+test('a forwarder that never answers fails the room with no_path, and stop() closes the socket', async () => {
+  const forwarder = await FakeForwarder.start();
+  forwarder.answering = false;
+  const timers = new ManualTimers();
+  const link = await UdpLink.open({ host: '127.0.0.1' });
+  const media = new RoomMedia({
+    link,
+    server: { address: '127.0.0.1', port: forwarder.address.port },
+    forward: forwarder.allow('ann'),
+    codec: OPUS_20,
+    send: newSenderKey(),
+    source: new ToneSource(440, 0.2, { timers }),
+    sink: new MemorySink(),
+    timers,
+  });
+  const failed = waitFor<[MediaError]>(media, 'failed');
+  await media.start();
+  timers.advance(10_000);
+  const [err] = await failed;
+  expect(err).toBeInstanceOf(MediaError);
+  expect(err).toMatchObject({ code: 'no_path', message: "the room's forwarder did not answer within 10 s" });
+  await media.stop();
+  (await UdpLink.open({ host: '127.0.0.1', port: link.port })).close();
+  await forwarder.close();
+});
