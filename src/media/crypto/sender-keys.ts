@@ -1,7 +1,10 @@
 /**
  * Keys of a room's media (sender keys). Each member has an ephemeral X25519 key for the room,
- * signed by its identity together with the room id (`MemberKey`, src/protocol/rooms.ts), so the
- * key cannot be replayed into another room. Each member seals its packets with a sender key of
+ * signed by its identity together with the member's name (`MemberKey`, src/protocol/rooms.ts),
+ * so the key cannot be shown under another name. (Not with the room id: a creator whose room's
+ * id the server mints signs before it knows the id. A key shown in another room gains nothing:
+ * what is sealed to it opens only with its private half, and every sealed key names its room.)
+ * Each member seals its packets with a sender key of
  * its own (SRTP AES-128-GCM key, salt and the SSRC it sends with) and gives that key to every
  * other member, sealed to each one's X25519 key: the forwarder in the middle copies packets it
  * cannot read, and one member cannot speak as another, whose key it only holds for opening.
@@ -40,20 +43,20 @@ const TAG_BYTES = 16;
 const PLAIN_BYTES = SRTP_KEY_BYTES + SRTP_SALT_BYTES + 4;
 const SEALED_BYTES = NONCE_BYTES + PLAIN_BYTES + TAG_BYTES;
 
-/** What the identity signs: the label, the room id, the raw X25519 key (fixed length, last). */
-function memberKeyMessage(room: string, x25519: string): Buffer {
-  return Buffer.concat([MEMBER_LABEL, Buffer.from(room, 'utf8'), Buffer.from(x25519, 'base64url')]);
+/** What the identity signs: the label, the member's name, the raw X25519 key (fixed length, last). */
+function memberKeyMessage(name: string, x25519: string): Buffer {
+  return Buffer.concat([MEMBER_LABEL, Buffer.from(name, 'utf8'), Buffer.from(x25519, 'base64url')]);
 }
 
-export function signMemberKey(identity: Identity, room: string, x25519: string): MemberKey {
+export function signMemberKey(identity: Identity, name: string, x25519: string): MemberKey {
   if (!X25519_B64URL.test(x25519)) throw new RangeError('an X25519 public key is 32 bytes in base64url');
-  return { key: x25519, identity: identity.publicKey, sig: identity.sign(memberKeyMessage(room, x25519)).toString('base64url') };
+  return { key: x25519, identity: identity.publicKey, sig: identity.sign(memberKeyMessage(name, x25519)).toString('base64url') };
 }
 
-/** Whether `m`'s identity signed its X25519 key for this room; false for anything malformed. */
-export function verifyMemberKey(m: MemberKey, room: string): boolean {
+/** Whether `m`'s identity signed its X25519 key for the member `name`; false for anything malformed. */
+export function verifyMemberKey(m: MemberKey, name: string): boolean {
   if (!X25519_B64URL.test(m.key)) return false;
-  return verifySignature(m.identity, memberKeyMessage(room, m.key), Buffer.from(m.sig, 'base64url'));
+  return verifySignature(m.identity, memberKeyMessage(name, m.key), Buffer.from(m.sig, 'base64url'));
 }
 
 /** A fresh random sender key with a random SSRC. */

@@ -6,7 +6,7 @@ import { newSenderKey, openSenderKey, sealSenderKey, signMemberKey, verifyMember
 const alice = new EphemeralKey();
 const bob = new EphemeralKey();
 const carol = new EphemeralKey();
-const ctx: SealContext = { room: 'blue-fox-river', from: 'alice', to: 'bob', epoch: 3 };
+const ctx: SealContext = { room: 'alice', from: 'alice', to: 'bob', epoch: 3 };
 
 test('a sealed sender key opens for its recipient, whole, and fits the protocol field', () => {
   const sk = newSenderKey();
@@ -25,7 +25,7 @@ test('another recipient, or a changed room, sender, recipient or epoch, opens no
   const sealed = sealSenderKey(alice, bob.publicKey, ctx, newSenderKey());
   expect(openSenderKey(carol, alice.publicKey, ctx, sealed)).toBeNull();
   expect(openSenderKey(bob, carol.publicKey, ctx, sealed)).toBeNull();
-  expect(openSenderKey(bob, alice.publicKey, { ...ctx, room: 'other-room' }, sealed)).toBeNull();
+  expect(openSenderKey(bob, alice.publicKey, { ...ctx, room: 'mallory' }, sealed)).toBeNull();
   expect(openSenderKey(bob, alice.publicKey, { ...ctx, from: 'carol' }, sealed)).toBeNull();
   expect(openSenderKey(bob, alice.publicKey, { ...ctx, to: 'carol' }, sealed)).toBeNull();
   expect(openSenderKey(bob, alice.publicKey, { ...ctx, epoch: 4 }, sealed)).toBeNull();
@@ -50,19 +50,19 @@ test('a tampered, truncated or garbled sealed key opens nothing and never throws
   expect(openSenderKey(bob, alice.publicKey, ctx, null as unknown as string)).toBeNull();
 });
 
-test("a member key verifies for its room only, and not with another identity's signature", () => {
+test("a member key verifies for its member's name only, and not with another identity's signature", () => {
   const id = Identity.generate();
   const other = Identity.generate();
-  const m = signMemberKey(id, 'blue-fox-river', alice.publicKey);
+  const m = signMemberKey(id, 'alice', alice.publicKey);
   expect(m).toEqual({ key: alice.publicKey, identity: id.publicKey, sig: expect.stringMatching(/^[A-Za-z0-9_-]{86}$/) });
-  expect(verifyMemberKey(m, 'blue-fox-river')).toBe(true);
-  expect(verifyMemberKey(m, 'blue-fox-rive')).toBe(false);
-  expect(verifyMemberKey(m, 'other-room')).toBe(false);
+  expect(verifyMemberKey(m, 'alice')).toBe(true);
+  expect(verifyMemberKey(m, 'alic')).toBe(false);
+  expect(verifyMemberKey(m, 'mallory')).toBe(false);
   // Someone else's identity claiming the key, or signing it themselves and passing it off as id's.
-  expect(verifyMemberKey({ ...m, identity: other.publicKey }, 'blue-fox-river')).toBe(false);
-  const forged = signMemberKey(other, 'blue-fox-river', alice.publicKey);
-  expect(verifyMemberKey({ ...forged, identity: id.publicKey }, 'blue-fox-river')).toBe(false);
-  expect(verifyMemberKey({ ...m, key: bob.publicKey }, 'blue-fox-river')).toBe(false);
-  expect(verifyMemberKey({ ...m, sig: 'A'.repeat(86) }, 'blue-fox-river')).toBe(false);
-  expect(verifyMemberKey({ ...m, key: 'short' }, 'blue-fox-river')).toBe(false);
+  expect(verifyMemberKey({ ...m, identity: other.publicKey }, 'alice')).toBe(false);
+  const forged = signMemberKey(other, 'alice', alice.publicKey);
+  expect(verifyMemberKey({ ...forged, identity: id.publicKey }, 'alice')).toBe(false);
+  expect(verifyMemberKey({ ...m, key: bob.publicKey }, 'alice')).toBe(false);
+  expect(verifyMemberKey({ ...m, sig: 'A'.repeat(86) }, 'alice')).toBe(false);
+  expect(verifyMemberKey({ ...m, key: 'short' }, 'alice')).toBe(false);
 });
