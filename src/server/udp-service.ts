@@ -3,6 +3,14 @@ import { encodeBindingSuccess, looksLikeChannelData, looksLikeStun, parseStun, S
 import type { Logger } from './logger';
 import { ipv4Of } from './turn/ip';
 
+/**
+ * The port's receive buffer: every room member's stream and every relayed call come in through
+ * this one socket, and the default (~200 KiB, a few hundred small datagrams once the kernel's
+ * per-packet overhead is counted) overflows in a pause of a few milliseconds at tens of
+ * thousands of packets a second. The kernel caps it at net.core.rmem_max.
+ */
+const RECEIVE_BUFFER_BYTES = 4 * 1024 * 1024;
+
 /** Where the UDP service hands what is not a plain Binding request: the TURN relay, when one runs. */
 export interface UdpRoutes {
   stun(msg: StunMessage, packet: Buffer, rinfo: dgram.RemoteInfo): void;
@@ -34,7 +42,7 @@ export async function startUdpService(
   routes?: UdpRoutes,
   forward?: ForwardRoutes,
 ): Promise<dgram.Socket> {
-  const socket = dgram.createSocket(family === 'IPv6' ? 'udp6' : 'udp4');
+  const socket = dgram.createSocket({ type: family === 'IPv6' ? 'udp6' : 'udp4', recvBufferSize: RECEIVE_BUFFER_BYTES });
   socket.on('message', (packet, rinfo) => {
     try {
       if (looksLikeChannelData(packet)) return routes?.channelData(packet, rinfo);
