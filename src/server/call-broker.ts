@@ -48,6 +48,8 @@ export class CallBroker {
       ended?: (callId: string) => void;
       /** Whether a session's connection is gone and its grace runs (it cannot be rung meanwhile). */
       away?: (session: Session) => boolean;
+      /** Whether a session is in a room (it can neither place nor take a call meanwhile). */
+      inRoom?: (session: Session) => boolean;
     },
   ) {
     this.ringLimits = new RingLimits(opts.limits, opts.clock);
@@ -71,6 +73,8 @@ export class CallBroker {
     if (caller === callee) return { code: 'self_call', message: 'you cannot call yourself' };
     if (caller.callId) return { code: 'busy', message: 'you are already in a call: hang up or cancel it first' };
     if (callee.callId) return { code: 'busy', message: `${callee.name} is busy in another call` };
+    if (this.opts.inRoom?.(caller)) return { code: 'busy', message: 'you are in a room: leave it first' };
+    if (this.opts.inRoom?.(callee)) return { code: 'busy', message: `${callee.name} is busy in a room` };
     if (this.opts.away?.(callee)) return { code: 'busy', message: `${callee.name} is reconnecting to the server; try again shortly` };
     const gate = this.relayGate(callee);
     if (gate) return gate;

@@ -27,6 +27,9 @@ interface Options {
   turnSecret?: string;
   turnTtl: number;
   maxAllocations: number;
+  maxRoomMembers: number;
+  maxRooms: number;
+  forward: boolean;
   names: 'open' | 'claim';
   resumeGraceMs: number;
   tlsCert?: string;
@@ -64,7 +67,10 @@ function program(): Command {
     )
     .addOption(new Option('--turn-ttl <s>', 'seconds the per-call relay credentials may start an allocation').default(DEFAULT_TURN_TTL_S).argParser(seconds))
     .addOption(new Option('--max-allocations <n>', 'relay allocations on the embedded relay in total').default(DEFAULT_RELAY_LIMITS.maxAllocations).argParser(count))
-    .addOption(new Option('--no-relay', 'offer calls no TURN relay, and run none'))
+    .addOption(new Option('--no-relay', 'offer calls no TURN relay, and run none (nor the room forwarder)'))
+    .addOption(new Option('--max-room-members <n>', 'members one room may hold').default(DEFAULT_LIMITS.maxRoomMembers).argParser(count))
+    .addOption(new Option('--max-rooms <n>', 'rooms the server holds at once').default(DEFAULT_LIMITS.maxRooms).argParser(count))
+    .addOption(new Option('--no-forward', "run no room forwarder on the UDP port: room members send each other media directly"))
     .addOption(new Option('--names <mode>', 'open: any free name; claim: a name stays with the first identity key that registers it').choices(['open', 'claim']).default('open'))
     .addOption(
       new Option('--resume-grace-ms <ms>', "milliseconds a dropped client keeps its name and live call for a reconnect with its resume token (0: none)")
@@ -125,8 +131,11 @@ export async function main(argv: string[]): Promise<void> {
         registrationTimeoutMs: o.registrationTimeout * 1000,
         maxConnections: o.maxConnections,
         maxConnectionsPerAddress: o.maxConnectionsPerAddress,
+        maxRoomMembers: o.maxRoomMembers,
+        maxRooms: o.maxRooms,
       },
       relay: o.relay,
+      forward: o.relay && o.forward,
       turnUrl: o.turnUrl,
       turnSecret: o.turnSecret,
       turnTtlS: o.turnTtl,
@@ -141,7 +150,8 @@ export async function main(argv: string[]): Promise<void> {
     process.exitCode = 1;
     return;
   }
-  const relay = !o.relay ? 'no TURN relay' : o.turnUrl ? `TURN relay ${o.turnUrl}` : server.relay ? 'STUN and TURN' : 'STUN';
+  const turn = !o.relay ? 'no TURN relay' : o.turnUrl ? `TURN relay ${o.turnUrl}` : server.relay ? 'STUN and TURN' : 'STUN';
+  const relay = server.rooms.forwarder ? `${turn}, room forwarder` : turn;
   const tlsOnly = server.tlsPort === server.port;
   const tcp = tlsOnly ? `TCP port ${server.port} (TLS only)` : server.tlsPort !== null ? `TCP port ${server.port}, TLS port ${server.tlsPort}` : `TCP port ${server.port}`;
   const tlsFlag = server.tlsPort !== null ? ' --tls (or --ca FILE, or --pin sha256/…)' : '';

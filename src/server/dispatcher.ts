@@ -22,6 +22,7 @@ import type { Resumption } from './resumption';
 import { unmapped } from './turn/ip';
 import type { TurnIssuer } from './turn/issuer';
 import { NameClaims } from './name-claims';
+import type { RoomBroker } from './rooms/room-broker';
 
 type Req = ClientMessage['req'];
 
@@ -33,6 +34,8 @@ const STRIKES: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
   'wrong_state',
   'unsupported_version',
   'rate_limited',
+  'no_such_room',
+  'not_owner',
 ]);
 
 /**
@@ -55,6 +58,7 @@ export class Dispatcher {
     private readonly udpPort: () => number,
     private readonly resumption: Resumption,
     private readonly claims: NameClaims,
+    private readonly rooms: RoomBroker,
     private readonly turn?: TurnIssuer,
   ) {}
 
@@ -128,6 +132,25 @@ export class Dispatcher {
         return this.ack(conn, msg.req, this.broker.hangup(session, msg.call, ending(msg.reason ?? 'hangup', msg.cause)));
       case 'candidate':
         return this.ack(conn, msg.req, this.broker.candidate(session, msg.call, msg.candidate));
+      case 'room.create': {
+        const r = this.rooms.create(session, msg.room, msg.key);
+        return 'code' in r ? this.fail(conn, msg.req, r) : conn.send({ type: 'room.created', req: msg.req, ...r });
+      }
+      case 'room.join': {
+        const r = this.rooms.join(session, msg.room, msg.key);
+        return 'code' in r ? this.fail(conn, msg.req, r) : conn.send({ type: 'room.joined', req: msg.req, ...r });
+      }
+      case 'room.leave':
+        return this.ack(conn, msg.req, this.rooms.leave(session, msg.room));
+      case 'room.start':
+        return this.ack(conn, msg.req, this.rooms.start(session, msg.room, msg.offer));
+      case 'room.ack':
+        return this.ack(conn, msg.req, this.rooms.ack(session, msg.room, msg.round));
+      case 'room.nack':
+        if (!msg.counter) return this.bad(conn, 'bad_request', 'a nack needs a counter-proposal ("counter"): what you could take instead', msg.req);
+        return this.ack(conn, msg.req, this.rooms.nack(session, msg.room, msg.round, msg.counter));
+      case 'room.key':
+        return this.ack(conn, msg.req, this.rooms.key(session, msg.room, msg.to, msg.epoch, msg.sealed));
     }
   }
 
@@ -137,6 +160,9 @@ export class Dispatcher {
    * Otherwise, or when the grace runs out (expire), the name is freed and its call ends.
    */
   left(session: Session, why: string, remote: string): void {
+    // A room member is out at once, grace or not: the others re-key without it, and a resumed
+    // session joins again.
+    this.rooms.remove(session, why === 'bye' ? 'left' : 'disconnected');
     if (why === 'slow_consumer') this.log.warn('dropped a client that stopped reading its messages', { name: session.name, remote, reason: why });
     if (HELD_ON.has(why) && this.resumption.hold(session)) {
       this.broker.away(session);
@@ -149,6 +175,7 @@ export class Dispatcher {
 
   /** The session leaves for good: its call ends for the other party and its name is freed. */
   expire(session: Session, why: string, remote?: string): void {
+    this.rooms.remove(session, 'left');
     this.broker.gone(session);
     this.registry.release(session);
     this.log.info('left', { name: session.name, id: session.id, remote, reason: why });
@@ -156,7 +183,8 @@ export class Dispatcher {
 
   status(s: Session): UserStatus {
     const phase = this.broker.phaseOf(s);
-    return phase === 'ringing' ? 'ringing' : phase === 'active' ? 'in-call' : 'idle';
+    if (phase === 'ringing') return 'ringing';
+    return phase === 'active' || this.rooms.inRoom(s) ? 'in-call' : 'idle';
   }
 
   private hello(conn: Connection, msg: ClientMessageOf<'hello'>): void {

@@ -1,4 +1,4 @@
-export { startServer, type ServerOptions, type RunningServer } from './signaling-server';
+export { startServer, type ServerOptions, type RunningServer, type RoomCounters } from './signaling-server';
 export { createLogger, type Logger, type LogLevel, type LogFields } from './logger';
 export { MemoryRegistry, type Registry, type Session, type Page } from './registry';
 export { DEFAULT_LIMITS, type ServerLimits } from './limits';
@@ -7,3 +7,5 @@ export type { Rate } from './token-bucket';
 export { DEFAULT_RELAY_LIMITS, type RelayLimits } from './turn/relay-policy';
 export type { RelayCounters } from './turn/counters';
 export { mint as mintTurnCredentials, verify as verifyTurnCredentials, TURN_REALM, DEFAULT_TURN_TTL_S, type TurnIdentity, type ParsedTurnUser } from './turn/credentials';
+export { DEFAULT_FORWARD_LIMITS, type ForwardLimits } from './rooms/forward-limits';
+export type { ForwardCounters } from './rooms/forwarder';

@@ -37,6 +37,16 @@ export interface ServerLimits {
   maxConnectionsPerAddress: number;
   /** A connection that has not registered (a successful hello) within this long is closed. */
   registrationTimeoutMs: number;
+  /** Members one room may hold. */
+  maxRoomMembers: number;
+  /** Rooms the server holds at once. */
+  maxRooms: number;
+  /** Rounds a session may start (room.start), refused ones included. */
+  roomStarts: Rate;
+  /** Sealed sender keys a session may send (room.key). */
+  roomKeys: Rate;
+  /** Rooms a session may create or join, refused attempts included. */
+  roomJoins: Rate;
 }
 
 export const DEFAULT_LIMITS: ServerLimits = {
@@ -52,6 +62,12 @@ export const DEFAULT_LIMITS: ServerLimits = {
   maxConnections: 20_000,
   maxConnectionsPerAddress: 100,
   registrationTimeoutMs: 10_000,
+  maxRoomMembers: 16,
+  maxRooms: 1000,
+  roomStarts: { perSecond: 0.5, burst: 5 },
+  // A key to each other member when someone joins or leaves: a full room's worth, twice, at once.
+  roomKeys: { perSecond: 32, burst: 64 },
+  roomJoins: { perSecond: 1, burst: 10 },
 };
 
 /**

@@ -21,6 +21,9 @@ import { DEFAULT_TURN_TTL_S, wallSeconds } from './turn/credentials';
 import { SecretIssuer, type TurnIssuer } from './turn/issuer';
 import { resolveRelayLimits, type RelayLimits } from './turn/relay-policy';
 import { TurnRelay } from './turn/relay-server';
+import { resolveForwardLimits, type ForwardLimits } from './rooms/forward-limits';
+import { Forwarder, type ForwardCounters } from './rooms/forwarder';
+import { RoomBroker } from './rooms/room-broker';
 
 /** Bytes a paused socket takes in before it stops reading (Node's default is 16 KiB). */
 const READ_HIGH_WATER_MARK = 64;
@@ -57,6 +60,14 @@ export interface ServerOptions {
   turnTtlS?: number;
   /** Caps of the embedded relay; see RelayLimits for each and its default. */
   relayLimits?: Partial<RelayLimits>;
+  /**
+   * Run the room forwarder on the UDP port (default: where the embedded relay could run — an
+   * IPv4 host or `::` — unless `relay` is false). Without it, rooms work for signaling and keys,
+   * and members send media to each other directly.
+   */
+  forward?: boolean;
+  /** Caps of the room forwarder; see ForwardLimits for each and its default. */
+  forwardLimits?: Partial<ForwardLimits>;
   /** `claim`: a name is bound to the first identity key that registers it (src/server/name-claims.ts). Default `open`. */
   names?: 'open' | 'claim';
   /**
@@ -85,8 +96,18 @@ export interface RunningServer {
   readonly connections: number;
   /** The embedded relay's counters, or null when it does not run. */
   readonly relay: RelayCounters | null;
+  /** Rooms and members now, and what the room forwarder has done (`forwarder` null when it does not run). */
+  readonly rooms: RoomCounters;
   /** Tells every client `server_shutdown`, then closes. */
   close(): Promise<void>;
+}
+
+export interface RoomCounters {
+  rooms: number;
+  members: number;
+  /** Members whose forwarder registration is live. */
+  registered: number;
+  forwarder: ForwardCounters | null;
 }
 
 /** A closing connection whose peer has not closed its side by then is cut off. */
@@ -127,7 +148,19 @@ export async function startServer(opts: ServerOptions = {}): Promise<RunningServ
     turn: issuer,
     ended: (id) => relay?.endCall(id),
     away: (s) => resumption.isAway(s),
+    inRoom: (s) => rooms.inRoom(s),
   });
+  const forwarder =
+    (opts.forward ?? opts.relay !== false) && TurnRelay.supports(host)
+      ? new Forwarder({
+          clock,
+          log,
+          limits: resolveForwardLimits(opts.forwardLimits),
+          udpPort: udpPortNow,
+          send: (packet, p, address) => udp?.send(packet, p, address),
+        })
+      : null;
+  const rooms = new RoomBroker({ limits, clock, log, forwarder: forwarder ?? undefined });
   const connections = new Set<Connection>();
   const throttle = new Throttle(clock);
   const env: ConnectionEnv = {
@@ -140,7 +173,7 @@ export async function startServer(opts: ServerOptions = {}): Promise<RunningServ
   const openFiles = fileLimit === null ? Infinity : Math.max(1, fileLimit - FD_RESERVE);
   const gate = new ConnectionGate({ total: limits.maxConnections, perAddress: limits.maxConnectionsPerAddress, openFiles }, clock, log);
   const resumption: Resumption = new Resumption(opts.resumeGraceMs ?? DEFAULT_RESUME_GRACE_MS, clock, (session) => dispatcher.expire(session, 'resume_grace'));
-  const dispatcher = new Dispatcher(registry, broker, log, clock, limits, udpPortNow, resumption, new NameClaims(opts.names === 'claim'), issuer);
+  const dispatcher = new Dispatcher(registry, broker, log, clock, limits, udpPortNow, resumption, new NameClaims(opts.names === 'claim'), rooms, issuer);
   const hooks: ConnectionHooks = {
     line: (conn, ev) => dispatcher.handle(conn, ev),
     leave: (conn, session, why) => dispatcher.left(session, why, conn.remote),
@@ -229,7 +262,7 @@ export async function startServer(opts: ServerOptions = {}): Promise<RunningServ
     log.info('no TURN relay: the embedded relay needs an IPv4 address or :: to listen on', { host });
   }
   try {
-    udp = await startUdpService(host, bound.family === 'IPv6' ? 'IPv6' : 'IPv4', opts.udpPort ?? port, log, relay ?? undefined);
+    udp = await startUdpService(host, bound.family === 'IPv6' ? 'IPv6' : 'IPv4', opts.udpPort ?? port, log, relay ?? undefined, forwarder ?? undefined);
   } catch (err) {
     for (const l of listeners) l.close();
     throw new Error(`cannot bind UDP port ${opts.udpPort ?? port}: ${(err as Error).message}`);
@@ -278,6 +311,9 @@ export async function startServer(opts: ServerOptions = {}): Promise<RunningServ
     get relay() {
       return relay?.counters ?? null;
     },
+    get rooms() {
+      return { rooms: rooms.size, members: rooms.members, registered: forwarder?.registered ?? 0, forwarder: forwarder?.counters ?? null };
+    },
     close() {
       closing ??= (async () => {
         if (sweepTimer) clock.clearTimeout(sweepTimer);
@@ -286,6 +322,7 @@ export async function startServer(opts: ServerOptions = {}): Promise<RunningServ
         log.info('shutting down', { clients: connections.size });
         const closed = Promise.all(listeners.map((l) => new Promise<void>((resolve) => l.close(() => resolve()))));
         broker.clear();
+        rooms.clear();
         resumption.clear();
         for (const c of connections) c.fail('server_shutdown', 'the server is shutting down');
         const deadline = setTimeout(() => {

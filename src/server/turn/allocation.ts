@@ -17,12 +17,12 @@ interface Channel {
   expiresAt: number;
 }
 
-/** One direction's caps: packets and bytes per second. */
-class Caps {
+/** One direction's caps: packets and bytes per second (the room forwarder's members have them too). */
+export class Caps {
   private readonly packets: TokenBucket;
   private readonly bytes: TokenBucket;
 
-  constructor(limits: RelayLimits, now: number) {
+  constructor(limits: Pick<RelayLimits, 'packets' | 'bytes'>, now: number) {
     this.packets = new TokenBucket(limits.packets, now);
     this.bytes = new TokenBucket(limits.bytes, now);
   }
