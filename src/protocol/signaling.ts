@@ -225,7 +225,9 @@ function parseWith<T>(line: string, schemas: Record<string, z.ZodType>, quick?: 
     const issue = res.error.issues[0];
     const where = issue.path.length ? clip(issue.path.join('.')) : t;
     const tooLarge = issue.code === 'custom' && issue.params?.tooLarge === true;
-    return { ok: false, code: tooLarge ? 'too_large' : 'bad_request', message: `${t}: ${where}: ${issue.message}`, req: r };
+    // zod lists every allowed value of an enum: the reason is cut short so a refusal stays small.
+    const why = issue.message.length > MAX_REASON_CHARS ? issue.message.slice(0, MAX_REASON_CHARS) + '…' : issue.message;
+    return { ok: false, code: tooLarge ? 'too_large' : 'bad_request', message: `${t}: ${where}: ${why}`, req: r };
   }
   return { ok: true, msg: res.data as T };
 }
@@ -235,6 +237,9 @@ function validReq(v: unknown): string | number | undefined {
   if (typeof v === 'string') return v.length <= MAX_REQ_CHARS ? v : undefined;
   return Number.isSafeInteger(v) ? (v as number) : undefined;
 }
+
+/** The longest reason a refusal quotes from the validator. */
+const MAX_REASON_CHARS = 200;
 
 function clip(s: string): string {
   return s.length > 40 ? s.slice(0, 40) + '…' : s;
