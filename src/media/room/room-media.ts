@@ -240,13 +240,14 @@ export class RoomMedia extends EventEmitter<RoomMediaEvents> {
     return true;
   }
 
-  /** Forgets a member: its packets are dropped from now on and it is no longer mixed. */
+  /** Forgets a member: its packets are dropped from now on and it is no longer mixed (a talking member stops talking). */
   removeSender(name: string): void {
     const m = this.roster.get(name);
     if (!m) return;
     this.roster.delete(name);
     if (m.previous) this.retire(m.previous);
     this.retire(m.stream);
+    if (m.stream.talking && this.state === 'running') this.emit('talking', name, false);
   }
 
   /** This member's new sender key: the next packet goes out under it, with its SSRC. */

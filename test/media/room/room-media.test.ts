@@ -49,6 +49,8 @@ const others = (m: Member) => room.members.filter((o) => o !== m).map((o) => o.n
 test('four members each hear the other three, about equally loud, and not themselves', async () => {
   room = await Room.open(TONES);
   const audio = room.members.map((m) => waitFor(m.room, 'audio'));
+  const talking: [string, boolean][] = [];
+  room.get('ann').room.on('talking', (name, on) => talking.push([name, on]));
   await room.step(SETTLE + WINDOW);
   await Promise.all(audio);
   for (const m of room.members) {
@@ -60,14 +62,19 @@ test('four members each hear the other three, about equally loud, and not themse
     for (const n of others(m)) expect(st.members[n]).toMatchObject({ decryptFailed: 0, replayed: 0, lost: 0 });
     expect(m.room.members().map((v) => [v.name, v.muted, v.talking])).toEqual(others(m).map((n) => [n, false, true]));
     for (const v of m.room.members()) expect(v.level).toBeGreaterThan(-30);
+    expect(m.room.levels().output).toBeGreaterThan(-20);
   }
+  expect(talking.sort()).toEqual([['bob', true], ['cat', true], ['dan', true]]);
 });
 
 test('a member removed is no longer mixed, and its packets are dropped as unknown', async () => {
   room = await Room.open(TONES);
   await room.step(SETTLE + 20);
   const ann = room.get('ann');
+  const talking: [string, boolean][] = [];
+  ann.room.on('talking', (name, on) => talking.push([name, on]));
   ann.room.removeSender('dan');
+  expect(talking).toEqual([['dan', false]]);
   const unknown = ann.room.stats().unknownSsrc;
   await room.step(SETTLE + WINDOW);
   expectHears(ann, ['bob', 'cat']);
