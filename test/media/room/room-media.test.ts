@@ -211,3 +211,23 @@ test('a forwarder that never answers fails the room with no_path, and stop() clo
   (await UdpLink.open({ host: '127.0.0.1', port: link.port })).close();
   await forwarder.close();
 });
+
+test("each member's stream has its own delay: one arriving in bursts is played whole without delaying the others", async () => {
+  room = await Room.open(TONES);
+  const ann = room.get('ann');
+  // bob's packets reach the others two at a time, every other frame: 20 ms of jitter.
+  room.forwarder.holding.add('bob');
+  const release = (i: number) => i % 2 === 1 && room.forwarder.release();
+  await room.step(SETTLE + 40, release);
+  const before = ann.room.stats().members;
+  await room.step(SETTLE + WINDOW, release);
+  expectHears(ann, ['bob', 'cat', 'dan']);
+  const st = ann.room.stats().members;
+  // Nothing of bob's was given up once its buffer had learnt the jitter.
+  expect(st.bob.concealedMs).toBe(before.bob.concealedMs);
+  expect(st.bob.late).toBe(before.bob.late);
+  expect(st.bob.targetDelayMs).toBeGreaterThanOrEqual(20);
+  // cat and dan keep their short delay.
+  expect(st.cat.targetDelayMs).toBeLessThan(10);
+  expect(st.dan.targetDelayMs).toBeLessThan(10);
+});
