@@ -89,6 +89,14 @@ export interface RoomStats {
 
 type State = 'idle' | 'running' | 'stopped';
 
+/** A member as this side knows it: its stream, and the one it replaces until the new key is heard. */
+interface Member {
+  stream: SenderStream;
+  previous: SenderStream | null;
+  /** What the last `talking` event said. */
+  talking: boolean;
+}
+
 /**
  * A room's media on one member's side: one stream sent, sealed once with this member's sender
  * key, to the forwarder only; the forwarder copies it to every other member. What comes back is
@@ -119,8 +127,7 @@ export class RoomMedia extends EventEmitter<RoomMediaEvents> {
   private readonly outputMeter = new LevelMeter();
   private rtp: RtpSender;
   private sealer: SrtpSealer;
-  /** Members by name: the current stream, and the one it replaces until the new key is heard. */
-  private readonly roster = new Map<string, { stream: SenderStream; previous: SenderStream | null }>();
+  private readonly roster = new Map<string, Member>();
   private readonly bySsrc = new Map<number, SenderStream>();
   private readonly mixList: Frame[] = [];
   private state: State = 'idle';
@@ -235,7 +242,7 @@ export class RoomMedia extends EventEmitter<RoomMediaEvents> {
       else known.previous = known.stream;
       stream.muted = known.stream.muted;
       known.stream = stream;
-    } else this.roster.set(name, { stream, previous: null });
+    } else this.roster.set(name, { stream, previous: null, talking: false });
     this.bySsrc.set(ssrc, stream);
     return true;
   }
@@ -247,7 +254,7 @@ export class RoomMedia extends EventEmitter<RoomMediaEvents> {
     this.roster.delete(name);
     if (m.previous) this.retire(m.previous);
     this.retire(m.stream);
-    if (m.stream.talking && this.state === 'running') this.emit('talking', name, false);
+    if (m.talking && this.state === 'running') this.emit('talking', name, false);
   }
 
   /** This member's new sender key: the next packet goes out under it, with its SSRC. */
@@ -268,10 +275,7 @@ export class RoomMedia extends EventEmitter<RoomMediaEvents> {
 
   /** Every member whose key is known, in the order their keys were added. */
   members(): MemberView[] {
-    return [...this.roster.values()].map(({ stream, previous }) => {
-      const playing = previous && !stream.heard ? previous : stream;
-      return { name: stream.name, level: playing.level, talking: playing.talking, muted: stream.muted };
-    });
+    return [...this.roster.values()].map((m) => ({ name: m.stream.name, level: audible(m).level, talking: m.talking, muted: m.stream.muted }));
   }
 
   /** Input (own microphone, before mute) and output (the mix as played) levels, dBFS RMS. */
@@ -359,9 +363,12 @@ export class RoomMedia extends EventEmitter<RoomMediaEvents> {
     this.mixList.length = 0;
     for (const m of this.roster.values()) {
       if (m.previous) this.play(m.previous, now);
-      const was = m.stream.talking;
       this.play(m.stream, now);
-      if (m.stream.talking !== was) this.emit('talking', m.stream.name, m.stream.talking);
+      const talking = audible(m).talking;
+      if (talking !== m.talking) {
+        m.talking = talking;
+        this.emit('talking', m.stream.name, talking);
+      }
     }
     const out = this.mixer.mix(this.mixList);
     this.opts.sink.write(out);
@@ -390,4 +397,9 @@ export class RoomMedia extends EventEmitter<RoomMediaEvents> {
     this.failure = err;
     void this.stop().then(() => this.emit('failed', err));
   }
+}
+
+/** The stream that is heard of a member: the old one, across a rekey, until the new one is. */
+function audible(m: Member): SenderStream {
+  return m.previous && !m.stream.heard ? m.previous : m.stream;
 }

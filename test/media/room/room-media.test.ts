@@ -145,9 +145,13 @@ test('a rekey mid-stream keeps the audio flowing', async () => {
   await room.step(5);
   const heardAgain = room.members.filter((m) => m !== bob).map((m) => waitFor<[string]>(m.room, 'audio'));
   const mark = room.members.map((m) => m.sink.frames.length);
+  const talking: [string, boolean][] = [];
+  room.get('ann').room.on('talking', (name, on) => talking.push([name, on]));
   bob.room.rekey(fresh);
   await room.step(SETTLE + WINDOW);
   expect((await Promise.all(heardAgain)).map(([n]) => n)).toEqual(['bob', 'bob', 'bob']);
+  // bob talked on throughout: no event said otherwise.
+  expect(talking).toEqual([]);
   room.members.forEach((m, i) => {
     if (m === bob) return;
     expectHears(m, others(m));
