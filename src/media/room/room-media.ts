@@ -3,19 +3,18 @@ import { FrameClock } from '../../audio/clock';
 import { getCodec } from '../../audio/codecs';
 import { LevelMeter } from '../../audio/level-meter';
 import { realTimers, type Timers } from '../../audio/timers';
-import { frameSamples, type AudioEncoder, type AudioSink, type AudioSource, type Codec, type CodecName, type Frame } from '../../audio/types';
+import { frameSamples, type AudioSink, type AudioSource, type Codec, type CodecName, type Frame } from '../../audio/types';
 import type { ForwardOffer } from '../../protocol/rooms';
-import { SrtpSealer } from '../crypto/srtp-gcm';
 import type { SenderKey } from '../crypto/sender-keys';
 import { classifyPacket } from '../demux';
 import { MediaError } from '../errors';
 import type { JitterBufferOptions } from '../jitter-buffer';
 import { RED_PAYLOAD_TYPE } from '../negotiation';
-import { RtpSender } from '../rtp-sender';
 import type { Address, UdpLink } from '../udp-link';
 import { ForwarderLink } from './forwarder-link';
 import { Mixer } from './mixer';
 import type { ReceiveStats } from './receive-path';
+import { SendPath } from './send-path';
 import { SenderStream, type TalkingOptions } from './sender-stream';
 
 export interface RoomCodec {
@@ -114,8 +113,7 @@ export class RoomMedia extends EventEmitter<RoomMediaEvents> {
   private readonly samples: number;
   private readonly silence: Frame;
   private readonly codec: Codec;
-  private readonly encoder: AudioEncoder;
-  private readonly timestampStep: number;
+  private readonly sendPath: SendPath;
   private readonly red: { payloadType: number } | false;
   private readonly timers: Timers;
   private readonly server: Address;
@@ -125,8 +123,6 @@ export class RoomMedia extends EventEmitter<RoomMediaEvents> {
   private readonly maxSenders: number;
   private readonly inputMeter = new LevelMeter();
   private readonly outputMeter = new LevelMeter();
-  private rtp: RtpSender;
-  private sealer: SrtpSealer;
   private readonly roster = new Map<string, Member>();
   private readonly bySsrc = new Map<number, SenderStream>();
   private readonly mixList: Frame[] = [];
@@ -134,8 +130,6 @@ export class RoomMedia extends EventEmitter<RoomMediaEvents> {
   private failure: MediaError | undefined;
   private foreign = 0;
   private unknownSsrc = 0;
-  private packetsSent = 0;
-  private bytesSent = 0;
   /** Own microphone muted: encoded silence is sent, so the others' streams keep their timing. */
   mutedMic = false;
 
@@ -147,11 +141,15 @@ export class RoomMedia extends EventEmitter<RoomMediaEvents> {
     this.samples = frameSamples(this.frameMs);
     this.silence = new Int16Array(this.samples);
     this.codec = opts.implementation ?? getCodec(codec.name);
-    this.encoder = this.codec.createEncoder({ frameMs: this.frameMs, bitrate: opts.bitrate });
-    this.timestampStep = (codec.clockRate * this.frameMs) / 1000;
     this.red = codec.red ? { payloadType: RED_PAYLOAD_TYPE } : false;
-    this.rtp = this.newRtpSender(opts.send);
-    this.sealer = new SrtpSealer(opts.send);
+    this.sendPath = new SendPath({
+      encoder: this.codec.createEncoder({ frameMs: this.frameMs, bitrate: opts.bitrate }),
+      key: opts.send,
+      payloadType: codec.payloadType,
+      timestampStep: (codec.clockRate * this.frameMs) / 1000,
+      red: this.red,
+      redundancy: opts.redundancy ?? (codec.name === 'opus' ? 2 : 1),
+    });
     this.server = { ip: opts.server.address, port: opts.server.port };
     this.maxSenders = opts.maxSenders ?? 32;
     this.mixer = new Mixer({ samples: this.samples });
@@ -207,7 +205,7 @@ export class RoomMedia extends EventEmitter<RoomMediaEvents> {
     source.off('error', this.onSourceError);
     link.off('error', this.onSocketError);
     for (const name of [...this.roster.keys()]) this.removeSender(name);
-    this.encoder.close();
+    this.sendPath.close();
   }
 
   /**
@@ -260,8 +258,7 @@ export class RoomMedia extends EventEmitter<RoomMediaEvents> {
   /** This member's new sender key: the next packet goes out under it, with its SSRC. */
   rekey(send: SenderKey): void {
     this.opts.send = send;
-    this.rtp = this.newRtpSender(send);
-    this.sealer = new SrtpSealer(send);
+    this.sendPath.rekey(send);
   }
 
   /** Mutes (or unmutes) a member here only: it is still received, but not mixed. */
@@ -287,23 +284,13 @@ export class RoomMedia extends EventEmitter<RoomMediaEvents> {
     const members: Record<string, ReceiveStats> = {};
     for (const [name, { stream }] of this.roster) members[name] = stream.stats();
     return {
-      sent: { packets: this.packetsSent, bytes: this.bytesSent },
+      sent: { packets: this.sendPath.packetsSent, bytes: this.sendPath.bytesSent },
       foreign: this.foreign,
       unknownSsrc: this.unknownSsrc,
       ticks: this.clock.count,
       limiterGain: this.mixer.currentGain,
       members,
     };
-  }
-
-  private newRtpSender(key: SenderKey): RtpSender {
-    return new RtpSender({
-      payloadType: this.opts.codec.payloadType,
-      timestampStep: this.timestampStep,
-      ssrc: key.ssrc >>> 0,
-      red: this.red,
-      redundancy: this.opts.redundancy ?? (this.opts.codec.name === 'opus' ? 2 : 1),
-    });
   }
 
   private retire(stream: SenderStream): void {
@@ -315,10 +302,7 @@ export class RoomMedia extends EventEmitter<RoomMediaEvents> {
     if (this.state !== 'running') return;
     this.inputMeter.update(frame, this.frameMs);
     if (!this.forwarder.address) return;
-    const packet = this.sealer.seal(this.rtp.packetize(this.encoder.encode(this.mutedMic ? this.silence : frame)));
-    this.opts.link.send(packet, this.server);
-    this.packetsSent++;
-    this.bytesSent += packet.length;
+    this.opts.link.send(this.sendPath.packet(this.mutedMic ? this.silence : frame), this.server);
   };
 
   private readonly onPacket = (buf: Buffer, from: Address): void => {
