@@ -67,6 +67,11 @@ export class FakeForwarder {
     for (const h of held) this.copy(h.from, h.buf);
   }
 
+  /** Forgets what was held back: those packets are lost. */
+  discard(): void {
+    this.held = [];
+  }
+
   close(): Promise<void> {
     return new Promise((r) => this.socket.close(() => r()));
   }

@@ -235,3 +235,42 @@ test("each member's stream has its own delay: one arriving in bursts is played w
   expect(st.cat.targetDelayMs).toBeLessThan(10);
   expect(st.dan.targetDelayMs).toBeLessThan(10);
 });
+
+test('a member that goes quiet fades out of the mix, and is played again when it comes back', async () => {
+  room = await Room.open(TONES);
+  const ann = room.get('ann');
+  await room.step(SETTLE + 20);
+  // bob's path goes dead for two seconds.
+  room.forwarder.holding.add('bob');
+  await room.step(100, () => room.forwarder.discard());
+  expectHears(ann, ['cat', 'dan']);
+  expect(ann.room.members().find((v) => v.name === 'bob')).toMatchObject({ talking: false });
+  const concealed = ann.room.stats().members.bob.concealedMs;
+  room.forwarder.holding.delete('bob');
+  await room.step(SETTLE + WINDOW);
+  expectHears(ann, ['bob', 'cat', 'dan']);
+  // Once paused, the stream is idle, not concealed: the loss did not run on for the two seconds.
+  expect(concealed).toBeLessThan(1000);
+});
+
+test('start() rejects with the device error, leaving the socket closed', async () => {
+  const forwarder = await FakeForwarder.start();
+  const link = await UdpLink.open({ host: '127.0.0.1' });
+  const sink = new MemorySink();
+  sink.open = () => Promise.reject(new Error('no speaker'));
+  const media = new RoomMedia({
+    link,
+    server: { address: '127.0.0.1', port: forwarder.address.port },
+    forward: forwarder.allow('ann'),
+    codec: OPUS_20,
+    send: newSenderKey(),
+    source: new ToneSource(440, 0.2, { timers: new ManualTimers() }),
+    sink,
+  });
+  const err = await media.start().catch((e: unknown) => e);
+  expect(err).toBeInstanceOf(MediaError);
+  expect(err).toMatchObject({ code: 'output_device', message: 'no speaker' });
+  (await UdpLink.open({ host: '127.0.0.1', port: link.port })).close();
+  await expect(media.start()).rejects.toThrow(/already started/);
+  await forwarder.close();
+});
