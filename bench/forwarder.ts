@@ -6,7 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { encodeStun, LineDecoder, STUN_BINDING_REQUEST, type ForwardOffer } from '../src/protocol';
 import { startServer } from '../src/server';
-import { Child, parleyServerEnv } from './signaling/children';
+import { Child, parleyServerEnv, realtime } from './signaling/children';
 import { median, quantile } from './signaling/stats';
 
 /**
@@ -19,7 +19,8 @@ import { median, quantile } from './signaling/stats';
  * sent (sender and receiver are the same process: one clock). A step is good with loss and late
  * packets both under 1 %. Figures are medians over the windows; the JSON goes to
  * bench/results/forwarder.json.
- * Options: --steps 1,2,4,… (rooms) --seconds S (a window) --reps N --warmup S --members N.
+ * Options: --steps 1,2,4,… (rooms) --seconds S (a window) --reps N --warmup S --members N --no-rr
+ * (the children are not put under SCHED_RR).
  * Roles: with `server` or `generator` as its first argument it is that child.
  */
 
@@ -230,6 +231,8 @@ interface StepFigures {
   /** Packets into the server per second (members × 50) and out of it (× members − 1). */
   inPps: number;
   outPps: number;
+  /** What the generator managed to send of the 50 packets/s a member asked: below ~95 % the generator, not the server, was short of CPU. */
+  sentShare: number;
   serverBusy: number;
   /** Server CPU per packet forwarded out, and per packet in (its fan-out of members − 1 sends), µs. */
   cpuPerForwardedMicros: number;
@@ -245,7 +248,7 @@ interface StepFigures {
 }
 
 async function main(): Promise<void> {
-  const steps = (process.argv.includes('--steps') ? String(process.argv[process.argv.indexOf('--steps') + 1]) : '1,2,4,8,16,24,32,48,64,80,96,128')
+  const steps = (process.argv.includes('--steps') ? String(process.argv[process.argv.indexOf('--steps') + 1]) : '1,4,8,16,32,48,64,80,96,128')
     .split(',')
     .map(Number)
     .filter((x) => x > 0);
@@ -259,11 +262,14 @@ async function main(): Promise<void> {
   const { child: server, ready } = await Child.start<BenchReq, { ready: true; port: number }>(file, ['server'], { label: 'forwarder server', cpu: pin ? 0 : null, env: parleyServerEnv() });
   const { child: gen } = await Child.start<BenchReq>(file, ['generator'], { label: 'generator', cpu: pin ? 1 : null });
   const port = ready!.port;
+  // The machine is shared: under SCHED_RR (as bench/relay.ts) other work cannot take the server's
+  // or the generator's core from under them mid-window (needs root; otherwise nothing changes).
+  const rr = !process.argv.includes('--no-rr') && realtime(server.pid) && realtime(gen.pid);
   const results: StepFigures[] = [];
   let first = 0;
   let bad = 0;
   const began = Date.now();
-  log(`rooms of ${size}, ${FRAME_MS} ms frames of ${12 + PAYLOAD_BYTES} bytes; ${reps} windows of ${windowMs / 1000} s a step${pin ? '; server on CPU 0, generator on CPU 1' : ''}`);
+  log(`rooms of ${size}, ${FRAME_MS} ms frames of ${12 + PAYLOAD_BYTES} bytes; ${reps} windows of ${windowMs / 1000} s a step${pin ? '; server on CPU 0, generator on CPU 1' : ''}${rr ? ', both SCHED_RR' : ''}`);
   for (const rooms of steps) {
     if (Date.now() - began > 150_000) break;
     await gen.ask({ type: 'setup', port, rooms, size, first });
@@ -294,6 +300,7 @@ async function main(): Promise<void> {
         members: rooms * size,
         inPps: w.sent / seconds,
         outPps: forwarded / seconds,
+        sentShare: w.sent / seconds / (rooms * size * (1000 / FRAME_MS)),
         serverBusy: cpu / (seconds * 1e6),
         cpuPerForwardedMicros: cpu / forwarded,
         cpuPerIncomingMicros: (cpu / forwarded) * (size - 1),
@@ -313,6 +320,7 @@ async function main(): Promise<void> {
       members: rooms * size,
       inPps: m('inPps'),
       outPps: m('outPps'),
+      sentShare: m('sentShare'),
       serverBusy: m('serverBusy'),
       cpuPerForwardedMicros: m('cpuPerForwardedMicros'),
       cpuPerIncomingMicros: m('cpuPerIncomingMicros'),
@@ -327,7 +335,7 @@ async function main(): Promise<void> {
     step.good = step.loss < MAX_BAD_SHARE && step.lateShare < MAX_BAD_SHARE;
     results.push(step);
     log(
-      `${String(rooms).padStart(3)} rooms (${String(step.members).padStart(4)} members): in ${Math.round(step.inPps)} pps, out ${Math.round(step.outPps)} pps; ` +
+      `${String(rooms).padStart(3)} rooms (${String(step.members).padStart(4)} members): in ${Math.round(step.inPps)} pps (${Math.round(step.sentShare * 100)} % of asked), out ${Math.round(step.outPps)} pps; ` +
         `server ${(step.serverBusy * 100).toFixed(0)} % of a core, ${step.cpuPerForwardedMicros.toFixed(2)} µs per packet out (${step.cpuPerIncomingMicros.toFixed(1)} µs per packet in); ` +
         `loss ${(step.loss * 100).toFixed(2)} %, late ${(step.lateShare * 100).toFixed(2)} %, latency p50 ${step.p50Ms.toFixed(2)} ms p99 ${step.p99Ms.toFixed(2)} ms; generator ${(step.generatorBusy * 100).toFixed(0)} %` +
         (step.bufferDrops ? `; ${step.bufferDrops} dropped at full receive buffers` : '') +
@@ -347,6 +355,7 @@ async function main(): Promise<void> {
     node: process.version,
     cpu: os.cpus()[0]?.model,
     roomSize: size,
+    sched: rr ? 'rr' : 'none',
     frameMs: FRAME_MS,
     packetBytes: 12 + PAYLOAD_BYTES,
     /** The most members forwarded with loss and late packets under 1 %. */

@@ -20,7 +20,7 @@ import type { ChildRequest, WireKey } from './room-client-child';
 
 const SIZES = [2, 4, 8, 16];
 const WARMUP_MS = 1500;
-const SECONDS = 6;
+const SECONDS = 8;
 const FRAME_MS = 20;
 const LOOP_FRAMES = 50;
 

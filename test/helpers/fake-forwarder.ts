@@ -17,7 +17,7 @@ export class FakeForwarder {
   /** Binding requests refused (unknown user, bad integrity), and RTP from addresses not registered. */
   refused = 0;
   strangers = 0;
-  /** RTP datagrams taken in, from anyone. */
+  /** RTP datagrams taken in, from anyone (held ones included). */
   rtpIn = 0;
   /** Datagrams copied out (one per recipient). */
   copied = 0;
@@ -26,6 +26,9 @@ export class FakeForwarder {
   answered = 0;
   /** Answer Binding requests (false: a forwarder that has gone quiet). */
   answering = true;
+  /** Members whose packets are held back until `release()`: a path with delay and jitter. */
+  readonly holding = new Set<string>();
+  private held: { from: string; buf: Buffer }[] = [];
 
   private constructor(
     readonly socket: dgram.Socket,
@@ -57,6 +60,18 @@ export class FakeForwarder {
     this.socket.send(buf, to.port, to.ip);
   }
 
+  /** Copies out what was held back, in order. */
+  release(): void {
+    const held = this.held;
+    this.held = [];
+    for (const h of held) this.copy(h.from, h.buf);
+  }
+
+  /** Forgets what was held back: those packets are lost. */
+  discard(): void {
+    this.held = [];
+  }
+
   close(): Promise<void> {
     return new Promise((r) => this.socket.close(() => r()));
   }
@@ -70,8 +85,13 @@ export class FakeForwarder {
       this.strangers++;
       return;
     }
+    if (this.holding.has(sender[0])) this.held.push({ from: sender[0], buf });
+    else this.copy(sender[0], buf);
+  }
+
+  private copy(from: string, buf: Buffer): void {
     for (const [name, to] of this.registered) {
-      if (name === sender[0]) continue;
+      if (name === from) continue;
       this.socket.send(buf, to.port, to.ip);
       this.copied++;
     }

@@ -3,19 +3,18 @@ import { FrameClock } from '../../audio/clock';
 import { getCodec } from '../../audio/codecs';
 import { LevelMeter } from '../../audio/level-meter';
 import { realTimers, type Timers } from '../../audio/timers';
-import { frameSamples, type AudioEncoder, type AudioSink, type AudioSource, type Codec, type CodecName, type Frame } from '../../audio/types';
+import { frameSamples, type AudioSink, type AudioSource, type Codec, type CodecName, type Frame } from '../../audio/types';
 import type { ForwardOffer } from '../../protocol/rooms';
-import { SrtpSealer } from '../crypto/srtp-gcm';
 import type { SenderKey } from '../crypto/sender-keys';
 import { classifyPacket } from '../demux';
 import { MediaError } from '../errors';
 import type { JitterBufferOptions } from '../jitter-buffer';
 import { RED_PAYLOAD_TYPE } from '../negotiation';
-import { RtpSender } from '../rtp-sender';
 import type { Address, UdpLink } from '../udp-link';
 import { ForwarderLink } from './forwarder-link';
 import { Mixer } from './mixer';
 import type { ReceiveStats } from './receive-path';
+import { SendPath } from './send-path';
 import { SenderStream, type TalkingOptions } from './sender-stream';
 
 export interface RoomCodec {
@@ -89,6 +88,14 @@ export interface RoomStats {
 
 type State = 'idle' | 'running' | 'stopped';
 
+/** A member as this side knows it: its stream, and the one it replaces until the new key is heard. */
+interface Member {
+  stream: SenderStream;
+  previous: SenderStream | null;
+  /** What the last `talking` event said. */
+  talking: boolean;
+}
+
 /**
  * A room's media on one member's side: one stream sent, sealed once with this member's sender
  * key, to the forwarder only; the forwarder copies it to every other member. What comes back is
@@ -106,8 +113,7 @@ export class RoomMedia extends EventEmitter<RoomMediaEvents> {
   private readonly samples: number;
   private readonly silence: Frame;
   private readonly codec: Codec;
-  private readonly encoder: AudioEncoder;
-  private readonly timestampStep: number;
+  private readonly sendPath: SendPath;
   private readonly red: { payloadType: number } | false;
   private readonly timers: Timers;
   private readonly server: Address;
@@ -117,18 +123,13 @@ export class RoomMedia extends EventEmitter<RoomMediaEvents> {
   private readonly maxSenders: number;
   private readonly inputMeter = new LevelMeter();
   private readonly outputMeter = new LevelMeter();
-  private rtp: RtpSender;
-  private sealer: SrtpSealer;
-  /** Members by name: the current stream, and the one it replaces until the new key is heard. */
-  private readonly roster = new Map<string, { stream: SenderStream; previous: SenderStream | null }>();
+  private readonly roster = new Map<string, Member>();
   private readonly bySsrc = new Map<number, SenderStream>();
   private readonly mixList: Frame[] = [];
   private state: State = 'idle';
   private failure: MediaError | undefined;
   private foreign = 0;
   private unknownSsrc = 0;
-  private packetsSent = 0;
-  private bytesSent = 0;
   /** Own microphone muted: encoded silence is sent, so the others' streams keep their timing. */
   mutedMic = false;
 
@@ -140,11 +141,15 @@ export class RoomMedia extends EventEmitter<RoomMediaEvents> {
     this.samples = frameSamples(this.frameMs);
     this.silence = new Int16Array(this.samples);
     this.codec = opts.implementation ?? getCodec(codec.name);
-    this.encoder = this.codec.createEncoder({ frameMs: this.frameMs, bitrate: opts.bitrate });
-    this.timestampStep = (codec.clockRate * this.frameMs) / 1000;
     this.red = codec.red ? { payloadType: RED_PAYLOAD_TYPE } : false;
-    this.rtp = this.newRtpSender(opts.send);
-    this.sealer = new SrtpSealer(opts.send);
+    this.sendPath = new SendPath({
+      encoder: this.codec.createEncoder({ frameMs: this.frameMs, bitrate: opts.bitrate }),
+      key: opts.send,
+      payloadType: codec.payloadType,
+      timestampStep: (codec.clockRate * this.frameMs) / 1000,
+      red: this.red,
+      redundancy: opts.redundancy ?? (codec.name === 'opus' ? 2 : 1),
+    });
     this.server = { ip: opts.server.address, port: opts.server.port };
     this.maxSenders = opts.maxSenders ?? 32;
     this.mixer = new Mixer({ samples: this.samples });
@@ -200,7 +205,7 @@ export class RoomMedia extends EventEmitter<RoomMediaEvents> {
     source.off('error', this.onSourceError);
     link.off('error', this.onSocketError);
     for (const name of [...this.roster.keys()]) this.removeSender(name);
-    this.encoder.close();
+    this.sendPath.close();
   }
 
   /**
@@ -235,25 +240,25 @@ export class RoomMedia extends EventEmitter<RoomMediaEvents> {
       else known.previous = known.stream;
       stream.muted = known.stream.muted;
       known.stream = stream;
-    } else this.roster.set(name, { stream, previous: null });
+    } else this.roster.set(name, { stream, previous: null, talking: false });
     this.bySsrc.set(ssrc, stream);
     return true;
   }
 
-  /** Forgets a member: its packets are dropped from now on and it is no longer mixed. */
+  /** Forgets a member: its packets are dropped from now on and it is no longer mixed (a talking member stops talking). */
   removeSender(name: string): void {
     const m = this.roster.get(name);
     if (!m) return;
     this.roster.delete(name);
     if (m.previous) this.retire(m.previous);
     this.retire(m.stream);
+    if (m.talking && this.state === 'running') this.emit('talking', name, false);
   }
 
   /** This member's new sender key: the next packet goes out under it, with its SSRC. */
   rekey(send: SenderKey): void {
     this.opts.send = send;
-    this.rtp = this.newRtpSender(send);
-    this.sealer = new SrtpSealer(send);
+    this.sendPath.rekey(send);
   }
 
   /** Mutes (or unmutes) a member here only: it is still received, but not mixed. */
@@ -267,10 +272,7 @@ export class RoomMedia extends EventEmitter<RoomMediaEvents> {
 
   /** Every member whose key is known, in the order their keys were added. */
   members(): MemberView[] {
-    return [...this.roster.values()].map(({ stream, previous }) => {
-      const playing = previous && !stream.heard ? previous : stream;
-      return { name: stream.name, level: playing.level, talking: playing.talking, muted: stream.muted };
-    });
+    return [...this.roster.values()].map((m) => ({ name: m.stream.name, level: audible(m).level, talking: m.talking, muted: m.stream.muted }));
   }
 
   /** Input (own microphone, before mute) and output (the mix as played) levels, dBFS RMS. */
@@ -282,23 +284,13 @@ export class RoomMedia extends EventEmitter<RoomMediaEvents> {
     const members: Record<string, ReceiveStats> = {};
     for (const [name, { stream }] of this.roster) members[name] = stream.stats();
     return {
-      sent: { packets: this.packetsSent, bytes: this.bytesSent },
+      sent: { packets: this.sendPath.packetsSent, bytes: this.sendPath.bytesSent },
       foreign: this.foreign,
       unknownSsrc: this.unknownSsrc,
       ticks: this.clock.count,
       limiterGain: this.mixer.currentGain,
       members,
     };
-  }
-
-  private newRtpSender(key: SenderKey): RtpSender {
-    return new RtpSender({
-      payloadType: this.opts.codec.payloadType,
-      timestampStep: this.timestampStep,
-      ssrc: key.ssrc >>> 0,
-      red: this.red,
-      redundancy: this.opts.redundancy ?? (this.opts.codec.name === 'opus' ? 2 : 1),
-    });
   }
 
   private retire(stream: SenderStream): void {
@@ -310,10 +302,7 @@ export class RoomMedia extends EventEmitter<RoomMediaEvents> {
     if (this.state !== 'running') return;
     this.inputMeter.update(frame, this.frameMs);
     if (!this.forwarder.address) return;
-    const packet = this.sealer.seal(this.rtp.packetize(this.encoder.encode(this.mutedMic ? this.silence : frame)));
-    this.opts.link.send(packet, this.server);
-    this.packetsSent++;
-    this.bytesSent += packet.length;
+    this.opts.link.send(this.sendPath.packet(this.mutedMic ? this.silence : frame), this.server);
   };
 
   private readonly onPacket = (buf: Buffer, from: Address): void => {
@@ -358,9 +347,12 @@ export class RoomMedia extends EventEmitter<RoomMediaEvents> {
     this.mixList.length = 0;
     for (const m of this.roster.values()) {
       if (m.previous) this.play(m.previous, now);
-      const was = m.stream.talking;
       this.play(m.stream, now);
-      if (m.stream.talking !== was) this.emit('talking', m.stream.name, m.stream.talking);
+      const talking = audible(m).talking;
+      if (talking !== m.talking) {
+        m.talking = talking;
+        this.emit('talking', m.stream.name, talking);
+      }
     }
     const out = this.mixer.mix(this.mixList);
     this.opts.sink.write(out);
@@ -389,4 +381,9 @@ export class RoomMedia extends EventEmitter<RoomMediaEvents> {
     this.failure = err;
     void this.stop().then(() => this.emit('failed', err));
   }
+}
+
+/** The stream that is heard of a member: the old one, across a rekey, until the new one is. */
+function audible(m: Member): SenderStream {
+  return m.previous && !m.stream.heard ? m.previous : m.stream;
 }

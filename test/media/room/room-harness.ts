@@ -89,10 +89,15 @@ export class Room {
     return m;
   }
 
-  /** Moves time `frames` frames on, one at a time, each time until every datagram has landed. */
-  async step(frames = 1, frameMs = 20): Promise<void> {
+  /**
+   * Moves time `frames` frames on, one at a time, each time until every datagram has landed;
+   * `between(i)` runs after each move, before the wait (to release held packets).
+   */
+  async step(frames = 1, between?: (i: number) => void): Promise<void> {
     for (let i = 0; i < frames; i++) {
-      this.timers.advance(frameMs);
+      this.timers.advance(20);
+      await this.settle();
+      between?.(i);
       await this.settle();
     }
   }

@@ -49,6 +49,8 @@ const others = (m: Member) => room.members.filter((o) => o !== m).map((o) => o.n
 test('four members each hear the other three, about equally loud, and not themselves', async () => {
   room = await Room.open(TONES);
   const audio = room.members.map((m) => waitFor(m.room, 'audio'));
+  const talking: [string, boolean][] = [];
+  room.get('ann').room.on('talking', (name, on) => talking.push([name, on]));
   await room.step(SETTLE + WINDOW);
   await Promise.all(audio);
   for (const m of room.members) {
@@ -60,14 +62,19 @@ test('four members each hear the other three, about equally loud, and not themse
     for (const n of others(m)) expect(st.members[n]).toMatchObject({ decryptFailed: 0, replayed: 0, lost: 0 });
     expect(m.room.members().map((v) => [v.name, v.muted, v.talking])).toEqual(others(m).map((n) => [n, false, true]));
     for (const v of m.room.members()) expect(v.level).toBeGreaterThan(-30);
+    expect(m.room.levels().output).toBeGreaterThan(-20);
   }
+  expect(talking.sort()).toEqual([['bob', true], ['cat', true], ['dan', true]]);
 });
 
 test('a member removed is no longer mixed, and its packets are dropped as unknown', async () => {
   room = await Room.open(TONES);
   await room.step(SETTLE + 20);
   const ann = room.get('ann');
+  const talking: [string, boolean][] = [];
+  ann.room.on('talking', (name, on) => talking.push([name, on]));
   ann.room.removeSender('dan');
+  expect(talking).toEqual([['dan', false]]);
   const unknown = ann.room.stats().unknownSsrc;
   await room.step(SETTLE + WINDOW);
   expectHears(ann, ['bob', 'cat']);
@@ -138,9 +145,13 @@ test('a rekey mid-stream keeps the audio flowing', async () => {
   await room.step(5);
   const heardAgain = room.members.filter((m) => m !== bob).map((m) => waitFor<[string]>(m.room, 'audio'));
   const mark = room.members.map((m) => m.sink.frames.length);
+  const talking: [string, boolean][] = [];
+  room.get('ann').room.on('talking', (name, on) => talking.push([name, on]));
   bob.room.rekey(fresh);
   await room.step(SETTLE + WINDOW);
   expect((await Promise.all(heardAgain)).map(([n]) => n)).toEqual(['bob', 'bob', 'bob']);
+  // bob talked on throughout: no event said otherwise.
+  expect(talking).toEqual([]);
   room.members.forEach((m, i) => {
     if (m === bob) return;
     expectHears(m, others(m));
@@ -202,5 +213,64 @@ test('a forwarder that never answers fails the room with no_path, and stop() clo
   expect(err).toMatchObject({ code: 'no_path', message: "the room's forwarder did not answer within 10 s" });
   await media.stop();
   (await UdpLink.open({ host: '127.0.0.1', port: link.port })).close();
+  await forwarder.close();
+});
+
+test("each member's stream has its own delay: one arriving in bursts is played whole without delaying the others", async () => {
+  room = await Room.open(TONES);
+  const ann = room.get('ann');
+  // bob's packets reach the others two at a time, every other frame: 20 ms of jitter.
+  room.forwarder.holding.add('bob');
+  const release = (i: number) => i % 2 === 1 && room.forwarder.release();
+  await room.step(SETTLE + 40, release);
+  const before = ann.room.stats().members;
+  await room.step(SETTLE + WINDOW, release);
+  expectHears(ann, ['bob', 'cat', 'dan']);
+  const st = ann.room.stats().members;
+  // Nothing of bob's was given up once its buffer had learnt the jitter.
+  expect(st.bob.concealedMs).toBe(before.bob.concealedMs);
+  expect(st.bob.late).toBe(before.bob.late);
+  expect(st.bob.targetDelayMs).toBeGreaterThanOrEqual(20);
+  // cat and dan keep their short delay.
+  expect(st.cat.targetDelayMs).toBeLessThan(10);
+  expect(st.dan.targetDelayMs).toBeLessThan(10);
+});
+
+test('a member that goes quiet fades out of the mix, and is played again when it comes back', async () => {
+  room = await Room.open(TONES);
+  const ann = room.get('ann');
+  await room.step(SETTLE + 20);
+  // bob's path goes dead for two seconds.
+  room.forwarder.holding.add('bob');
+  await room.step(100, () => room.forwarder.discard());
+  expectHears(ann, ['cat', 'dan']);
+  expect(ann.room.members().find((v) => v.name === 'bob')).toMatchObject({ talking: false });
+  const concealed = ann.room.stats().members.bob.concealedMs;
+  room.forwarder.holding.delete('bob');
+  await room.step(SETTLE + WINDOW);
+  expectHears(ann, ['bob', 'cat', 'dan']);
+  // Once paused, the stream is idle, not concealed: the loss did not run on for the two seconds.
+  expect(concealed).toBeLessThan(1000);
+});
+
+test('start() rejects with the device error, leaving the socket closed', async () => {
+  const forwarder = await FakeForwarder.start();
+  const link = await UdpLink.open({ host: '127.0.0.1' });
+  const sink = new MemorySink();
+  sink.open = () => Promise.reject(new Error('no speaker'));
+  const media = new RoomMedia({
+    link,
+    server: { address: '127.0.0.1', port: forwarder.address.port },
+    forward: forwarder.allow('ann'),
+    codec: OPUS_20,
+    send: newSenderKey(),
+    source: new ToneSource(440, 0.2, { timers: new ManualTimers() }),
+    sink,
+  });
+  const err = await media.start().catch((e: unknown) => e);
+  expect(err).toBeInstanceOf(MediaError);
+  expect(err).toMatchObject({ code: 'output_device', message: 'no speaker' });
+  (await UdpLink.open({ host: '127.0.0.1', port: link.port })).close();
+  await expect(media.start()).rejects.toThrow(/already started/);
   await forwarder.close();
 });

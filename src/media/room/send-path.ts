@@ -1,0 +1,48 @@
+import type { AudioEncoder, Frame } from '../../audio/types';
+import { SrtpSealer } from '../crypto/srtp-gcm';
+import type { SenderKey } from '../crypto/sender-keys';
+import { RtpSender } from '../rtp-sender';
+
+export interface SendPathOptions {
+  encoder: AudioEncoder;
+  key: SenderKey;
+  payloadType: number;
+  /** Timestamp units per frame (clock rate × frame duration). */
+  timestampStep: number;
+  red: { payloadType: number } | false;
+  redundancy: number;
+}
+
+/**
+ * The send half of one stream, as MediaSession wires its own: encoder → RTP (+RED) → SRTP.
+ * Each frame is encoded once and sealed once, whoever it then goes to.
+ */
+export class SendPath {
+  private rtp!: RtpSender;
+  private sealer!: SrtpSealer;
+  packetsSent = 0;
+  bytesSent = 0;
+
+  constructor(private readonly opts: SendPathOptions) {
+    this.rekey(opts.key);
+  }
+
+  /** From the next packet on: this key, its SSRC, and a fresh sequence and timestamp. */
+  rekey(key: SenderKey): void {
+    const { payloadType, timestampStep, red, redundancy } = this.opts;
+    this.rtp = new RtpSender({ payloadType, timestampStep, ssrc: key.ssrc >>> 0, red, redundancy });
+    this.sealer = new SrtpSealer(key);
+  }
+
+  /** One frame as a sealed RTP packet. */
+  packet(frame: Frame): Buffer {
+    const packet = this.sealer.seal(this.rtp.packetize(this.opts.encoder.encode(frame)));
+    this.packetsSent++;
+    this.bytesSent += packet.length;
+    return packet;
+  }
+
+  close(): void {
+    this.opts.encoder.close();
+  }
+}
