@@ -1,4 +1,5 @@
 import { EventEmitter } from 'node:events';
+import { isIP } from 'node:net';
 import { FrameClock } from '../../audio/clock';
 import { getCodec } from '../../audio/codecs';
 import { LevelMeter } from '../../audio/level-meter';
@@ -29,7 +30,7 @@ export interface RoomCodec {
 export interface RoomMediaOptions {
   /** The socket registered with the forwarder; the room owns it from start() (closed by stop()). */
   link: UdpLink;
-  /** The server's address and the room's forward port. */
+  /** The server's IPv4 address (resolved: datagrams are matched on it) and the room's forward port. */
   server: { address: string; port: number };
   forward: Pick<ForwardOffer, 'username' | 'password'>;
   codec: RoomCodec;
@@ -150,6 +151,8 @@ export class RoomMedia extends EventEmitter<RoomMediaEvents> {
       red: this.red,
       redundancy: opts.redundancy ?? (codec.name === 'opus' ? 2 : 1),
     });
+    // Datagrams are told apart by their source address, which is never a host name.
+    if (isIP(opts.server.address) !== 4) throw new RangeError(`the forwarder's address must be an IPv4 address, not ${opts.server.address}`);
     this.server = { ip: opts.server.address, port: opts.server.port };
     this.maxSenders = opts.maxSenders ?? 32;
     this.mixer = new Mixer({ samples: this.samples });
