@@ -225,7 +225,9 @@ function parseWith<T>(line: string, schemas: Record<string, z.ZodType>, quick?: 
     const issue = res.error.issues[0];
     const where = issue.path.length ? clip(issue.path.join('.')) : t;
     const tooLarge = issue.code === 'custom' && issue.params?.tooLarge === true;
-    return { ok: false, code: tooLarge ? 'too_large' : 'bad_request', message: `${t}: ${where}: ${issue.message}`, req: r };
+    // zod's enum messages list every value: with the error codes grown, that ran past a line's worth.
+    const what = issue.message.length > 200 ? issue.message.slice(0, 200) + '…' : issue.message;
+    return { ok: false, code: tooLarge ? 'too_large' : 'bad_request', message: `${t}: ${where}: ${what}`, req: r };
   }
   return { ok: true, msg: res.data as T };
 }

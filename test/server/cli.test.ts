@@ -235,6 +235,9 @@ describe('usage', () => {
       '--turn-ttl',
       '--max-allocations',
       '--no-relay',
+      '--max-room-members',
+      '--max-rooms',
+      '--no-forward',
       '--names',
       '--resume-grace-ms',
       '--tls-cert',
@@ -244,8 +247,8 @@ describe('usage', () => {
       '--log-json',
       '--help',
     ]);
-    // An external relay and its secret have no default, and --no-relay is a switch.
-    for (const e of entries.filter((x) => !/--(version|help|turn-url|turn-secret|no-relay|tls-cert|tls-key|tls-port)/.test(x))) expect(e.replace(/\s+/g, ' ')).toMatch(/default: /);
+    // An external relay and its secret have no default, and --no-relay and --no-forward are switches.
+    for (const e of entries.filter((x) => !/--(version|help|turn-url|turn-secret|no-relay|no-forward|tls-cert|tls-key|tls-port)/.test(x))) expect(e.replace(/\s+/g, ' ')).toMatch(/default: /);
     expect(r.stdout.replace(/\s+/g, ' ')).toContain('default: "0.0.0.0", env: PARLEY_SERVER_HOST');
     expect(r.stdout.replace(/\s+/g, ' ')).toContain('default: 7100, env: PARLEY_SERVER_PORT');
   });
