@@ -158,10 +158,6 @@ export class Forwarder {
     }
   }
 
-  close(): void {
-    for (const s of [...this.bySession.keys()]) this.evict(s);
-  }
-
   private live(m: Member, now: number): boolean {
     return m.at !== null && now - m.refreshedAt <= this.env.limits.lapseMs;
   }
