@@ -6,7 +6,8 @@ export { SignalingClient, SignalingError, ConnectError, ServerTrustError } from 
 export type { ConnectOptions, SignalingEvents, TlsOptions } from './client/signaling-client';
 export { ServerLink, type ReconnectOptions, type ServerLinkEvents } from './client/server-link';
 export { Phone, ActiveCall, IncomingCall, OutgoingCall, CallFailedError } from './client/phone';
-export type { IdentityWarning } from './client/phone';
+export type { IdentityWarning, RoomSession, RoomEnd, RoomTerms } from './client/phone';
+export type { RoomEvents, RoomDevices } from './client/room/room-session';
 export { Identity, fingerprintOf } from './media/crypto/identity';
 export { MemoryKnownPeers, KnownPeersFile, knownPeersIn, type KnownPeers, type PeerCheck } from './client/known-peers';
 export { loadOrCreateIdentity } from './client/identity-file';
