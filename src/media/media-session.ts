@@ -2,22 +2,19 @@ import { EventEmitter } from 'node:events';
 import { FrameClock } from '../audio/clock';
 import { LevelMeter } from '../audio/level-meter';
 import { realTimers, type Timers } from '../audio/timers';
-import { frameSamples, type AudioDecoder, type AudioEncoder, type AudioSink, type AudioSource, type Codec, type Frame } from '../audio/types';
-import { decodeRtp } from '../protocol/rtp';
+import { frameSamples, type AudioDecoder, type AudioSink, type AudioSource, type Codec, type Frame } from '../audio/types';
 import { classifyPacket } from './demux';
 import { decodeBye, encodeBye } from '../protocol/rtcp-bye';
 import { signedByeReason, verifiedByeReason } from './crypto/bye-tag';
 import { MediaError } from './errors';
-import { JitterBuffer, type JitterBufferOptions } from './jitter-buffer';
-import { Playout } from './playout';
+import type { JitterBufferOptions } from './jitter-buffer';
 import type { Agreement } from './negotiation';
 import type { Candidate } from './candidates';
 import { IceAgent, type Base, type IceAgentOptions } from './ice/agent';
 import type { RelayAllocation } from './turn/relay-allocation';
 import type { PathInfo } from './ice/pairs';
-import { RtpReceiver } from './rtp-receiver';
-import { RtpSender } from './rtp-sender';
-import { SrtpOpener, SrtpSealer } from './crypto/srtp-gcm';
+import { ReceivePath } from './receive-path';
+import { SendPath } from './send-path';
 import type { CallStats } from './stats';
 import type { Address, UdpLink } from './udp-link';
 
@@ -89,14 +86,9 @@ export class MediaSession extends EventEmitter<MediaSessionEvents> {
   private readonly samples: number;
   /** One frame of silence, shared: muted input needs no new array per frame. */
   private readonly silence: Frame;
-  private readonly encoder: AudioEncoder;
   private readonly decoder: AudioDecoder;
-  private readonly sender: RtpSender;
-  private readonly receiver: RtpReceiver;
-  private readonly sealer: SrtpSealer;
-  private readonly opener: SrtpOpener;
-  private readonly buffer: JitterBuffer<Buffer>;
-  private readonly playout: Playout<Buffer>;
+  private readonly sendPath: SendPath;
+  private readonly receivePath: ReceivePath;
   private readonly ice: IceAgent;
   private readonly clock: FrameClock;
   private readonly timers: Timers;
@@ -118,30 +110,25 @@ export class MediaSession extends EventEmitter<MediaSessionEvents> {
     this.frameMs = agreement.codec.frameMs;
     this.samples = frameSamples(this.frameMs);
     this.silence = new Int16Array(this.samples);
-    const timestampStep = (agreement.codec.clockRate * this.frameMs) / 1000;
-    this.encoder = codec.createEncoder({ frameMs: this.frameMs, bitrate: opts.bitrate });
-    this.decoder = codec.createDecoder({ frameMs: this.frameMs });
-    this.sender = new RtpSender({
+    this.sendPath = new SendPath({
+      encoder: codec.createEncoder({ frameMs: this.frameMs, bitrate: opts.bitrate }),
+      key: { ...agreement.keys.send, ssrc: agreement.localSsrc },
       payloadType: agreement.codec.payloadType,
-      timestampStep,
-      ssrc: agreement.localSsrc,
+      timestampStep: (agreement.codec.clockRate * this.frameMs) / 1000,
       red: agreement.red,
       redundancy: opts.redundancy ?? (codec.name === 'opus' ? 2 : 1),
     });
-    this.sealer = new SrtpSealer(agreement.keys.send);
-    this.opener = new SrtpOpener(agreement.keys.receive);
-    this.buffer = new JitterBuffer<Buffer>({ frameMs: this.frameMs, ...opts.jitter });
-    this.receiver = new RtpReceiver(
-      {
-        payloadType: agreement.codec.payloadType,
-        red: agreement.red,
-        timestampStep,
-        clockRate: agreement.codec.clockRate,
-        fits: (payload) => this.decoder.fits(payload),
-      },
-      this.buffer,
-    );
-    this.playout = new Playout(this.buffer, this.decoder, this.frameMs, (ms) => this.clock.sooner(ms));
+    this.decoder = codec.createDecoder({ frameMs: this.frameMs });
+    this.receivePath = new ReceivePath({
+      key: agreement.keys.receive,
+      decoder: this.decoder,
+      payloadType: agreement.codec.payloadType,
+      red: agreement.red,
+      clockRate: agreement.codec.clockRate,
+      frameMs: this.frameMs,
+      jitter: opts.jitter,
+      retime: (ms) => this.clock.sooner(ms),
+    });
     this.ice = new IceAgent({
       ...opts.path,
       link: opts.link,
@@ -203,7 +190,7 @@ export class MediaSession extends EventEmitter<MediaSessionEvents> {
     sink.off('error', this.onSinkError);
     source.off('error', this.onSourceError);
     link.off('error', this.onSocketError);
-    this.encoder.close();
+    this.sendPath.close();
     this.decoder.close();
   }
 
@@ -253,34 +240,33 @@ export class MediaSession extends EventEmitter<MediaSessionEvents> {
   }
 
   stats(): CallStats {
-    const rec = this.receiver.reception;
-    const jb = this.buffer.stats();
-    const po = this.playout.stats();
+    const r = this.receivePath.stats();
     return {
-      packetsSent: this.sender.packetsSent,
-      packetsReceived: rec.packetsReceived,
-      packetsLost: rec.lost,
-      lossPercent: rec.expected ? (100 * rec.lost) / rec.expected : 0,
-      packetsLate: jb.late,
-      packetsDuplicate: rec.duplicates + jb.duplicate,
-      packetsMalformed: this.receiver.malformed,
-      bytesSent: this.sender.bytesSent,
-      bytesReceived: this.receiver.bytesReceived,
-      framesPlayed: po.framesPlayed,
-      framesRecovered: jb.recovered,
-      concealedMs: po.concealedMs,
-      insertedMs: po.insertedMs,
-      removedMs: po.removedMs,
-      framesRejected: this.receiver.rejected + po.misshapen,
-      jitterMs: rec.jitterMs,
-      bufferDelayMs: po.delayMs,
-      targetDelayMs: jb.targetDelayMs,
+      packetsSent: this.sendPath.packetsSent,
+      packetsReceived: r.received,
+      packetsLost: r.lost,
+      lossPercent: r.lossPercent,
+      packetsLate: r.late,
+      packetsDuplicate: r.duplicate,
+      packetsMalformed: r.malformed,
+      // The RTP bytes before sealing (no SRTP tag), as calls have always counted them.
+      bytesSent: this.sendPath.rtpBytesSent,
+      bytesReceived: r.bytesReceived,
+      framesPlayed: r.framesPlayed,
+      framesRecovered: r.recovered,
+      concealedMs: r.concealedMs,
+      insertedMs: r.insertedMs,
+      removedMs: r.removedMs,
+      framesRejected: r.rejected,
+      jitterMs: r.jitterMs,
+      bufferDelayMs: r.bufferDelayMs,
+      targetDelayMs: r.targetDelayMs,
       rttMs: this.ice.rttMs,
       deviceInputMs: this.opts.source.latencyMs?.() ?? null,
       deviceOutputMs: this.opts.sink.latencyMs?.() ?? null,
       foreignDropped: this.foreign,
-      decryptFailed: this.opener.decryptFailed,
-      replayed: this.opener.replayed,
+      decryptFailed: r.decryptFailed,
+      replayed: r.replayed,
     };
   }
 
@@ -293,8 +279,7 @@ export class MediaSession extends EventEmitter<MediaSessionEvents> {
     if (this.state !== 'running') return;
     this.inputMeter.update(frame, this.frameMs);
     if (!this.ice.ready) return;
-    const payload = this.encoder.encode(this.muted ? this.silence : frame);
-    this.ice.sendMedia(this.sealer.seal(this.sender.packetize(payload)));
+    this.ice.sendMedia(this.sendPath.packet(this.muted ? this.silence : frame));
   };
 
   private readonly onPacket = (buf: Buffer, from: Address): void => this.receive(buf, from, 'direct');
@@ -323,24 +308,17 @@ export class MediaSession extends EventEmitter<MediaSessionEvents> {
       this.foreign++;
       return;
     }
-    // Authenticated and fresh, or dropped here (the opener counts it): nothing forged goes further.
-    const opened = this.opener.open(buf);
-    if (!opened.ok) return;
-    const packet = decodeRtp(opened.packet);
-    if (!packet) {
-      this.receiver.malformed++;
-      return;
-    }
-    this.receiver.receive(packet, buf.length, this.timers.now());
+    // Authenticated, fresh and readable, or dropped here (and counted): nothing forged goes further.
+    if (!this.receivePath.accept(buf, this.timers.now())) return;
     if (this.firstAudioAt === null) {
       this.firstAudioAt = this.timers.now();
       this.emit('audio');
     }
-    if (!this.clock.isRunning && this.buffer.playing && this.state === 'running') this.clock.start(this.buffer.initialDelayMs());
+    if (!this.clock.isRunning && this.receivePath.playing && this.state === 'running') this.clock.start(this.receivePath.initialDelayMs());
   }
 
   private readonly tick = (): void => {
-    const out = this.playout.tick(this.timers.now());
+    const out = this.receivePath.tick(this.timers.now());
     this.opts.sink.write(out);
     this.outputMeter.update(out, this.frameMs);
   };

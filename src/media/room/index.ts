@@ -1,6 +1,6 @@
 /** A room's media on a member's side, and what the control layer needs to drive it. */
 export { RoomMedia, type RoomCodec, type RoomMediaOptions, type RoomMediaEvents, type MemberView, type RoomStats } from './room-media';
-export type { ReceiveStats } from './receive-path';
+export type { ReceiveStats } from '../receive-path';
 export type { TalkingOptions } from './sender-stream';
 export { Mixer, type MixerOptions } from './mixer';
 export { ForwarderLink, type ForwarderLinkOptions } from './forwarder-link';

@@ -14,8 +14,8 @@ import { RED_PAYLOAD_TYPE } from '../negotiation';
 import type { Address, UdpLink } from '../udp-link';
 import { ForwarderLink } from './forwarder-link';
 import { Mixer } from './mixer';
-import type { ReceiveStats } from './receive-path';
-import { SendPath } from './send-path';
+import type { ReceiveStats } from '../receive-path';
+import { SendPath } from '../send-path';
 import { SenderStream, type TalkingOptions } from './sender-stream';
 
 export interface RoomCodec {

@@ -1,7 +1,7 @@
 import { LevelMeter, frameLevel } from '../../audio/level-meter';
 import type { AudioDecoder, Frame } from '../../audio/types';
 import type { SenderKey } from '../crypto/sender-keys';
-import { ReceivePath, type ReceivePathOptions, type ReceiveStats } from './receive-path';
+import { ReceivePath, type ReceivePathOptions, type ReceiveStats } from '../receive-path';
 
 export interface TalkingOptions {
   /** A frame louder than this (dBFS RMS) is speech (default -45). */

@@ -1,9 +1,9 @@
-import type { AudioDecoder, Frame } from '../../audio/types';
-import { decodeRtp } from '../../protocol/rtp';
-import { SrtpOpener, type DirectionKey } from '../crypto/srtp-gcm';
-import { JitterBuffer, type JitterBufferOptions } from '../jitter-buffer';
-import { Playout } from '../playout';
-import { RtpReceiver } from '../rtp-receiver';
+import type { AudioDecoder, Frame } from '../audio/types';
+import { decodeRtp } from '../protocol/rtp';
+import { SrtpOpener, type DirectionKey } from './crypto/srtp-gcm';
+import { JitterBuffer, type JitterBufferOptions } from './jitter-buffer';
+import { Playout } from './playout';
+import { RtpReceiver } from './rtp-receiver';
 
 export interface ReceivePathOptions {
   key: DirectionKey;
@@ -21,6 +21,8 @@ export interface ReceivePathOptions {
 export interface ReceiveStats {
   received: number;
   lost: number;
+  /** lost / expected (from the sequence numbers), in percent. */
+  lossPercent: number;
   late: number;
   duplicate: number;
   malformed: number;
@@ -29,6 +31,10 @@ export interface ReceiveStats {
   framesPlayed: number;
   recovered: number;
   concealedMs: number;
+  /** Audio added by time-stretching while the buffer grew. */
+  insertedMs: number;
+  /** Audio taken out by time-compression while the buffer shrank (and frames skipped after a stall). */
+  removedMs: number;
   jitterMs: number;
   bufferDelayMs: number;
   targetDelayMs: number;
@@ -37,9 +43,10 @@ export interface ReceiveStats {
 }
 
 /**
- * The receive half of one stream, wired as MediaSession wires its own: SRTP opener →
- * RTP receiver (bare or RED) → jitter buffer → decoder (+PLC) → playout. A packet is opened
- * before anything reads it, so a forged or replayed one goes no further than the counters.
+ * The receive half of one stream, for a call (MediaSession) and for each member of a room:
+ * SRTP opener → RTP receiver (bare or RED) → jitter buffer → decoder (+PLC) → playout. A packet
+ * is opened before anything reads it, so a forged or replayed one goes no further than the
+ * counters. The decoder stays its owner's to close.
  */
 export class ReceivePath {
   private readonly opener: SrtpOpener;
@@ -92,6 +99,7 @@ export class ReceivePath {
     return {
       received: rec.packetsReceived,
       lost: rec.lost,
+      lossPercent: rec.expected ? (100 * rec.lost) / rec.expected : 0,
       late: jb.late,
       duplicate: rec.duplicates + jb.duplicate,
       malformed: this.receiver.malformed,
@@ -100,6 +108,8 @@ export class ReceivePath {
       framesPlayed: po.framesPlayed,
       recovered: jb.recovered,
       concealedMs: po.concealedMs,
+      insertedMs: po.insertedMs,
+      removedMs: po.removedMs,
       jitterMs: rec.jitterMs,
       bufferDelayMs: po.delayMs,
       targetDelayMs: jb.targetDelayMs,

@@ -1,7 +1,7 @@
-import type { AudioEncoder, Frame } from '../../audio/types';
-import { SrtpSealer } from '../crypto/srtp-gcm';
-import type { SenderKey } from '../crypto/sender-keys';
-import { RtpSender } from '../rtp-sender';
+import type { AudioEncoder, Frame } from '../audio/types';
+import { SrtpSealer } from './crypto/srtp-gcm';
+import type { SenderKey } from './crypto/sender-keys';
+import { RtpSender } from './rtp-sender';
 
 export interface SendPathOptions {
   encoder: AudioEncoder;
@@ -14,14 +14,17 @@ export interface SendPathOptions {
 }
 
 /**
- * The send half of one stream, as MediaSession wires its own: encoder → RTP (+RED) → SRTP.
- * Each frame is encoded once and sealed once, whoever it then goes to.
+ * The send half of one stream, for a call (MediaSession) and for a room member's own stream:
+ * encoder → RTP (+RED) → SRTP. Each frame is encoded once and sealed once, whoever it then goes to.
  */
 export class SendPath {
   private rtp!: RtpSender;
   private sealer!: SrtpSealer;
   packetsSent = 0;
+  /** The sealed packets' bytes, as they go on the wire. */
   bytesSent = 0;
+  /** The same packets' bytes before sealing (RTP header and payload, without the SRTP tag). */
+  rtpBytesSent = 0;
 
   constructor(private readonly opts: SendPathOptions) {
     this.rekey(opts.key);
@@ -36,9 +39,11 @@ export class SendPath {
 
   /** One frame as a sealed RTP packet. */
   packet(frame: Frame): Buffer {
-    const packet = this.sealer.seal(this.rtp.packetize(this.opts.encoder.encode(frame)));
+    const plain = this.rtp.packetize(this.opts.encoder.encode(frame));
+    const packet = this.sealer.seal(plain);
     this.packetsSent++;
     this.bytesSent += packet.length;
+    this.rtpBytesSent += plain.length;
     return packet;
   }
 
