@@ -7,10 +7,9 @@ import { randomBytes } from 'node:crypto';
 import { startServer, type RunningServer } from '../../src/server';
 import { Phone, type ActiveCall } from '../../src/client/phone';
 import { getCodec, ToneSource } from '../../src/audio';
-import type { Frame } from '../../src/audio/types';
 import { dominantFrequency, rms, toneShare } from '../helpers/audio';
 import { waitUntil } from '../helpers/wait';
-import { RecordingSink } from './media-helpers';
+import { RecordingSink, TappedTone } from './media-helpers';
 import { TamperProxy, type Tamper } from './tamper-proxy';
 
 let server: RunningServer;
@@ -31,15 +30,6 @@ afterEach(async () => {
   proxy.close();
 });
 
-/** A tone that keeps what it produced: the frames handed to the call. */
-class TappedTone extends ToneSource {
-  readonly made: Frame[] = [];
-  protected override nextFrame(samples: number): Frame {
-    const f = super.nextFrame(samples);
-    this.made.push(f);
-    return f;
-  }
-}
 
 async function phone(name: string, side: 'a' | 'b'): Promise<Phone> {
   const p = await Phone.connect({ server: { host: '127.0.0.1', port: server.port }, udpHost: '127.0.0.1', codecs: ['pcm'], stun: false, relay: 'off', candidates: proxy.advertise(side) });

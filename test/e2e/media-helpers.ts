@@ -1,5 +1,6 @@
 import { EventEmitter } from 'node:events';
 import { performance } from 'node:perf_hooks';
+import { ToneSource } from '../../src/audio';
 import type { AudioSink, Frame } from '../../src/audio/types';
 import { concatFrames } from '../helpers/audio';
 
@@ -70,5 +71,29 @@ export class LoopStalls {
 
   get totalMs(): number {
     return this.stalls.reduce((a, b) => a + b, 0);
+  }
+}
+
+/**
+ * The latest `frames` frames `sink` played that no loop stall touched: none began while a stall
+ * ran, nor within `settleMs` after one (a stream's buffer is still taking up what piled up); null
+ * when every such stretch was touched.
+ */
+export function calmWindow(sink: RecordingSink, stalls: LoopStalls, frames: number, settleMs = 300): Int16Array | null {
+  for (let end = sink.frames.length; end - frames >= 0; end--) {
+    const from = sink.times[end - frames];
+    const to = sink.times[end - 1];
+    if (!stalls.spans.some((s) => s.from <= to && s.to + settleMs >= from)) return sink.samples(end - frames, end);
+  }
+  return null;
+}
+
+/** A tone that keeps what it produced: the frames handed to the call or room. */
+export class TappedTone extends ToneSource {
+  readonly made: Frame[] = [];
+  protected override nextFrame(samples: number): Frame {
+    const f = super.nextFrame(samples);
+    this.made.push(f);
+    return f;
   }
 }
