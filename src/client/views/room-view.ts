@@ -57,7 +57,8 @@ export function describeTerms(terms: RoomTerms | null): string {
 
 /** A happening as one line; `me` is this client's name ("you" instead). */
 export function describeHappening(h: RoomHappening, me: string): string {
-  const who = (name: string) => (name === me ? 'you' : name);
+  // Names are shown as registered, never capitalized.
+  const who = (name: string) => (name === me ? 'You' : name);
   switch (h.what) {
     case 'joined':
       return `${h.name} joined.`;
@@ -66,9 +67,9 @@ export function describeHappening(h: RoomHappening, me: string): string {
     case 'owner':
       return h.name === me ? 'You are the owner now: s starts the room.' : `${h.name} is the owner now.`;
     case 'offer':
-      return `${capitalize(who(h.by))} offered ${describeTerms(h.terms)}.`;
+      return `${who(h.by)} offered ${describeTerms(h.terms)}.`;
     case 'nacked':
-      return `${capitalize(who(h.by))} asked for other terms.`;
+      return `${who(h.by)} asked for other terms.`;
     case 'started':
       return `Audio with ${describeTerms(h.terms)}, encrypted with each member's own key.`;
     case 'incompatible':
@@ -97,8 +98,4 @@ export function describeRoomRefusal(code: string, how: 'create' | 'join', room: 
     default:
       return `Could not ${how} ${room ? `room ${named}` : 'a room'}: ${message}.`;
   }
-}
-
-function capitalize(s: string): string {
-  return s.charAt(0).toUpperCase() + s.slice(1);
 }
