@@ -1,0 +1,66 @@
+/**
+ * A room in the interactive client, in a real pseudo-terminal (tmux), with a real server and a
+ * scripted member (`parley room join`) in it.
+ */
+import type { ChildProcess } from 'node:child_process';
+import type { RunningServer } from '../../src';
+import { testServer } from '../helpers/signaling';
+import { PARLEY, run } from './helpers/parley';
+import { TmuxScreen } from './helpers/tmux';
+
+// Two clients, a server and real media on what may be a busy machine.
+jest.setTimeout(120_000);
+const SLOW = 45_000;
+
+let server: RunningServer;
+const screens: TmuxScreen[] = [];
+const children: ChildProcess[] = [];
+
+beforeEach(async () => {
+  server = await testServer();
+});
+
+afterEach(async () => {
+  screens.splice(0).forEach((s) => s.kill());
+  children.splice(0).forEach((c) => c.kill('SIGKILL'));
+  await server.close();
+});
+
+test('alice creates a room by id, x joins, alice starts it, mutes x here, and leaves back to the menu', async () => {
+  const alice = TmuxScreen.start('alice', [process.execPath, PARLEY, '--server', `127.0.0.1:${server.port}`, '--name', 'alice', '--input', 'tone:440', '--output', 'null']);
+  screens.push(alice);
+  await alice.waitFor('3  create a room', SLOW);
+  alice.send('3');
+  await alice.waitFor('Room id:', SLOW);
+  alice.type('den');
+  alice.send('Enter');
+  await alice.waitFor(/Room\s+den\s+\(share this id/, SLOW);
+  await alice.waitFor('waiting for you to start it', SLOW);
+
+  const x = run(['room', 'join', 'den', '--name', 'x', '--input', 'tone:600', '--output', 'null', '--json', '--server', `127.0.0.1:${server.port}`]);
+  children.push(x.child);
+  await x.waitOut('"event":"joined"', SLOW);
+  await alice.waitFor('x joined.', SLOW);
+  await alice.waitFor(/Members \(2\):\s+alice .*\(you\) \(owner\)\s+1\s+x /, SLOW);
+
+  alice.send('s');
+  await alice.waitFor(/Phase\s+running: (opus|pcm) at \d+ ms frames/, SLOW);
+  await x.waitOut('"event":"started"', SLOW);
+  // x's tone reaches alice's side: its meter moves.
+  await alice.waitFor(/1\s+x\s+\[#+-*\]\s+-\d+ dBFS/, SLOW);
+
+  alice.send('1');
+  await alice.waitFor(/1\s+x\s+\[[#-]+\].*\(muted here\)/, SLOW);
+  // Muted here means not mixed: the speaker goes quiet while x's own meter still moves.
+  await alice.waitFor(/Speaker\s+\[-+\]\s+- dBFS/, SLOW);
+
+  alice.send('h');
+  await alice.waitFor('You left room den.', SLOW);
+  await alice.waitFor('Choose:', SLOW);
+  await x.waitOut(/"event":"member_left".*"name":"alice"/, SLOW);
+  await x.waitOut(/"event":"owner".*"name":"x"/, SLOW);
+
+  alice.send('0');
+  expect(await alice.waitExit(SLOW)).toBe(0);
+  expect(alice.screen()).not.toMatch(/Error|at .*\.js:\d+/);
+});
