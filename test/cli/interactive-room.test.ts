@@ -36,6 +36,7 @@ test('alice creates a room by id, x joins, alice starts it, mutes x here, and le
   alice.send('Enter');
   await alice.waitFor(/Room\s+den\s+\(share this id/, SLOW);
   await alice.waitFor('waiting for you to start it', SLOW);
+  await alice.waitFor('Created room den.', SLOW);
 
   const x = run(['room', 'join', 'den', '--name', 'x', '--input', 'tone:600', '--output', 'null', '--json', '--server', `127.0.0.1:${server.port}`]);
   children.push(x.child);

@@ -78,8 +78,8 @@ test('a refusal comes back to the menu with a clear notice', () => {
 });
 
 test('entered: the room screen shows the id to share, the phase, the members with the owner and oneself marked', () => {
-  const s = play({ kind: 'entering', name: 'alice', how: 'create', room: 'den' }, { type: 'room-entered', room: room() });
-  expect(s.state).toEqual({ kind: 'in-room', name: 'alice', room: room(), muted: false, mutedHere: [], help: false, lines: [] });
+  const s = play({ kind: 'entering', name: 'alice', how: 'create', room: 'den' }, { type: 'room-entered', room: room(), created: true });
+  expect(s.state).toEqual({ kind: 'in-room', name: 'alice', room: room(), muted: false, mutedHere: [], help: false, lines: ['Created room den.'] });
   const screen = plain(render(s.state, ctx));
   expect(screen).toMatch(/Room {5}den {3}\(share this id: the others join it with 4\)/);
   expect(screen).toContain('Phase    waiting for you to start it: press s once everyone is in');
@@ -87,6 +87,15 @@ test('entered: the room screen shows the id to share, the phase, the members wit
   expect(screen).toContain('h leave   s start   m mute   1-9 mute a member   ? help');
   const bobs = plain(render({ ...(s.state as InRoom), name: 'bob', room: room({ members: [member('alice'), member('bob')] }) }, ctx));
   expect(bobs).toContain('Phase    waiting for alice (the owner) to start it');
+  // Only the owner is offered s, and only until the room runs.
+  expect(bobs).toContain('h leave   m mute   1-9 mute a member   ? help');
+  expect(plain(render(inRoom({ room: room({ phase: 'running' }) }), ctx))).toContain('h leave   m mute   1-9');
+});
+
+test('joining says whether the room was there or was made by joining it', () => {
+  const joining: UiState = { kind: 'entering', name: 'bob', how: 'join', room: 'den' };
+  expect(play(joining, { type: 'room-entered', room: room(), created: false }).state).toMatchObject({ lines: ['Joined room den.'] });
+  expect(play(joining, { type: 'room-entered', room: room({ owner: 'bob' }), created: true }).state).toMatchObject({ lines: ['There was no room den: you made it, and own it.'] });
 });
 
 test("the room's happenings become lines (the last six), with the members as they stand", () => {

@@ -250,7 +250,7 @@ class App {
     });
     clearInterval(this.ticker);
     this.ticker = setInterval(() => this.dispatch({ type: 'room-tick', room: roomView(room) }), TICK_MS);
-    return { type: 'room-entered', room: roomView(room) };
+    return { type: 'room-entered', room: roomView(room), created: room.created };
   }
 
   private dropPhone(): void {

@@ -161,11 +161,11 @@ function callScreen(s: Extract<UiState, { kind: 'in-call' }>, keys: readonly Bin
   return lines;
 }
 
-/** The room screen's one-word key hints, as the call screen's. */
-const ROOM_SHORT: Record<string, (muted: boolean) => string> = {
+/** The room screen's one-word key hints, as the call screen's; start only where it would. */
+const ROOM_SHORT: Record<string, (s: Extract<UiState, { kind: 'in-room' }>) => string | undefined> = {
   leave: () => 'leave',
-  start: () => 'start',
-  mute: (muted) => (muted ? 'unmute' : 'mute'),
+  start: (s) => (s.room.owner === s.name && s.room.phase !== 'running' ? 'start' : undefined),
+  mute: (s) => (s.muted ? 'unmute' : 'mute'),
   'mute-member': () => 'mute a member',
   help: () => 'help',
 };
@@ -194,8 +194,10 @@ function roomScreen(s: Extract<UiState, { kind: 'in-room' }>, keys: readonly Bin
     ...(s.lines.length ? [''] : []),
     ...(s.notice ? [s.notice, ''] : []),
     bindingsOf(keys, 'in-room')
-      .filter((b) => ROOM_SHORT[b.action])
-      .map((b) => `${bold(b.label)} ${ROOM_SHORT[b.action](s.muted)}`)
+      .flatMap((b) => {
+        const hint = ROOM_SHORT[b.action]?.(s);
+        return hint ? [`${bold(b.label)} ${hint}`] : [];
+      })
       .join('   '),
   ];
   if (s.help) {

@@ -82,7 +82,8 @@ export type UiEvent =
   | { type: 'device'; text: string }
   /** Something worth telling a person at the menu, e.g. a call refused for want of a common codec. */
   | { type: 'notice'; text: string }
-  | { type: 'room-entered'; room: RoomView }
+  /** created: this client made the room (joining one there was not makes it too). */
+  | { type: 'room-entered'; room: RoomView; created: boolean }
   | { type: 'room-failed'; code: string; message: string }
   /** Something happened in the room; `room` is how it stands now. */
   | { type: 'room-event'; happening: RoomHappening; room: RoomView }
@@ -200,7 +201,10 @@ export function transition(s: UiState, e: UiEvent, cfg: UiConfig): Step {
     }
 
     case 'entering':
-      if (e.type === 'room-entered') return stay({ kind: 'in-room', name: s.name, room: e.room, muted: false, mutedHere: [], help: false, lines: [] });
+      if (e.type === 'room-entered') {
+        const first = !e.created ? `Joined room ${e.room.id}.` : s.how === 'join' ? `There was no room ${e.room.id}: you made it, and own it.` : `Created room ${e.room.id}.`;
+        return stay({ kind: 'in-room', name: s.name, room: e.room, muted: false, mutedHere: [], help: false, lines: [first] });
+      }
       if (e.type === 'room-failed') return stay({ kind: 'menu', name: s.name, notice: describeRoomRefusal(e.code, s.how, s.room, e.message) });
       return stay(s);
 
