@@ -65,3 +65,35 @@ test('alice creates a room by id, x joins, alice starts it, mutes x here, and le
   expect(await alice.waitExit(SLOW)).toBe(0);
   expect(alice.screen()).not.toMatch(/Error|at .*\.js:\d+/);
 });
+
+test('creating a room that exists is refused at the menu; 4 joins it, the owner starts it, s is refused, the owner leaving makes bob the owner', async () => {
+  const x = run(['room', 'create', 'den', '--name', 'x', '--start-at', '2', '--input', 'tone:600', '--output', 'null', '--json', '--server', `127.0.0.1:${server.port}`]);
+  children.push(x.child);
+  await x.waitOut('"event":"joined"', SLOW);
+  const bob = TmuxScreen.start('bob', [process.execPath, PARLEY, '--server', `127.0.0.1:${server.port}`, '--name', 'bob', '--input', 'tone:440', '--output', 'null']);
+  screens.push(bob);
+  await bob.waitFor('3  create a room', SLOW);
+  bob.send('3');
+  bob.type('den');
+  bob.send('Enter');
+  await bob.waitFor('There is already a room "den": join it with 4 instead.', SLOW);
+  await bob.waitFor('Choose:', SLOW);
+
+  bob.send('4');
+  await bob.waitFor('Join which room?', SLOW);
+  bob.type('den');
+  bob.send('Enter');
+  await bob.waitFor('Joined room den.', SLOW);
+  await bob.waitFor(/Members \(2\):\s+1\s+x .*\(owner\)\s+bob .*\(you\)/, SLOW);
+  // x starts at two members.
+  await bob.waitFor(/Phase\s+running: (opus|pcm) at \d+ ms frames/, SLOW);
+  bob.send('s');
+  await bob.waitFor('Only the owner (x) can start the room.', SLOW);
+
+  x.child.kill('SIGTERM');
+  await bob.waitFor('x left.', SLOW);
+  await bob.waitFor('You are the owner now: s starts the room.', SLOW);
+  await bob.waitFor(/Members \(1\):\s+bob .*\(you\) \(owner\)/, SLOW);
+  bob.send('C-c');
+  expect(await bob.waitExit(SLOW)).toBe(0);
+});
