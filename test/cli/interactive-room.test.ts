@@ -5,7 +5,7 @@
 import type { ChildProcess } from 'node:child_process';
 import type { RunningServer } from '../../src';
 import { testServer } from '../helpers/signaling';
-import { PARLEY, run } from './helpers/parley';
+import { PARLEY, run, serverProcess } from './helpers/parley';
 import { TmuxScreen } from './helpers/tmux';
 
 // Two clients, a server and real media on what may be a busy machine.
@@ -96,4 +96,28 @@ test('creating a room that exists is refused at the menu; 4 joins it, the owner 
   await bob.waitFor(/Members \(1\):\s+bob .*\(you\) \(owner\)/, SLOW);
   bob.send('C-c');
   expect(await bob.waitExit(SLOW)).toBe(0);
+});
+
+test('the server going away ends the room: told at the menu, back in once the server returns', async () => {
+  const first = await serverProcess();
+  children.push(first.child);
+  const alice = TmuxScreen.start('alice', [process.execPath, PARLEY, '--server', `127.0.0.1:${first.port}`, '--name', 'alice', '--input', 'tone:440', '--output', 'null']);
+  screens.push(alice);
+  await alice.waitFor('3  create a room', SLOW);
+  alice.send('3');
+  alice.send('Enter');
+  // The server minted the id.
+  await alice.waitFor(/Created room [\w.-]+\./, SLOW);
+  first.child.kill('SIGKILL');
+  await alice.waitFor(/Out of room [\w.-]+: the connection to the server dropped, and the room went on without you\./, SLOW);
+  await alice.waitFor('Choose:', SLOW);
+  const second = await serverProcess(first.port);
+  children.push(second.child);
+  await alice.waitFor('Back on the server', SLOW);
+  alice.send('3');
+  alice.type('den');
+  alice.send('Enter');
+  await alice.waitFor('Created room den.', SLOW);
+  alice.send('0');
+  expect(await alice.waitExit(SLOW)).toBe(0);
 });
