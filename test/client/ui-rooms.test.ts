@@ -14,7 +14,7 @@ function play(start: UiState | Step, ...events: UiEvent[]): Step {
 }
 
 const menu: UiState = { kind: 'menu', name: 'alice' };
-const member = (name: string, level = -Infinity, talking = false) => ({ name, level, talking });
+const member = (name: string, level = -Infinity, talking = false, muted: boolean | null = null) => ({ name, level, talking, muted });
 const room = (over: Partial<RoomView> = {}): RoomView => ({
   id: 'den',
   owner: 'alice',
@@ -23,6 +23,7 @@ const room = (over: Partial<RoomView> = {}): RoomView => ({
   terms: null,
   micDb: -Infinity,
   speakerDb: -Infinity,
+  micMuted: null,
   ...over,
 });
 const terms = { v: 1 as const, codec: { name: 'opus', payloadType: 111, clockRate: 48000, channels: 1, frameMs: 20 as const }, red: true };
@@ -163,14 +164,19 @@ test('m mutes the own microphone; 1-9 mute the other members here, in the order 
   expect(play(inRoom({ name: 'bob' }), key('1')).effects).toEqual([{ do: 'room-mute-member', member: 'alice', muted: true }]);
 });
 
-test('new media is told the mutes again; a member who leaves is unmuted', () => {
+test('whenever the media differs from what was chosen here (new media, a member heard late), it is told again', () => {
   const s = inRoom({ muted: true, mutedHere: ['bob', 'carol'] });
-  const started = play(s, { type: 'room-event', happening: { what: 'started', terms }, room: room() });
-  expect(started.effects).toEqual([
+  // No media yet: nothing to tell.
+  expect(play(s, { type: 'room-tick', room: s.room }).effects).toEqual([]);
+  const fresh = room({ members: [member('alice'), member('bob', -20, false, false), member('carol'), member('dave', -20, false, true)], micMuted: false });
+  expect(play(s, { type: 'room-event', happening: { what: 'started', terms }, room: fresh }).effects).toEqual([
     { do: 'room-mute-member', member: 'bob', muted: true },
-    { do: 'room-mute-member', member: 'carol', muted: true },
+    { do: 'room-mute-member', member: 'dave', muted: false },
     { do: 'mute', muted: true },
   ]);
+  // carol's key arrives: she is muted as soon as she is heard.
+  const late = room({ members: [member('alice'), member('bob', -20, false, true), member('carol', -20, false, false)], micMuted: true });
+  expect(play(s, { type: 'room-tick', room: late }).effects).toEqual([{ do: 'room-mute-member', member: 'carol', muted: true }]);
   const left = play(s, { type: 'room-event', happening: { what: 'left', name: 'bob', disconnected: false }, room: room() });
   expect(left.state).toMatchObject({ mutedHere: ['carol'] });
 });

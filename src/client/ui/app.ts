@@ -138,7 +138,7 @@ class App {
       case 'mute': {
         const s = phone?.state;
         if (s?.status === 'active') s.call.setMuted(effect.muted);
-        // Before the room's media runs there is nothing to mute: the state machine says it again once it does.
+        // Before the room's media runs there is nothing to mute: the state machine says it again once there is.
         const media = phone?.room?.media;
         if (media) media.mutedMic = effect.muted;
         return;

@@ -41,8 +41,9 @@ export type UiState =
   | { kind: 'room-id'; name: string; how: 'create' | 'join'; input: string; error?: string; caller?: Waiting }
   | { kind: 'entering'; name: string; how: 'create' | 'join'; room?: string }
   /**
-   * mutedHere: the members muted on this side, kept here because the room's media comes and
-   * goes (none before it starts, a new one when the terms change): each new one is told again.
+   * muted, mutedHere: the microphone and the members muted on this side, kept here because the
+   * room's media comes and goes (none before it starts, a new one when the terms change, a
+   * member heard only once its key arrives): whenever the media differs, it is told again.
    */
   | { kind: 'in-room'; name: string; room: RoomView; muted: boolean; mutedHere: string[]; help: boolean; lines: string[]; notice?: string }
   | { kind: 'leaving-room'; name: string; room: string; quitAfter: boolean }
@@ -324,19 +325,15 @@ function pickDevice(s: Extract<UiState, { kind: 'devices' }>, e: UiEvent, action
 
 /** The room screen: its happenings as lines, the owner's start, muting oneself and the others, leaving. */
 function inRoom(s: Extract<UiState, { kind: 'in-room' }>, e: UiEvent, action: string | undefined): Step {
-  const leave = (quitAfter: boolean) => go({ kind: 'leaving-room', name: s.name, room: s.room.id, quitAfter }, { do: 'room-leave' });
   switch (e.type) {
     case 'room-tick':
-      return stay({ ...s, room: e.room });
+      return settle({ ...s, room: e.room });
     case 'room-event': {
       const h = e.happening;
       const lines = [...s.lines, describeHappening(h, s.name)].slice(-ROOM_LINES);
       // Someone who left and comes back is heard again.
       const mutedHere = h.what === 'left' ? s.mutedHere.filter((n) => n !== h.name) : s.mutedHere;
-      // New media knows nothing of the mutes: tell it each.
-      const again: Effect[] =
-        h.what === 'started' ? [...mutedHere.map((member): Effect => ({ do: 'room-mute-member', member, muted: true })), ...(s.muted ? [{ do: 'mute', muted: true } as const] : [])] : [];
-      return go({ ...s, room: e.room, lines, mutedHere }, ...again);
+      return settle({ ...s, room: e.room, lines, mutedHere });
     }
     case 'room-ended': {
       const why = e.reason === 'disconnected' ? 'the connection to the server dropped, and the room went on without you' : (e.message ?? e.reason);
@@ -347,9 +344,9 @@ function inRoom(s: Extract<UiState, { kind: 'in-room' }>, e: UiEvent, action: st
   }
   switch (action) {
     case 'leave':
-      return leave(false);
+      return leaveRoom(s, false);
     case 'leave-quit':
-      return leave(true);
+      return leaveRoom(s, true);
     case 'start':
       if (s.room.owner !== s.name) return stay({ ...s, notice: `Only the owner (${s.room.owner}) can start the room.` });
       if (s.room.phase === 'running') return stay({ ...s, notice: 'The room is running already.' });
@@ -369,6 +366,21 @@ function inRoom(s: Extract<UiState, { kind: 'in-room' }>, e: UiEvent, action: st
   return stay(s);
 }
 
+/** The room as it shows, with the effects that make its media mute what this side chose. */
+function settle(s: Extract<UiState, { kind: 'in-room' }>): Step {
+  const effects: Effect[] = [];
+  for (const m of s.room.members) {
+    const want = s.mutedHere.includes(m.name);
+    if (m.muted !== null && m.muted !== want) effects.push({ do: 'room-mute-member', member: m.name, muted: want });
+  }
+  if (s.room.micMuted !== null && s.room.micMuted !== s.muted) effects.push({ do: 'mute', muted: s.muted });
+  return go(s, ...effects);
+}
+
+function leaveRoom(s: Extract<UiState, { kind: 'in-room' }>, quitAfter: boolean): Step {
+  return go({ kind: 'leaving-room', name: s.name, room: s.room.id, quitAfter }, { do: 'room-leave' });
+}
+
 /** The other members, as the room screen numbers them from 1. */
 export function others(s: Extract<UiState, { kind: 'in-room' }>): string[] {
   return s.room.members.map((m) => m.name).filter((n) => n !== s.name);
@@ -384,7 +396,7 @@ function shutdown(s: UiState): Step {
     case 'incoming':
       return go({ kind: 'quitting' }, { do: 'decline', id: s.id }, { do: 'exit', code: EXIT.ok });
     case 'in-room':
-      return go({ kind: 'leaving-room', name: s.name, room: s.room.id, quitAfter: true }, { do: 'room-leave' });
+      return leaveRoom(s, true);
     case 'leaving-room':
       return stay({ ...s, quitAfter: true });
     case 'lookup':

@@ -8,6 +8,8 @@ export interface MemberLine {
   /** What is played of the member, dBFS; -Infinity before its audio (and for oneself: see micDb). */
   level: number;
   talking: boolean;
+  /** Whether the media mutes it here; null while it is not heard here (no media, or no key from it yet). */
+  muted: boolean | null;
 }
 
 export interface RoomView {
@@ -20,6 +22,8 @@ export interface RoomView {
   terms: RoomTerms | null;
   micDb: number;
   speakerDb: number;
+  /** Whether the media sends silence for the microphone; null while there is no media. */
+  micMuted: boolean | null;
 }
 
 /** Something that happened in the room, worth a line on its screen. */
@@ -41,11 +45,15 @@ export function roomView(room: RoomSession): RoomView {
   return {
     id: room.id,
     owner: room.owner,
-    members: room.members.map((name) => ({ name, level: heard.get(name)?.level ?? -Infinity, talking: heard.get(name)?.talking ?? false })),
+    members: room.members.map((name) => {
+      const m = heard.get(name);
+      return { name, level: m?.level ?? -Infinity, talking: m?.talking ?? false, muted: m?.muted ?? null };
+    }),
     phase: room.phase,
     terms: room.terms,
     micDb: levels.input,
     speakerDb: levels.output,
+    micMuted: media ? media.mutedMic : null,
   };
 }
 
