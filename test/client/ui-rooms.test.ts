@@ -146,6 +146,8 @@ test('s starts the room for the owner only', () => {
   const told = play(member, key('s'));
   expect(told).toEqual({ state: { ...member, notice: 'Only the owner (alice) can start the room.' }, effects: [] });
   expect(plain(render(told.state, ctx))).toContain('Only the owner (alice) can start the room.');
+  // The next happening takes the notice away (the owner may have changed meanwhile).
+  expect(play(told, { type: 'room-event', happening: { what: 'owner', name: 'bob' }, room: room({ owner: 'bob' }) }).state).toMatchObject({ notice: undefined });
   expect(play(inRoom({ room: room({ phase: 'running' }) }), key('s')).effects).toEqual([]);
   const failed = play(inRoom(), { type: 'room-event', happening: { what: 'start-failed', message: 'no codec here that every member can take' }, room: room() });
   expect(failed.state).toMatchObject({ lines: ['Could not start: no codec here that every member can take.'] });

@@ -333,7 +333,8 @@ function inRoom(s: Extract<UiState, { kind: 'in-room' }>, e: UiEvent, action: st
       const lines = [...s.lines, describeHappening(h, s.name)].slice(-ROOM_LINES);
       // Someone who left and comes back is heard again.
       const mutedHere = h.what === 'left' ? s.mutedHere.filter((n) => n !== h.name) : s.mutedHere;
-      return settle({ ...s, room: e.room, lines, mutedHere });
+      // A notice is about the room as it was: the happening supersedes it.
+      return settle({ ...s, room: e.room, lines, mutedHere, notice: undefined });
     }
     case 'room-ended': {
       const why = e.reason === 'disconnected' ? 'the connection to the server dropped, and the room went on without you' : (e.message ?? e.reason);
