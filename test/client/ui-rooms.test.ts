@@ -85,12 +85,13 @@ test('entered: the room screen shows the id to share, the phase, the members wit
   expect(screen).toMatch(/Room {5}den {3}\(share this id: the others join it with 4\)/);
   expect(screen).toContain('Phase    waiting for you to start it: press s once everyone is in');
   expect(screen).toMatch(/Members \(1\):\n {5}alice {2}\[-+\] +- dBFS {2}\(you\) \(owner\)/);
-  expect(screen).toContain('h leave   s start   m mute   1-9 mute a member   ? help');
+  expect(screen).toContain('h leave   s start   m mute   ? help');
   const bobs = plain(render({ ...(s.state as InRoom), name: 'bob', room: room({ members: [member('alice'), member('bob')] }) }, ctx));
   expect(bobs).toContain('Phase    waiting for alice (the owner) to start it');
   // Only the owner is offered s, and only until the room runs.
   expect(bobs).toContain('h leave   m mute   1-9 mute a member   ? help');
-  expect(plain(render(inRoom({ room: room({ phase: 'running' }) }), ctx))).toContain('h leave   m mute   1-9');
+  expect(plain(render(inRoom(), ctx))).toContain('h leave   s start   m mute   1-9 mute a member   ? help');
+  expect(plain(render(inRoom({ room: { ...inRoom().room, phase: 'running' } }), ctx))).toContain('h leave   m mute   1-9');
 });
 
 test('joining says whether the room was there or was made by joining it', () => {

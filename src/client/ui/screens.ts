@@ -161,12 +161,12 @@ function callScreen(s: Extract<UiState, { kind: 'in-call' }>, keys: readonly Bin
   return lines;
 }
 
-/** The room screen's one-word key hints, as the call screen's; start only where it would. */
+/** The room screen's one-word key hints, as the call screen's; start and the numbers only where they would do something. */
 const ROOM_SHORT: Record<string, (s: Extract<UiState, { kind: 'in-room' }>) => string | undefined> = {
   leave: () => 'leave',
   start: (s) => (s.room.owner === s.name && s.room.phase !== 'running' ? 'start' : undefined),
   mute: (s) => (s.muted ? 'unmute' : 'mute'),
-  'mute-member': () => 'mute a member',
+  'mute-member': (s) => (others(s).length ? 'mute a member' : undefined),
   help: () => 'help',
 };
 
