@@ -38,8 +38,8 @@ test('the choices: the default first, then each device as the spec that picks it
   });
 });
 
-test('3 at the menu lists the devices; a number and Enter pick the microphone, then the speaker', () => {
-  const asked = play({ state: menu, effects: [] }, key('3'));
+test('5 at the menu lists the devices; a number and Enter pick the microphone, then the speaker', () => {
+  const asked = play({ state: menu, effects: [] }, key('5'));
   expect(asked).toEqual({ state: { kind: 'devices', name: 'alice', input: '' }, effects: [{ do: 'list-devices' }] });
   expect(plain(render(asked.state, { server: 's', hangupKey: 'h' }))).toContain('Looking for devices…');
   const listed = play(asked, { type: 'devices', choices: deviceChoices(list) });
@@ -60,9 +60,9 @@ test('3 at the menu lists the devices; a number and Enter pick the microphone, t
 });
 
 test('Esc goes back with nothing changed; a failed listing is told at the menu; a call arriving wins', () => {
-  const listed = play({ state: menu, effects: [] }, key('3'), { type: 'devices', choices: deviceChoices(list) });
+  const listed = play({ state: menu, effects: [] }, key('5'), { type: 'devices', choices: deviceChoices(list) });
   expect(play(listed, special('escape'))).toEqual({ state: menu, effects: [] });
-  const failed = play({ state: menu, effects: [] }, key('3'), { type: 'devices-failed', message: 'no aplay' });
+  const failed = play({ state: menu, effects: [] }, key('5'), { type: 'devices-failed', message: 'no aplay' });
   expect(failed.state).toEqual({ kind: 'menu', name: 'alice', notice: 'Could not list the devices: no aplay' });
   const rung = play(listed, { type: 'incoming', from: 'bob', id: 'c1' });
   expect(rung.state).toEqual({ kind: 'incoming', name: 'alice', from: 'bob', id: 'c1' });

@@ -1,6 +1,6 @@
 /**
  * The interactive client's device screen in a real pseudo-terminal (tmux), against a private
- * PulseAudio daemon: `3`, a microphone and a speaker picked by number, then a call that uses
+ * PulseAudio daemon: `5`, a microphone and a speaker picked by number, then a call that uses
  * them: the other side hears the chosen source, and the playback stream is on the chosen sink.
  */
 import type { RunningServer } from '../../src';
@@ -36,15 +36,15 @@ describePulse('choosing devices in the interactive client', () => {
     await pulse?.stop();
   });
 
-  it('3 picks the microphone and speaker by number, and the next call uses them', async () => {
+  it('5 picks the microphone and speaker by number, and the next call uses them', async () => {
     const bob = await Phone.connect({ server: { host: '127.0.0.1', port: server.port }, udpHost: '127.0.0.1' });
     const heard = new RecordingSink();
     const screen = TmuxScreen.start('devices', [process.execPath, PARLEY, '--server', `127.0.0.1:${server.port}`, '--name', 'alice', '--output', 'null', '--input', 'silence'], clientEnv(pulse));
     try {
       await bob.register('bob');
       const answered = new Promise<ActiveCall>((resolve) => bob.once('incoming', (c) => void c.accept({ input: 'tone:660', output: heard }).then(resolve)));
-      await screen.waitFor('3  choose the microphone and speaker');
-      screen.send('3');
+      await screen.waitFor('5  choose the microphone and speaker');
+      screen.send('5');
       const mics = await screen.waitFor(/Choose the microphone \(input\)[\s\S]*Number:/);
       expect(mics).toMatch(/^\s*1\s+mic\s+the default device$/m);
       expect(mics).toMatch(/mic:desk\.monitor\s+Monitor of Desk \(PulseAudio, monitor\)/);

@@ -6,10 +6,11 @@
 import { UNENCRYPTED_NOTE } from '../commands/session';
 import { EXIT, type ExitCode } from '../exit-codes';
 import { listAudioDevices } from '../../audio';
-import { Phone, type ActiveCall, type PhoneOptions, type PhoneState } from '../phone';
+import { Phone, type ActiveCall, type PhoneOptions, type PhoneState, type RoomSession } from '../phone';
 import { deviceChoices } from '../views/device-choices';
 import { callView, liveView } from '../views/call-view';
 import { describeDeviceChange, describeIdentityWarning } from '../views/messages';
+import { roomView, type RoomHappening } from '../views/room-view';
 import { render, type ScreenContext } from './screens';
 import { initial, transition, type Effect, type Step, type UiConfig, type UiEvent, type UiState } from './state';
 import { Terminal } from './terminal';
@@ -67,7 +68,7 @@ class App {
     this.handling = true;
     try {
       for (let next = this.events.shift(); next; next = this.events.shift()) {
-        this.apply(transition(this.state, next, this.cfg), next.type === 'tick');
+        this.apply(transition(this.state, next, this.cfg), next.type === 'tick' || next.type === 'room-tick');
       }
     } finally {
       this.handling = false;
@@ -137,8 +138,29 @@ class App {
       case 'mute': {
         const s = phone?.state;
         if (s?.status === 'active') s.call.setMuted(effect.muted);
+        // Before the room's media runs there is nothing to mute: the state machine says it again once there is.
+        const media = phone?.room?.media;
+        if (media) media.mutedMic = effect.muted;
         return;
       }
+      case 'room-enter':
+        return this.request(
+          () => phone!.enterRoom(effect.how, effect.room, this.devices),
+          (room) => this.watchRoom(room),
+          (code, message) => ({ type: 'room-failed', code, message }),
+        );
+      case 'room-start': {
+        const room = phone?.room;
+        room?.start().catch((err: Error) => this.dispatch({ type: 'room-event', happening: { what: 'start-failed', message: err.message }, room: roomView(room) }));
+        return;
+      }
+      case 'room-leave':
+        if (phone?.room) void phone.room.leave();
+        else this.dispatch({ type: 'room-ended', reason: 'left' });
+        return;
+      case 'room-mute-member':
+        phone?.room?.media?.muteMember(effect.member, effect.muted);
+        return;
       case 'exit':
         return void this.exit(effect.code);
     }
@@ -209,6 +231,26 @@ class App {
     tick();
     clearInterval(this.ticker);
     this.ticker = setInterval(tick, TICK_MS);
+  }
+
+  /** The room's happenings as the screen's events, its levels on the tick; returns the room as entered. */
+  private watchRoom(room: RoomSession): UiEvent {
+    const said = (happening: RoomHappening) => this.dispatch({ type: 'room-event', happening, room: roomView(room) });
+    room.on('member_joined', ({ name }) => said({ what: 'joined', name }));
+    room.on('member_left', ({ name, disconnected }) => said({ what: 'left', name, disconnected }));
+    room.on('owner', ({ name }) => said({ what: 'owner', name }));
+    room.on('offer', ({ by, terms }) => said({ what: 'offer', by, terms }));
+    room.on('nacked', ({ by }) => said({ what: 'nacked', by }));
+    room.on('started', ({ terms }) => said({ what: 'started', terms }));
+    room.on('incompatible', ({ members }) => said({ what: 'incompatible', members }));
+    room.on('untrusted', ({ name, why }) => said({ what: 'untrusted', name, why }));
+    room.once('ended', ({ reason, message }) => {
+      clearInterval(this.ticker);
+      this.dispatch({ type: 'room-ended', reason, message });
+    });
+    clearInterval(this.ticker);
+    this.ticker = setInterval(() => this.dispatch({ type: 'room-tick', room: roomView(room) }), TICK_MS);
+    return { type: 'room-entered', room: roomView(room), created: room.created };
   }
 
   private dropPhone(): void {

@@ -2,7 +2,8 @@
 import { formatDuration } from '../views/messages';
 import { bindingsOf, keysFor, type Binding, type KeyConfig } from './keys';
 import { levelMeter, statsLines } from './meter';
-import type { UiState } from './state';
+import { describeTerms } from '../views/room-view';
+import { others, type UiState } from './state';
 
 export interface ScreenContext extends KeyConfig {
   server: string;
@@ -34,6 +35,22 @@ export function render(s: UiState, ctx: ScreenContext): string[] {
         `Call whom? ${dim(`(${hints(keys, 'lookup')})`)}`,
         `Name: ${s.input}`,
       ];
+    case 'room-id':
+      return [
+        ...lines,
+        ...(s.caller ? [`${bold(s.caller.from)} is calling: finish or go back, then answer.`, ''] : []),
+        s.how === 'create'
+          ? `Create a room ${dim(`(${hints(keys, 'room-id')}; Enter alone: the server picks a readable id)`)}`
+          : `Join which room? ${dim(`(${hints(keys, 'room-id')})`)}`,
+        ...(s.error ? [s.error] : []),
+        `Room id: ${s.input}`,
+      ];
+    case 'entering':
+      return [...lines, s.how === 'create' ? `Creating ${s.room ? `room ${s.room}` : 'a room'}…` : `Joining room ${s.room}…`];
+    case 'in-room':
+      return [...lines, ...roomScreen(s, keys)];
+    case 'leaving-room':
+      return [...lines, `Leaving room ${s.room}…`];
     case 'devices':
       return [...lines, ...deviceScreen(s, keys)];
     case 'waiting':
@@ -142,6 +159,63 @@ function callScreen(s: Extract<UiState, { kind: 'in-call' }>, keys: readonly Bin
     );
   }
   return lines;
+}
+
+/** The room screen's one-word key hints, as the call screen's; start and the numbers only where they would do something. */
+const ROOM_SHORT: Record<string, (s: Extract<UiState, { kind: 'in-room' }>) => string | undefined> = {
+  leave: () => 'leave',
+  start: (s) => (s.room.owner === s.name && s.room.phase !== 'running' ? 'start' : undefined),
+  mute: (s) => (s.muted ? 'unmute' : 'mute'),
+  'mute-member': (s) => (others(s).length ? 'mute a member' : undefined),
+  help: () => 'help',
+};
+
+function roomScreen(s: Extract<UiState, { kind: 'in-room' }>, keys: readonly Binding[]): string[] {
+  const { room } = s;
+  const numbers = new Map(others(s).map((name, i) => [name, i + 1]));
+  const width = Math.min(32, Math.max(...room.members.map((m) => m.name.length)));
+  const member = (m: (typeof room.members)[number]): string => {
+    const me = m.name === s.name;
+    const n = numbers.get(m.name);
+    const label = n !== undefined && n <= 9 ? bold(String(n)) : ' ';
+    const marks = [me && '(you)', m.name === room.owner && '(owner)', m.talking && 'talking', s.mutedHere.includes(m.name) && '(muted here)', me && s.muted && bold('MUTED')];
+    const level = me ? (s.muted ? -Infinity : room.micDb) : m.level;
+    return `  ${label}  ${m.name.padEnd(width)}  ${levelMeter(level, 16)}  ${marks.filter(Boolean).join(' ')}`.trimEnd();
+  };
+  const lines = [
+    `Room     ${bold(room.id)}   ${dim('(share this id: the others join it with 4)')}`,
+    `Phase    ${roomPhase(s)}`,
+    `Speaker  ${levelMeter(room.speakerDb, 16)}`,
+    '',
+    `Members (${room.members.length}):`,
+    ...room.members.map(member),
+    '',
+    ...s.lines,
+    ...(s.lines.length ? [''] : []),
+    ...(s.notice ? [s.notice, ''] : []),
+    bindingsOf(keys, 'in-room')
+      .flatMap((b) => {
+        const hint = ROOM_SHORT[b.action]?.(s);
+        return hint ? [`${bold(b.label)} ${hint}`] : [];
+      })
+      .join('   '),
+  ];
+  if (s.help) {
+    lines.push('', ...bindingsOf(keys, 'in-room').map((b) => `  ${b.label.padEnd(7)} ${b.help}`), `  ${'Ctrl-C'.padEnd(7)} leave the room and quit`);
+  }
+  return lines;
+}
+
+function roomPhase(s: Extract<UiState, { kind: 'in-room' }>): string {
+  const { room } = s;
+  switch (room.phase) {
+    case 'open':
+      return room.owner === s.name ? 'waiting for you to start it: press s once everyone is in' : `waiting for ${room.owner} (the owner) to start it`;
+    case 'negotiating':
+      return 'negotiating the codec…';
+    case 'running':
+      return room.terms ? `running: ${describeTerms(room.terms)}` : 'running: opening the audio…';
+  }
 }
 
 function capitalize(s: string): string {

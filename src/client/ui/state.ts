@@ -10,9 +10,13 @@ import { EXIT, type ExitCode } from '../exit-codes';
 import { qualityLine, type CallView, type LiveView } from '../views/call-view';
 import type { DeviceChoices } from '../views/device-choices';
 import { describeCallEnd, describeCallFailure, describeMissedCall, describeNameRefusal } from '../views/messages';
+import { describeHappening, describeRoomRefusal, type RoomHappening, type RoomView } from '../views/room-view';
 import { actionFor, keysFor, type Binding, type Key, type KeyConfig } from './keys';
 
-export type { CallView, LiveView, Key };
+export type { CallView, LiveView, Key, RoomHappening, RoomView };
+
+/** How many of the room's happenings its screen keeps. */
+export const ROOM_LINES = 6;
 
 /** A call that arrived while a name was being typed: asked about once the typing is done. */
 export interface Waiting {
@@ -33,6 +37,16 @@ export type UiState =
   | { kind: 'menu'; name: string; notice?: string; users?: UserInfo[] }
   | { kind: 'lookup'; name: string; input: string; caller?: Waiting }
   | { kind: 'waiting'; name: string; what: 'list' | 'lookup'; target?: string }
+  /** Typing a room's id: optional to create (the server mints one), required to join. */
+  | { kind: 'room-id'; name: string; how: 'create' | 'join'; input: string; error?: string; caller?: Waiting }
+  | { kind: 'entering'; name: string; how: 'create' | 'join'; room?: string }
+  /**
+   * muted, mutedHere: the microphone and the members muted on this side, kept here because the
+   * room's media comes and goes (none before it starts, a new one when the terms change, a
+   * member heard only once its key arrives): whenever the media differs, it is told again.
+   */
+  | { kind: 'in-room'; name: string; room: RoomView; muted: boolean; mutedHere: string[]; help: boolean; lines: string[]; notice?: string }
+  | { kind: 'leaving-room'; name: string; room: string; quitAfter: boolean }
   /** Picking the microphone, then the speaker, by number; `picked` is the microphone chosen. */
   | { kind: 'devices'; name: string; choices?: DeviceChoices; input: string; picked?: string; error?: string }
   /** warning: the peer's identity key changed (said before any audio; refused unless --accept-new-key). */
@@ -69,6 +83,13 @@ export type UiEvent =
   | { type: 'device'; text: string }
   /** Something worth telling a person at the menu, e.g. a call refused for want of a common codec. */
   | { type: 'notice'; text: string }
+  /** created: this client made the room (joining one there was not makes it too). */
+  | { type: 'room-entered'; room: RoomView; created: boolean }
+  | { type: 'room-failed'; code: string; message: string }
+  /** Something happened in the room; `room` is how it stands now. */
+  | { type: 'room-event'; happening: RoomHappening; room: RoomView }
+  | { type: 'room-tick'; room: RoomView }
+  | { type: 'room-ended'; reason: 'left' | 'disconnected' | 'failed'; message?: string }
   /** Standard input ended, the terminal went away, or a signal asked us to stop. */
   | { type: 'shutdown' };
 
@@ -86,7 +107,12 @@ export type Effect =
   | { do: 'accept'; id: string }
   | { do: 'decline'; id: string }
   | { do: 'hangup' }
+  /** Mutes or unmutes the microphone, in the call or the room. */
   | { do: 'mute'; muted: boolean }
+  | { do: 'room-enter'; how: 'create' | 'join'; room?: string }
+  | { do: 'room-start' }
+  | { do: 'room-leave' }
+  | { do: 'room-mute-member'; member: string; muted: boolean }
   | { do: 'exit'; code: ExitCode };
 
 export type UiConfig = KeyConfig;
@@ -118,7 +144,7 @@ export function transition(s: UiState, e: UiEvent, cfg: UiConfig): Step {
     // A device choice half made is dropped: the call matters more.
     if (s.kind === 'menu' || s.kind === 'devices') return stay({ kind: 'incoming', name: s.name, from: e.from, id: e.id });
     // Keys being typed are never taken as an answer: the call waits until the typing is done.
-    if (s.kind === 'lookup' && !s.caller) return stay({ ...s, caller: { from: e.from, id: e.id } });
+    if ((s.kind === 'lookup' || s.kind === 'room-id') && !s.caller) return stay({ ...s, caller: { from: e.from, id: e.id } });
     return go(s, { do: 'decline', id: e.id });
   }
   const action = e.type === 'key' && isScreen(s.kind) ? actionFor(keysFor(cfg), s.kind, e.key) : undefined;
@@ -157,7 +183,37 @@ export function transition(s: UiState, e: UiEvent, cfg: UiConfig): Step {
       if (action === 'lookup') return stay({ kind: 'lookup', name: s.name, input: '' });
       if (action === 'list') return go({ kind: 'waiting', name: s.name, what: 'list' }, { do: 'list' });
       if (action === 'devices') return go({ kind: 'devices', name: s.name, input: '' }, { do: 'list-devices' });
+      if (action === 'create-room' || action === 'join-room') return stay({ kind: 'room-id', name: s.name, how: action === 'create-room' ? 'create' : 'join', input: '' });
       if (action === 'quit') return quit();
+      return stay(s);
+
+    case 'room-id': {
+      if (e.type === 'incoming-gone' && s.caller?.id === e.id) return stay({ ...s, caller: undefined });
+      if (e.type !== 'key') return stay(s);
+      // A call that came while typing is asked about first; the id is typed again after.
+      if ((action === 'submit' || action === 'back') && s.caller) return stay({ kind: 'incoming', name: s.name, ...s.caller });
+      if (action === 'back') return stay({ kind: 'menu', name: s.name });
+      if (action === 'submit') {
+        const room = s.input.trim() || undefined;
+        if (!room && s.how === 'join') return stay({ ...s, error: "Type the room's id." });
+        return go({ kind: 'entering', name: s.name, how: s.how, room }, { do: 'room-enter', how: s.how, room });
+      }
+      return stay({ ...s, input: edit(s.input, e.key) });
+    }
+
+    case 'entering':
+      if (e.type === 'room-entered') {
+        const first = !e.created ? `Joined room ${e.room.id}.` : s.how === 'join' ? `There was no room ${e.room.id}: you made it, and own it.` : `Created room ${e.room.id}.`;
+        return stay({ kind: 'in-room', name: s.name, room: e.room, muted: false, mutedHere: [], help: false, lines: [first] });
+      }
+      if (e.type === 'room-failed') return stay({ kind: 'menu', name: s.name, notice: describeRoomRefusal(e.code, s.how, s.room, e.message) });
+      return stay(s);
+
+    case 'in-room':
+      return inRoom(s, e, action);
+
+    case 'leaving-room':
+      if (e.type === 'room-ended') return s.quitAfter ? quit() : stay({ kind: 'menu', name: s.name, notice: `You left room ${s.room}.` });
       return stay(s);
 
     case 'lookup': {
@@ -267,6 +323,70 @@ function pickDevice(s: Extract<UiState, { kind: 'devices' }>, e: UiEvent, action
   return go({ kind: 'menu', name: s.name, notice: `Calls will use ${s.picked} and ${spec}.` }, { do: 'use-devices', input: s.picked, output: spec });
 }
 
+/** The room screen: its happenings as lines, the owner's start, muting oneself and the others, leaving. */
+function inRoom(s: Extract<UiState, { kind: 'in-room' }>, e: UiEvent, action: string | undefined): Step {
+  switch (e.type) {
+    case 'room-tick':
+      return settle({ ...s, room: e.room });
+    case 'room-event': {
+      const h = e.happening;
+      const lines = [...s.lines, describeHappening(h, s.name)].slice(-ROOM_LINES);
+      // Someone who left and comes back is heard again.
+      const mutedHere = h.what === 'left' ? s.mutedHere.filter((n) => n !== h.name) : s.mutedHere;
+      // A notice is about the room as it was: the happening supersedes it.
+      return settle({ ...s, room: e.room, lines, mutedHere, notice: undefined });
+    }
+    case 'room-ended': {
+      const why = e.reason === 'disconnected' ? 'the connection to the server dropped, and the room went on without you' : (e.message ?? e.reason);
+      return stay({ kind: 'menu', name: s.name, notice: `Out of room ${s.room.id}: ${why}.` });
+    }
+    case 'notice':
+      return stay({ ...s, notice: e.text });
+  }
+  switch (action) {
+    case 'leave':
+      return leaveRoom(s, false);
+    case 'leave-quit':
+      return leaveRoom(s, true);
+    case 'start':
+      if (s.room.owner !== s.name) return stay({ ...s, notice: `Only the owner (${s.room.owner}) can start the room.` });
+      if (s.room.phase === 'running') return stay({ ...s, notice: 'The room is running already.' });
+      return go({ ...s, notice: undefined }, { do: 'room-start' });
+    case 'mute':
+      return go({ ...s, muted: !s.muted }, { do: 'mute', muted: !s.muted });
+    case 'mute-member': {
+      const member = others(s)[Number(e.type === 'key' ? e.key.text : 0) - 1];
+      if (!member) return stay(s);
+      const muted = !s.mutedHere.includes(member);
+      const mutedHere = muted ? [...s.mutedHere, member] : s.mutedHere.filter((n) => n !== member);
+      return go({ ...s, mutedHere }, { do: 'room-mute-member', member, muted });
+    }
+    case 'help':
+      return stay({ ...s, help: !s.help });
+  }
+  return stay(s);
+}
+
+/** The room as it shows, with the effects that make its media mute what this side chose. */
+function settle(s: Extract<UiState, { kind: 'in-room' }>): Step {
+  const effects: Effect[] = [];
+  for (const m of s.room.members) {
+    const want = s.mutedHere.includes(m.name);
+    if (m.muted !== null && m.muted !== want) effects.push({ do: 'room-mute-member', member: m.name, muted: want });
+  }
+  if (s.room.micMuted !== null && s.room.micMuted !== s.muted) effects.push({ do: 'mute', muted: s.muted });
+  return go(s, ...effects);
+}
+
+function leaveRoom(s: Extract<UiState, { kind: 'in-room' }>, quitAfter: boolean): Step {
+  return go({ kind: 'leaving-room', name: s.name, room: s.room.id, quitAfter }, { do: 'room-leave' });
+}
+
+/** The other members, as the room screen numbers them from 1. */
+export function others(s: Extract<UiState, { kind: 'in-room' }>): string[] {
+  return s.room.members.map((m) => m.name).filter((n) => n !== s.name);
+}
+
 /** Leaving from wherever we are: end what is in progress first, then exit. */
 function shutdown(s: UiState): Step {
   switch (s.kind) {
@@ -276,7 +396,12 @@ function shutdown(s: UiState): Step {
       return s.quitAfter ? stay(s) : go({ ...s, cancelling: true, quitAfter: true }, { do: 'cancel' });
     case 'incoming':
       return go({ kind: 'quitting' }, { do: 'decline', id: s.id }, { do: 'exit', code: EXIT.ok });
+    case 'in-room':
+      return leaveRoom(s, true);
+    case 'leaving-room':
+      return stay({ ...s, quitAfter: true });
     case 'lookup':
+    case 'room-id':
       return s.caller ? go({ kind: 'quitting' }, { do: 'decline', id: s.caller.id }, { do: 'exit', code: EXIT.ok }) : quit();
     case 'hanging-up':
       return stay({ ...s, quitAfter: true });
@@ -295,6 +420,8 @@ function isScreen(kind: UiState['kind']): kind is Binding['screen'] {
     kind === 'naming' ||
     kind === 'menu' ||
     kind === 'lookup' ||
+    kind === 'room-id' ||
+    kind === 'in-room' ||
     kind === 'devices' ||
     kind === 'calling' ||
     kind === 'incoming' ||
