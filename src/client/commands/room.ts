@@ -2,8 +2,8 @@
 import { CallFailedError } from '../call-errors';
 import { EXIT, type ExitCode } from '../exit-codes';
 import type { PhoneOptions, RoomSession } from '../phone';
-import type { RoomTerms } from '../room/room-terms';
 import { SignalingError } from '../signaling-client';
+import { describeTerms } from '../views/room-view';
 import type { Reporter } from './reporter';
 import { onAbort, openPhone, whenSignalled } from './session';
 
@@ -120,8 +120,4 @@ async function stay(session: RoomSession, opts: RoomCommand, report: Reporter, s
     clearTimeout(timer);
     aborted.cancel();
   }
-}
-
-function describeTerms(terms: RoomTerms | null): string {
-  return terms ? `${terms.codec.name} at ${terms.codec.frameMs} ms frames` : 'terms this client cannot read';
 }
