@@ -46,13 +46,13 @@ export class RoomTestbed {
     return { name, tone, phone: p, room, heard };
   }
 
-  /** Members join one room; the first is its owner and starts once all are in; resolves when media runs everywhere. */
-  async room(id: string, tones: number[], opts: { codecs?: CodecName[][]; members?: (i: number) => MemberOptions } = {}): Promise<Member[]> {
+  /** Members join one room; the first is its owner and starts once all are in (in `topology`, if given); resolves when media runs everywhere. */
+  async room(id: string, tones: number[], opts: { codecs?: CodecName[][]; members?: (i: number) => MemberOptions; topology?: 'mesh' | 'forward' } = {}): Promise<Member[]> {
     const members: Member[] = [];
     for (const [i, tone] of tones.entries()) members.push(await this.member(`m${i}-${id}`, tone, id, { codecs: opts.codecs?.[i], ...opts.members?.(i) }));
     await waitUntil(() => members[0].room.members.length === tones.length, 'everyone in the room');
     const started = members.map((m) => once(m.room, 'started'));
-    await members[0].room.start();
+    await members[0].room.start({ topology: opts.topology });
     await Promise.all(started);
     return members;
   }

@@ -18,7 +18,7 @@ import type { ServerLink } from '../server-link';
 import { SignalingError, type RoomPush } from '../signaling-client';
 import { RoomKeys } from './room-keys';
 import type { MeshPairState } from '../../media/room/mesh-paths';
-import { judge, parseCounter, parseTerms, reoffer, sameCodec, sameTerms, topologyFor, type Counter, type RoomTerms } from './room-terms';
+import { judge, parseCounter, parseTerms, reoffer, sameCodec, sameTerms, topologyFor, type Counter, type RoomTerms, type Topology } from './room-terms';
 
 /** Signals kept of each member (its credentials and trickled candidates), for media that starts or restarts later. */
 const MAX_KEPT_SIGNALS = 8;
@@ -170,13 +170,15 @@ export class RoomSession extends EventEmitter<RoomEvents> {
 
   /**
    * Starts a round (owner only): the terms every counter-proposal so far allows, the owner's
-   * preferred otherwise, mesh or forward by the room's size.
+   * preferred otherwise, mesh or forward by the room's size unless `topology` says which
+   * (forward needs the server's forwarder).
    */
-  async start(): Promise<void> {
+  async start(opts: { topology?: Topology } = {}): Promise<void> {
     const terms = this.nextTerms();
     if (!terms) throw new SignalingError('bad_request', 'no codec here that every member can take');
-    this.offered = terms;
-    await this.deps.link.request({ type: 'room.start', room: this.id, offer: terms });
+    if (opts.topology === 'forward' && !this.forward) throw new SignalingError('bad_request', 'this server runs no forwarder: a room here is a mesh');
+    this.offered = { ...terms, ...(opts.topology && { topology: opts.topology }) };
+    await this.deps.link.request({ type: 'room.start', room: this.id, offer: this.offered });
   }
 
   private nextTerms(): RoomTerms | null {

@@ -13,11 +13,12 @@ export const ROOM_TERMS_VERSION = 1;
 
 /**
  * Most members a room sends mesh with (each member to each other directly); above it, through
- * the server's forwarder. Chosen by bench/room-topology.ts: at 4 members a mesh member uploads
- * three copies of its stream (about 100 kbit/s of Opus with redundancy at 20 ms), within a home
- * uplink; a fifth member would make it four copies for one hop less (docs/architecture.md).
+ * the server's forwarder. Chosen by bench/room-topology.ts: one copy of a member's stream (Opus
+ * 24 kbit/s at 20 ms, two redundant frames, sealed) is ~99 kbit/s on the wire, and a mesh member
+ * uploads one copy per other member; within a ~150 kbit/s uplink that is one copy, two members
+ * (docs/architecture.md, "Mesh or forward").
  */
-export const MESH_MAX = 4;
+export const MESH_MAX = 2;
 
 /** How media travels: `mesh`, each member to each other directly; `forward`, through the server's forwarder. */
 export const topologySchema = z.enum(['mesh', 'forward']);
