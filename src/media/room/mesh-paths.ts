@@ -25,7 +25,7 @@ const signalSchema = z.object({ ice: iceCredentialsSchema.optional(), candidates
 /** A signal's body as read here, or null when it is not one. Candidates that do not parse are left out. */
 export function parseMeshSignal(body: unknown): MeshSignal | null {
   const r = signalSchema.safeParse(body);
-  if (!r.success) return null;
+  if (!r.success || (!r.data.ice && r.data.candidates.length === 0)) return null;
   const candidates = r.data.candidates.map(parseCandidate).filter((c): c is Candidate => c !== null);
   return { ...(r.data.ice && { ice: r.data.ice }), candidates };
 }

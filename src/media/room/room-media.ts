@@ -317,7 +317,9 @@ export class RoomMedia extends EventEmitter<RoomMediaEvents> {
   /** A member's room.signal body; one that is not a signal (or comes in forward) is counted and dropped. */
   signal(from: string, body: unknown): void {
     if (this.state === 'stopped') return;
-    if (!this.mesh || !this.peers.has(from) || !this.mesh.signal(from, body)) this.malformedSignals++;
+    // The mesh counts the bodies it reads and refuses; these are the ones it never sees.
+    if (!this.mesh || !this.peers.has(from)) this.malformedSignals++;
+    else this.mesh.signal(from, body);
   }
 
   /**
