@@ -219,7 +219,8 @@ export class RoomMedia extends EventEmitter<RoomMediaEvents> {
     link.on('packet', this.onPacket);
     if (this.forwarder) {
       this.forwarder.on('registered', this.onRegistered);
-      this.forwarder.once('failed', (why) => this.fail(new MediaError('no_path', why)));
+      // In a mesh the forwarder is only the fallback: the pairs go on without it.
+      this.forwarder.once('failed', (why) => this.topologyNow === 'forward' && this.fail(new MediaError('no_path', why)));
       this.forwarder.start();
     }
     if (this.topologyNow === 'mesh') this.openMesh();
@@ -388,11 +389,12 @@ export class RoomMedia extends EventEmitter<RoomMediaEvents> {
   private readonly onFrame = (frame: Frame): void => {
     if (this.state !== 'running') return;
     this.inputMeter.update(frame, this.frameMs);
-    const direct = this.mesh !== null && (this.mesh.allConnected || !this.forwarder);
-    if (!direct && !this.forwarder?.address) return;
+    const registered = this.forwarder?.address != null;
+    const direct = this.mesh !== null && (this.mesh.allConnected || !registered);
+    if (!direct && !registered) return;
     const packet = this.sendPath.packet(this.mutedMic ? this.silence : frame);
-    // Direct only while every pair carries media; else all through the forwarder, so each
-    // member gets each packet one way, never twice.
+    // Direct while every pair carries media (or there is no forwarder to fall back on); else all
+    // through the forwarder, so each member gets each packet one way, never twice.
     const copies = direct ? this.mesh!.send(packet) : (this.opts.link.send(packet, this.server!), 1);
     this.uploaded.packets += copies;
     this.uploaded.bytes += copies * packet.length;
@@ -477,7 +479,7 @@ export class RoomMedia extends EventEmitter<RoomMediaEvents> {
     mesh.on('pair', (name, state) => {
       if (this.mesh !== mesh) return;
       this.emit('pair', name, state);
-      if (state === 'failed' && !this.forwarder) this.emit('unreachable', name);
+      if (state === 'failed' && !this.forwarder?.address) this.emit('unreachable', name);
     });
     for (const name of this.peers) mesh.add(name);
     const known = this.forwarder?.address;
