@@ -315,12 +315,12 @@ export class RoomMedia extends EventEmitter<RoomMediaEvents> {
     this.mesh?.remove(name);
   }
 
-  /** A member's room.signal body; one that is not a signal (or comes in forward) is counted and dropped. */
+  /** A member's room.signal body, for its pair (ignored in forward); one from a non-member, or not a signal, is counted and dropped. */
   signal(from: string, body: unknown): void {
     if (this.state === 'stopped') return;
     // The mesh counts the bodies it reads and refuses; these are the ones it never sees.
-    if (!this.mesh || !this.peers.has(from)) this.malformedSignals++;
-    else this.mesh.signal(from, body);
+    if (!this.peers.has(from)) this.malformedSignals++;
+    else this.mesh?.signal(from, body);
   }
 
   /**
