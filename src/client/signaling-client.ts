@@ -62,6 +62,7 @@ export type RoomPush = ServerMessageOf<
   | 'room.nacked'
   | 'room.all_accepted'
   | 'room.key'
+  | 'room.signal'
 >;
 
 /** Room pushes as one event: whoever holds the room sorts them by type. */
@@ -335,6 +336,7 @@ export class SignalingClient extends EventEmitter<SignalingEvents> {
       case 'room.nacked':
       case 'room.all_accepted':
       case 'room.key':
+      case 'room.signal':
         this.emit('room', msg);
         return false;
       case 'error':

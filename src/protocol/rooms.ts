@@ -42,7 +42,13 @@ export const roomNackSchema = z.object({ type: z.literal('room.nack'), req, room
 /** A member's sender key sealed to one other member (`to`), passed on unread. `epoch` counts the sender's keys. */
 export const roomKeySchema = z.object({ type: z.literal('room.key'), req, room: roomId, to: name, epoch: z.number().int().nonnegative().max(2 ** 31), sealed: b64url(512) });
 
-export const roomClientSchemas = [roomCreateSchema, roomJoinSchema, roomLeaveSchema, roomStartSchema, roomAckSchema, roomNackSchema, roomKeySchema] as const;
+/**
+ * A message for one other member's media layer (`to`): in a mesh room, its ICE credentials and
+ * candidates for the pair the two share. Opaque to the server, bounded like offers.
+ */
+export const roomSignalSchema = z.object({ type: z.literal('room.signal'), req, room: roomId, to: name, body });
+
+export const roomClientSchemas = [roomCreateSchema, roomJoinSchema, roomLeaveSchema, roomStartSchema, roomAckSchema, roomNackSchema, roomKeySchema, roomSignalSchema] as const;
 
 // ---- server → client -------------------------------------------------------
 export const roomMemberSchema = z.object({ name: z.string(), key: memberKeySchema });
@@ -80,6 +86,7 @@ export const roomAckedSchema = z.object({ type: z.literal('room.acked'), room: z
 export const roomNackedSchema = z.object({ type: z.literal('room.nacked'), room: z.string(), round, by: z.string(), counter: body });
 export const roomAllAcceptedSchema = z.object({ type: z.literal('room.all_accepted'), room: z.string(), round, offer: body });
 export const roomKeyPushSchema = z.object({ type: z.literal('room.key'), room: z.string(), from: z.string(), epoch: z.number().int().nonnegative(), sealed: z.string() });
+export const roomSignalPushSchema = z.object({ type: z.literal('room.signal'), room: z.string(), from: z.string(), body: z.record(z.string(), z.unknown()) });
 
 export const roomServerSchemas = [
   roomCreatedSchema,
@@ -92,4 +99,5 @@ export const roomServerSchemas = [
   roomNackedSchema,
   roomAllAcceptedSchema,
   roomKeyPushSchema,
+  roomSignalPushSchema,
 ] as const;

@@ -151,6 +151,8 @@ export class Dispatcher {
         return this.ack(conn, msg.req, this.rooms.nack(session, msg.room, msg.round, msg.counter));
       case 'room.key':
         return this.ack(conn, msg.req, this.rooms.key(session, msg.room, msg.to, msg.epoch, msg.sealed));
+      case 'room.signal':
+        return this.ack(conn, msg.req, this.rooms.signal(session, msg.room, msg.to, msg.body));
     }
   }
 

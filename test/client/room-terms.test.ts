@@ -6,7 +6,7 @@ const pcm: CodecDescription = { name: 'pcm', payloadType: 96, clockRate: 16000, 
 
 describe('room terms', () => {
   test("the owner's first offer is its preferred codec at its frame size", () => {
-    expect(firstTerms([opus(), pcm])).toEqual({ v: 1, codec: opus(), red: true });
+    expect(firstTerms([opus(), pcm])).toEqual({ v: 1, codec: opus(), red: true, topology: 'forward' });
     expect(firstTerms([])).toBeNull();
   });
 

@@ -26,7 +26,7 @@ const room = (over: Partial<RoomView> = {}): RoomView => ({
   micMuted: null,
   ...over,
 });
-const terms = { v: 1 as const, codec: { name: 'opus', payloadType: 111, clockRate: 48000, channels: 1, frameMs: 20 as const }, red: true };
+const terms = { v: 1 as const, codec: { name: 'opus', payloadType: 111, clockRate: 48000, channels: 1, frameMs: 20 as const }, red: true, topology: 'forward' as const };
 type InRoom = Extract<UiState, { kind: 'in-room' }>;
 const inRoom = (over: Partial<InRoom> = {}): InRoom => ({
   kind: 'in-room',
@@ -105,13 +105,13 @@ test("the room's happenings become lines (the last six), with the members as the
   const now = room({ members: [member('alice'), member('bob'), member('carol'), member('dave')] });
   const happenings: [UiEvent, string][] = [
     [{ type: 'room-event', happening: { what: 'joined', name: 'dave' }, room: now }, 'dave joined.'],
-    [{ type: 'room-event', happening: { what: 'offer', by: 'alice', terms }, room: room({ phase: 'negotiating' }) }, 'You offered opus at 20 ms frames, with redundancy.'],
+    [{ type: 'room-event', happening: { what: 'offer', by: 'alice', terms }, room: room({ phase: 'negotiating' }) }, "You offered opus at 20 ms frames, with redundancy, through the server's forwarder."],
     [{ type: 'room-event', happening: { what: 'nacked', by: 'bob' }, room: now }, 'bob asked for other terms.'],
     [{ type: 'room-event', happening: { what: 'untrusted', name: 'eve', why: 'its identity key is not the one remembered for that name' }, room: now }, 'eve is not heard: its identity key is not the one remembered for that name.'],
     [{ type: 'room-event', happening: { what: 'left', name: 'dave', disconnected: true }, room: now }, 'dave lost the server and is out of the room.'],
     [{ type: 'room-event', happening: { what: 'left', name: 'carol', disconnected: false }, room: now }, 'carol left.'],
     [{ type: 'room-event', happening: { what: 'owner', name: 'bob' }, room: room({ owner: 'bob' }) }, 'bob is the owner now.'],
-    [{ type: 'room-event', happening: { what: 'started', terms }, room: now }, "Audio with opus at 20 ms frames, with redundancy, encrypted with each member's own key."],
+    [{ type: 'room-event', happening: { what: 'started', terms }, room: now }, "Audio with opus at 20 ms frames, with redundancy, through the server's forwarder, encrypted with each member's own key."],
   ];
   for (const [e, line] of happenings) {
     s = play(s, e);

@@ -7,19 +7,18 @@
  */
 import dgram from 'node:dgram';
 import { startServer, type RunningServer } from '../../src/server';
-import { Phone, type RoomSession } from '../../src/client/phone';
-import type { RoomEvents } from '../../src/client/room/room-session';
-import type { CodecName, Frame } from '../../src/audio/types';
+import type { Frame } from '../../src/audio/types';
 import { getCodec, ToneSource } from '../../src/audio';
-import { goertzel } from '../helpers/audio';
 import { waitFor, waitUntil } from '../helpers/wait';
-import { RecordingSink } from './media-helpers';
 import { run } from '../cli/helpers/parley';
+import { expectEveryoneHeard, lastSecond, levelDb, once, played, RoomTestbed } from './room-helpers';
 
 jest.setTimeout(90_000);
 
 let server: RunningServer;
-const phones: Phone[] = [];
+const bed = new RoomTestbed(() => server);
+const member = bed.member.bind(bed);
+const room = bed.room.bind(bed);
 
 beforeAll(async () => {
   server = await startServer({ host: '127.0.0.1', port: 0, udpPort: 0, logLevel: 'error', resumeGraceMs: 0 });
@@ -28,89 +27,18 @@ afterAll(async () => {
   await server.close();
 });
 afterEach(async () => {
-  await Promise.all(phones.splice(0).map((p) => p.close()));
+  await bed.close();
 });
 
-interface Member {
-  name: string;
-  tone: number;
-  phone: Phone;
-  room: RoomSession;
-  heard: RecordingSink;
-}
-
-async function phone(name: string, codecs: CodecName[] = ['opus', 'pcm']): Promise<Phone> {
-  const p = await Phone.connect({ server: { host: '127.0.0.1', port: server.port }, udpHost: '127.0.0.1', codecs, stun: false, relay: 'off' });
-  phones.push(p);
-  await p.register(name);
-  return p;
-}
-
-async function member(name: string, tone: number, roomId: string, opts: { codecs?: CodecName[]; input?: ToneSource } = {}): Promise<Member> {
-  const p = await phone(name, opts.codecs);
-  const heard = new RecordingSink();
-  const room = await p.enterRoom('join', roomId, { input: opts.input ?? new ToneSource(tone, 0.25), output: heard });
-  return { name, tone, phone: p, room, heard };
-}
-
-function once<K extends keyof RoomEvents>(room: RoomSession, event: K): Promise<RoomEvents[K][0]> {
-  return new Promise((resolve) => (room as unknown as NodeJS.EventEmitter).once(event, resolve));
-}
-
-/** Level of `freq` in dB (relative to full scale, roughly) over the samples. */
-function levelDb(x: Int16Array, freq: number): number {
-  return 10 * Math.log10(goertzel(x, freq) / (32768 * 32768) + 1e-20);
-}
-
-/** The last second `m` played. */
-function lastSecond(m: Member): Int16Array {
-  const n = m.heard.frames.length;
-  return m.heard.samples(Math.max(0, n - 50), n);
-}
-
-/** Everyone's recording holds every other tone, within 6 dB of each other, and its own 30 dB below the weakest. */
-function expectEveryoneHeard(members: Member[]): void {
-  const lines: string[] = [];
-  for (const m of members) {
-    const x = lastSecond(m);
-    const others = members.filter((o) => o !== m).map((o) => levelDb(x, o.tone));
-    const own = levelDb(x, m.tone);
-    const spread = Math.max(...others) - Math.min(...others);
-    const margin = Math.min(...others) - own;
-    if (spread > 6 || margin < 30) {
-      throw new Error(`${m.name}: others ${others.map((d) => d.toFixed(1)).join(', ')} dB (spread ${spread.toFixed(1)}), own ${own.toFixed(1)} dB (margin ${margin.toFixed(1)})`);
-    }
-    // Heard at all: well above the noise of an empty mix.
-    expect(Math.min(...others)).toBeGreaterThan(-40);
-    lines.push(`${m.name}: others ${Math.min(...others).toFixed(1)}…${Math.max(...others).toFixed(1)} dB, own ${own.toFixed(1)} dB`);
-  }
-  console.log(`${members.length} members:\n  ${lines.join('\n  ')}`);
-}
-
-/** Waits until every member has played `seconds` of audio since media started for it. */
-async function played(members: Member[], seconds: number): Promise<void> {
-  const marks = members.map((m) => m.heard.frames.length);
-  await waitUntil(() => members.every((m, i) => m.heard.frames.length - marks[i] >= seconds * 50), `every member to play ${seconds} s`, 30_000);
-}
-
-/** Members join one room; the first is its owner and starts once all are in; resolves when media runs everywhere. */
-async function room(id: string, tones: number[], opts: { codecs?: CodecName[][] } = {}): Promise<Member[]> {
-  const members: Member[] = [];
-  for (const [i, tone] of tones.entries()) members.push(await member(`m${i}-${id}`, tone, id, { codecs: opts.codecs?.[i] }));
-  await waitUntil(() => members[0].room.members.length === tones.length, 'everyone in the room');
-  const started = members.map((m) => once(m.room, 'started'));
-  await members[0].room.start();
-  await Promise.all(started);
-  return members;
-}
-
-test('four members, four tones: each hears the three others at much the same level, and not itself', async () => {
-  const members = await room('four', [440, 620, 930, 1310]);
+test('five members, five tones, through the forwarder (past MESH_MAX): each hears the four others at much the same level, and not itself', async () => {
+  const before = server.rooms.forwarder!.forwarded.packets;
+  const members = await room('five', [440, 620, 930, 1310, 1700]);
   expect(members[0].room.isOwner).toBe(true);
-  expect(members.map((m) => m.room.terms?.codec.name)).toEqual(['opus', 'opus', 'opus', 'opus']);
+  expect(members.map((m) => m.room.terms?.codec.name)).toEqual(['opus', 'opus', 'opus', 'opus', 'opus']);
+  expect(members.map((m) => m.room.terms?.topology)).toEqual(['forward', 'forward', 'forward', 'forward', 'forward']);
   await played(members, 2);
   expectEveryoneHeard(members);
-  expect(server.rooms.forwarder!.forwarded.packets).toBeGreaterThan(4 * 3 * 50);
+  expect(server.rooms.forwarder!.forwarded.packets - before).toBeGreaterThan(5 * 4 * 50);
 });
 
 test('eight members through the forwarder: each hears the seven others', async () => {
@@ -186,14 +114,13 @@ test('succession: the owner leaves, the longest-present member owns the room and
   expectEveryoneHeard(rest);
 });
 
-test('what the forwarder copies carries no audio: the L16 samples sent are nowhere in the datagrams', async () => {
+test('what members send (direct in a mesh, or to the forwarder) carries no audio: the L16 samples sent are nowhere in the datagrams', async () => {
   const sent: Buffer[] = [];
-  const udpPort = server.udpPort;
   const original = dgram.Socket.prototype.send;
   const spy = jest.spyOn(dgram.Socket.prototype, 'send').mockImplementation(function (this: dgram.Socket, ...args: unknown[]) {
-    const [msg, port] = args as [Buffer, number];
-    // Member → forwarder, and forwarder → member: all the forwarder handles.
-    if (Buffer.isBuffer(msg) && (port === udpPort || this.address().port === udpPort)) sent.push(Buffer.from(msg));
+    const [msg] = args as [Buffer];
+    // Every datagram: member to member, member to forwarder, forwarder to member.
+    if (Buffer.isBuffer(msg)) sent.push(Buffer.from(msg));
     return (original as (...a: unknown[]) => void).apply(this, args);
   });
   try {

@@ -2,7 +2,8 @@
  * This client in one room: the members and the owner as the server tells them, the negotiation
  * (a member answers each offer; the owner re-offers from the counter-proposals), the sender keys
  * (sealed to each member, a new one whenever someone leaves) and, once terms are agreed, the
- * room's media: one stream sent to the server's forwarder, one per member received and mixed.
+ * room's media: one stream sent to each member directly (mesh, up to MESH_MAX members) or to the
+ * server's forwarder, one per member received and mixed.
  */
 import { EventEmitter } from 'node:events';
 import { lookup } from 'node:dns/promises';
@@ -16,7 +17,11 @@ import { localCodecs, PreparedMedia, type InputSpec, type MediaSettings, type Ou
 import type { ServerLink } from '../server-link';
 import { SignalingError, type RoomPush } from '../signaling-client';
 import { RoomKeys } from './room-keys';
-import { judge, parseCounter, parseTerms, reoffer, sameTerms, type Counter, type RoomTerms } from './room-terms';
+import type { MeshPairState } from '../../media/room/mesh-paths';
+import { judge, parseCounter, parseTerms, reoffer, sameCodec, sameTerms, topologyFor, type Counter, type RoomTerms, type Topology } from './room-terms';
+
+/** Signals kept of each member (its credentials and trickled candidates), for media that starts or restarts later. */
+const MAX_KEPT_SIGNALS = 8;
 
 export interface RoomDeps {
   link: ServerLink;
@@ -51,6 +56,10 @@ export interface RoomEvents {
   incompatible: [{ round: number; members: string[] }];
   /** A member's first audio. */
   audio: [{ name: string }];
+  /** A mesh pair's state changed (`failed`: this client falls back to the forwarder, when there is one). */
+  pair: [{ name: string; state: MeshPairState }];
+  /** A mesh pair failed with no forwarder to fall back on: that member does not hear this client. */
+  unreachable: [{ name: string }];
   /** A member whose key is not taken (forged, or not the one remembered for the name): it is not heard and not given ours. */
   untrusted: [{ name: string; why: string }];
   ended: [RoomEnd];
@@ -75,6 +84,8 @@ export class RoomSession extends EventEmitter<RoomEvents> {
   /** Rounds already answered: an offer is answered once. */
   private answered = -1;
   private readonly senderKeys = new Map<string, SenderKey>();
+  /** Each member's signals, oldest first: replayed to media that opens after they came. */
+  private readonly signals = new Map<string, Record<string, unknown>[]>();
   private life: RoomLife = { phase: 'waiting' };
   /** Media changes one at a time. */
   private mediaQueue: Promise<void> = Promise.resolve();
@@ -85,8 +96,9 @@ export class RoomSession extends EventEmitter<RoomEvents> {
     private readonly deps: RoomDeps,
     private readonly keys: RoomKeys,
     reply: RoomReply,
-    private readonly forward: ForwardOffer,
-    private readonly forwarderIp: string,
+    /** The server's forwarder and its address; null when the server runs none (the room is then always mesh). */
+    private readonly forward: ForwardOffer | null,
+    private readonly forwarderIp: string | null,
     prepared: PreparedMedia,
     private readonly devices: RoomDevices,
   ) {
@@ -117,12 +129,8 @@ export class RoomSession extends EventEmitter<RoomEvents> {
       const keys = new RoomKeys(deps.identity, deps.me);
       const request = how === 'create' ? { type: 'room.create' as const, key: keys.memberKey, ...(room !== undefined && { room }) } : { type: 'room.join' as const, room: room as string, key: keys.memberKey };
       const reply = expectRoom(await deps.link.request(request));
-      if (!reply.forward) {
-        await deps.link.request({ type: 'room.leave', room: reply.room }).catch(() => undefined);
-        throw new CallFailedError({ reason: 'failed', cause: 'no_path', byMe: true, message: 'this server forwards no room media (it runs without its relay)' });
-      }
-      const ip = await resolve(deps.serverHost);
-      const session = new RoomSession(deps, keys, reply, reply.forward, ip, prepared, devices);
+      const ip = reply.forward ? await resolve(deps.serverHost) : null;
+      const session = new RoomSession(deps, keys, reply, reply.forward ?? null, ip, prepared, devices);
       session.welcome(reply.members, reply.offer, reply.round);
       return session;
     } catch (err) {
@@ -160,12 +168,22 @@ export class RoomSession extends EventEmitter<RoomEvents> {
     return this.life.phase === 'left' ? this.life.end : null;
   }
 
-  /** Starts a round (owner only): the terms every counter-proposal so far allows, the owner's preferred otherwise. */
-  async start(): Promise<void> {
-    const terms = reoffer(this.local, [...this.counters.values()]);
+  /**
+   * Starts a round (owner only): the terms every counter-proposal so far allows, the owner's
+   * preferred otherwise, mesh or forward by the room's size unless `topology` says which
+   * (forward needs the server's forwarder).
+   */
+  async start(opts: { topology?: Topology } = {}): Promise<void> {
+    const terms = this.nextTerms();
     if (!terms) throw new SignalingError('bad_request', 'no codec here that every member can take');
-    this.offered = terms;
-    await this.deps.link.request({ type: 'room.start', room: this.id, offer: terms });
+    if (opts.topology === 'forward' && !this.forward) throw new SignalingError('bad_request', 'this server runs no forwarder: a room here is a mesh');
+    this.offered = { ...terms, ...(opts.topology && { topology: opts.topology }) };
+    await this.deps.link.request({ type: 'room.start', room: this.id, offer: this.offered });
+  }
+
+  private nextTerms(): RoomTerms | null {
+    const terms = reoffer(this.local, [...this.counters.values()]);
+    return terms && { ...terms, topology: topologyFor(this.names.length, this.forward !== null) };
   }
 
   /** Leaves the room (the others are told) and stops its media; safe to call twice. */
@@ -188,7 +206,9 @@ export class RoomSession extends EventEmitter<RoomEvents> {
       case 'room.member_joined':
         if (!this.names.includes(msg.name)) this.names.push(msg.name);
         this.admit(msg.name, msg.key);
-        return void this.emit('member_joined', { name: msg.name });
+        this.media?.addPeer(msg.name);
+        this.emit('member_joined', { name: msg.name });
+        return this.outgrown();
       case 'room.member_left':
       case 'room.member_disconnected':
         return this.gone(msg.name, msg.owner, msg.type === 'room.member_disconnected');
@@ -215,6 +235,8 @@ export class RoomSession extends EventEmitter<RoomEvents> {
         this.media?.addSender(msg.from, sk);
         return;
       }
+      case 'room.signal':
+        return this.signalled(msg.from, msg.body);
     }
   };
 
@@ -233,13 +255,39 @@ export class RoomSession extends EventEmitter<RoomEvents> {
     if (sealed) void this.deps.link.request({ type: 'room.key', room: this.id, to: name, epoch: this.keys.sendEpoch, sealed }).catch(() => undefined);
   }
 
+  /** A member's signal for the mesh: kept (bounded) for media that opens later, and handed to the media running now. */
+  private signalled(from: string, body: Record<string, unknown>): void {
+    if (from === this.deps.me || !this.names.includes(from)) return;
+    const kept = this.signals.get(from) ?? [];
+    // New credentials start the member's list afresh: what came before was for media it has since closed.
+    if ('ice' in body) kept.length = 0;
+    if (kept.length < MAX_KEPT_SIGNALS) kept.push(body);
+    this.signals.set(from, kept);
+    this.media?.signal(from, body);
+  }
+
+  /**
+   * The owner of a mesh room that has just grown past MESH_MAX re-offers the same codec through
+   * the forwarder. A room that shrinks again stays as it is (no flapping at the threshold).
+   */
+  private outgrown(): void {
+    // A successor owner offered nothing yet: the terms running are what it re-offers.
+    const offered = this.offered ?? this.terms;
+    if (!this.isOwner || !offered || this.serverPhase === 'open' || offered.topology !== 'mesh') return;
+    if (topologyFor(this.names.length, this.forward !== null) !== 'forward') return;
+    this.offered = { ...offered, topology: 'forward' };
+    void this.deps.link.request({ type: 'room.start', room: this.id, offer: this.offered }).catch(() => undefined);
+  }
+
   /** A member left or dropped: it is no longer mixed, and what this client sends from now on is under a key it never had. */
   private gone(name: string, owner: string, disconnected: boolean): void {
     this.names = this.names.filter((n) => n !== name);
     this.keys.drop(name);
     this.senderKeys.delete(name);
     this.counters.delete(name);
+    this.signals.delete(name);
     this.media?.removeSender(name);
+    this.media?.removePeer(name);
     const send = this.keys.rotate();
     this.media?.rekey(send);
     for (const n of this.names) if (n !== this.deps.me) this.sendKeyTo(n);
@@ -274,7 +322,7 @@ export class RoomSession extends EventEmitter<RoomEvents> {
     this.emit('nacked', { round, by, counter });
     if (!counter || !this.isOwner) return;
     this.counters.set(by, counter);
-    const next = reoffer(this.local, [...this.counters.values()]);
+    const next = this.nextTerms();
     if (!next) return void this.emit('incompatible', { round, members: [...this.counters.keys()] });
     if (sameTerms(next, this.offered)) return;
     this.offered = next;
@@ -289,6 +337,12 @@ export class RoomSession extends EventEmitter<RoomEvents> {
       if (this.life.phase === 'left') return;
       if (this.life.phase === 'talking') {
         if (sameTerms(this.life.terms, terms)) return;
+        // Only the topology changed: the media moves over without a break.
+        if (sameCodec(this.life.terms, terms)) {
+          this.life.media.useTopology(terms.topology);
+          this.life = { ...this.life, terms };
+          return void this.emit('started', { round, terms });
+        }
         const old = this.life.media;
         this.life = { phase: 'waiting' };
         await old.stop();
@@ -310,10 +364,18 @@ export class RoomSession extends EventEmitter<RoomEvents> {
     this.prepared = null;
     const { source, sink, link } = prepared.take();
     const { settings } = this.deps;
+    const { forward, forwarderIp } = this;
+    const me = this.deps.me;
     const media = new RoomMedia({
       link,
-      server: { address: this.forwarderIp, port: this.forward.port },
-      forward: { username: this.forward.username, password: this.forward.password },
+      ...(forward && forwarderIp && { server: { address: forwarderIp, port: forward.port }, forward: { username: forward.username, password: forward.password } }),
+      topology: terms.topology,
+      mesh: {
+        me,
+        candidates: prepared.candidates,
+        allowLoopback: settings.allowLoopback,
+        signal: (to, body) => void this.deps.link.request({ type: 'room.signal', room: this.id, to, body: { ...body } }).catch(() => undefined),
+      },
       codec: { ...terms.codec, name: terms.codec.name as 'opus' | 'pcm', red: terms.red },
       send: this.keys.sendKey,
       source,
@@ -324,8 +386,12 @@ export class RoomSession extends EventEmitter<RoomEvents> {
     });
     media.on('audio', (name: string) => this.emit('audio', { name }));
     media.on('failed', (err: MediaError) => void this.end({ reason: 'failed', message: err.message }));
+    media.on('pair', (name: string, state: MeshPairState) => this.emit('pair', { name, state }));
+    media.on('unreachable', (name: string) => this.emit('unreachable', { name }));
     for (const [name, sk] of this.senderKeys) media.addSender(name, sk);
+    for (const name of this.names) if (name !== me) media.addPeer(name);
     await media.start();
+    for (const [name, kept] of this.signals) for (const body of kept) media.signal(name, body);
     return media;
   }
 

@@ -11,7 +11,22 @@ import { codecSchema, type CodecDescription } from '../../media/negotiation';
 
 export const ROOM_TERMS_VERSION = 1;
 
-export const roomTermsSchema = z.object({ v: z.literal(ROOM_TERMS_VERSION), codec: codecSchema, red: z.boolean() });
+/**
+ * Most members a room sends mesh with (each member to each other directly); above it, through
+ * the server's forwarder. From bench/room-topology.ts: one copy of a member's stream (Opus
+ * 24 kbit/s at 20 ms, two redundant frames, sealed) is ~99 kbit/s on the wire and a mesh member
+ * uploads one per other member: four members, three copies, ~300 kbit/s, under a third of a
+ * 1 Mbit/s uplink, and every pair on a call's own path, not detoured through the server
+ * (docs/architecture.md, "Mesh or forward").
+ */
+export const MESH_MAX = 4;
+
+/** How media travels: `mesh`, each member to each other directly; `forward`, through the server's forwarder. */
+export const topologySchema = z.enum(['mesh', 'forward']);
+export type Topology = z.infer<typeof topologySchema>;
+
+/** An offer without a topology is one from before meshes: through the forwarder. */
+export const roomTermsSchema = z.object({ v: z.literal(ROOM_TERMS_VERSION), codec: codecSchema, red: z.boolean(), topology: topologySchema.default('forward') });
 export type RoomTerms = z.infer<typeof roomTermsSchema>;
 
 export const counterSchema = z.object({
@@ -34,7 +49,12 @@ export function parseCounter(body: unknown): Counter | null {
 
 /** The owner's first offer: its preferred codec at its frame size, with redundancy. */
 export function firstTerms(local: readonly CodecDescription[]): RoomTerms | null {
-  return local.length ? { v: ROOM_TERMS_VERSION, codec: local[0], red: true } : null;
+  return local.length ? { v: ROOM_TERMS_VERSION, codec: local[0], red: true, topology: 'forward' } : null;
+}
+
+/** The topology for a room of `members`: mesh up to MESH_MAX, forward above it; mesh always without a forwarder. */
+export function topologyFor(members: number, forwarder: boolean, meshMax = MESH_MAX): Topology {
+  return !forwarder || members <= meshMax ? 'mesh' : 'forward';
 }
 
 /** A member's counter-proposal: each codec it has, at the one frame size it is set to. */
@@ -64,13 +84,18 @@ export function reoffer(local: readonly CodecDescription[], counters: readonly C
     for (const frameMs of new Set(sizes)) {
       if (!(FRAME_MS as readonly number[]).includes(frameMs) || (codec.name === 'pcm' && frameMs > 20)) continue;
       if (counters.every((k) => k.codecs.some((x) => x.name === codec.name && x.frameMs.includes(frameMs)))) {
-        return { v: ROOM_TERMS_VERSION, codec: { ...codec, frameMs: frameMs as FrameMs }, red: true };
+        return { v: ROOM_TERMS_VERSION, codec: { ...codec, frameMs: frameMs as FrameMs }, red: true, topology: 'forward' };
       }
     }
   }
   return null;
 }
 
-export function sameTerms(a: RoomTerms | null, b: RoomTerms | null): boolean {
+/** The same codec, frame size and redundancy: media can go on as it is (the topology aside). */
+export function sameCodec(a: RoomTerms | null, b: RoomTerms | null): boolean {
   return a !== null && b !== null && a.red === b.red && a.codec.name === b.codec.name && a.codec.frameMs === b.codec.frameMs && a.codec.payloadType === b.codec.payloadType;
+}
+
+export function sameTerms(a: RoomTerms | null, b: RoomTerms | null): boolean {
+  return sameCodec(a, b) && a!.topology === b!.topology;
 }

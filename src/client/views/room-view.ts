@@ -57,10 +57,11 @@ export function roomView(room: RoomSession): RoomView {
   };
 }
 
-/** "opus at 20 ms frames, with redundancy". */
+/** "opus at 20 ms frames, with redundancy, direct to each member". */
 export function describeTerms(terms: RoomTerms | null): string {
   if (!terms) return 'terms this client cannot read';
-  return `${terms.codec.name} at ${terms.codec.frameMs} ms frames${terms.red ? ', with redundancy' : ''}`;
+  const route = terms.topology === 'mesh' ? 'direct to each member' : "through the server's forwarder";
+  return `${terms.codec.name} at ${terms.codec.frameMs} ms frames${terms.red ? ', with redundancy' : ''}, ${route}`;
 }
 
 /** A happening as one line; `me` is this client's name ("you" instead). */

@@ -11,8 +11,10 @@ import { classifyPacket } from '../demux';
 import { MediaError } from '../errors';
 import type { JitterBufferOptions } from '../jitter-buffer';
 import { RED_PAYLOAD_TYPE } from '../negotiation';
+import { addressKey, candidatePriority } from '../candidates';
 import type { Address, UdpLink } from '../udp-link';
 import { ForwarderLink } from './forwarder-link';
+import { MeshPaths, type MeshPairState, type MeshPathsOptions } from './mesh-paths';
 import { Mixer } from './mixer';
 import type { ReceiveStats } from '../receive-path';
 import { SendPath } from '../send-path';
@@ -27,12 +29,22 @@ export interface RoomCodec {
   red: boolean;
 }
 
+/** How the room's media travels: each member to each other (`mesh`), or through the server's forwarder. */
+export type RoomTopology = 'mesh' | 'forward';
+
 export interface RoomMediaOptions {
-  /** The socket registered with the forwarder; the room owns it from start() (closed by stop()). */
+  /** The room's one socket (registered with the forwarder, shared by the mesh's agents); the room owns it from start() (closed by stop()). */
   link: UdpLink;
-  /** The server's IPv4 address (resolved: datagrams are matched on it) and the room's forward port. */
-  server: { address: string; port: number };
-  forward: Pick<ForwardOffer, 'username' | 'password'>;
+  /**
+   * The server's IPv4 address (resolved: datagrams are matched on it) and the room's forward
+   * port, with this member's credentials there; both absent when the server runs no forwarder.
+   */
+  server?: { address: string; port: number };
+  forward?: Pick<ForwardOffer, 'username' | 'password'>;
+  /** Where media goes at first (default forward; always mesh without a forwarder). */
+  topology?: RoomTopology;
+  /** What the mesh's paths need (required for mesh): this member's name, candidates, and how to signal a member. */
+  mesh?: Omit<MeshPathsOptions, 'link' | 'timers'>;
   codec: RoomCodec;
   /** This member's own sender key: what its packets are sealed with, and their SSRC. */
   send: SenderKey;
@@ -61,6 +73,10 @@ export interface RoomMediaEvents {
   talking: [string, boolean];
   /** A member's first authenticated packet (again after a rekey). */
   audio: [string];
+  /** A mesh pair's state changed (`failed`: this member then sends through the forwarder, if there is one). */
+  pair: [string, MeshPairState];
+  /** A mesh pair failed and there is no forwarder to fall back on: that member does not hear this one. */
+  unreachable: [string];
   failed: [MediaError];
   stopped: [MediaError | undefined];
 }
@@ -75,8 +91,14 @@ export interface MemberView {
 }
 
 export interface RoomStats {
+  /** Packets sealed (one a frame), and datagrams put on the wire (one a frame through the forwarder, one a connected member in mesh). */
   sent: { packets: number; bytes: number };
-  /** Datagrams from anyone but the forwarder, dropped unread. */
+  uploaded: { packets: number; bytes: number };
+  topology: RoomTopology;
+  /** Each mesh pair's state (empty in forward), and signals that were not one. */
+  pairs: Record<string, MeshPairState>;
+  malformedSignals: number;
+  /** Datagrams from anyone but the forwarder and the members' proven addresses, dropped unread. */
   foreign: number;
   /** RTP from the forwarder with an SSRC no member's key has: dropped. */
   unknownSsrc: number;
@@ -117,8 +139,14 @@ export class RoomMedia extends EventEmitter<RoomMediaEvents> {
   private readonly sendPath: SendPath;
   private readonly red: { payloadType: number } | false;
   private readonly timers: Timers;
-  private readonly server: Address;
-  private readonly forwarder: ForwarderLink;
+  private readonly server: Address | null;
+  private readonly forwarder: ForwarderLink | null;
+  private topologyNow: RoomTopology;
+  private mesh: MeshPaths | null = null;
+  /** The other members (mesh pairs are made for them when the topology is mesh). */
+  private readonly peers = new Set<string>();
+  private readonly uploaded = { packets: 0, bytes: 0 };
+  private malformedSignals = 0;
   private readonly clock: FrameClock;
   private readonly mixer: Mixer;
   private readonly maxSenders: number;
@@ -152,23 +180,33 @@ export class RoomMedia extends EventEmitter<RoomMediaEvents> {
       redundancy: opts.redundancy ?? (codec.name === 'opus' ? 2 : 1),
     });
     // Datagrams are told apart by their source address, which is never a host name.
-    if (isIP(opts.server.address) !== 4) throw new RangeError(`the forwarder's address must be an IPv4 address, not ${opts.server.address}`);
-    this.server = { ip: opts.server.address, port: opts.server.port };
+    if (opts.server && isIP(opts.server.address) !== 4) throw new RangeError(`the forwarder's address must be an IPv4 address, not ${opts.server.address}`);
+    this.server = opts.server && opts.forward ? { ip: opts.server.address, port: opts.server.port } : null;
+    this.topologyNow = this.server ? (opts.topology ?? 'forward') : 'mesh';
+    if (this.topologyNow === 'mesh' && !opts.mesh) throw new RangeError('a mesh room needs its mesh options');
     this.maxSenders = opts.maxSenders ?? 32;
     this.mixer = new Mixer({ samples: this.samples });
-    this.forwarder = new ForwarderLink({
-      link: opts.link,
-      server: this.server,
-      forward: opts.forward,
-      keepaliveMs: opts.keepaliveMs,
-      timeoutMs: opts.registerTimeoutMs,
-      timers: this.timers,
-    });
+    this.forwarder =
+      this.server && opts.forward
+        ? new ForwarderLink({
+            link: opts.link,
+            server: this.server,
+            forward: opts.forward,
+            keepaliveMs: opts.keepaliveMs,
+            timeoutMs: opts.registerTimeoutMs,
+            timers: this.timers,
+          })
+        : null;
     this.clock = new FrameClock(this.frameMs, this.tick, { timers: this.timers });
   }
 
+  get topology(): RoomTopology {
+    return this.topologyNow;
+  }
+
   /**
-   * Registers with the forwarder, opens the sink and starts the source; rejects with a
+   * Registers with the forwarder (in mesh too: it is the fallback, and it tells this socket's
+   * public address), starts the mesh's pairs, opens the sink and starts the source; rejects with a
    * MediaError (`input_device`, `output_device`), leaving nothing open.
    */
   async start(): Promise<void> {
@@ -179,9 +217,13 @@ export class RoomMedia extends EventEmitter<RoomMediaEvents> {
     source.on('error', this.onSourceError);
     link.on('error', this.onSocketError);
     link.on('packet', this.onPacket);
-    this.forwarder.on('registered', this.onRegistered);
-    this.forwarder.once('failed', (why) => this.fail(new MediaError('no_path', why)));
-    this.forwarder.start();
+    if (this.forwarder) {
+      this.forwarder.on('registered', this.onRegistered);
+      // In a mesh the forwarder is only the fallback: the pairs go on without it.
+      this.forwarder.once('failed', (why) => this.topologyNow === 'forward' && this.fail(new MediaError('no_path', why)));
+      this.forwarder.start();
+    }
+    if (this.topologyNow === 'mesh') this.openMesh();
     try {
       await sink.open().catch((err: unknown) => Promise.reject(MediaError.fromDevice(err, 'output')));
       await source.start(this.samples, this.onFrame).catch((err: unknown) => Promise.reject(MediaError.fromDevice(err, 'input')));
@@ -198,8 +240,10 @@ export class RoomMedia extends EventEmitter<RoomMediaEvents> {
     this.state = 'stopped';
     this.emit('stopped', this.failure);
     this.clock.stop();
-    this.forwarder.close();
-    this.forwarder.off('registered', this.onRegistered);
+    this.forwarder?.close();
+    this.forwarder?.off('registered', this.onRegistered);
+    this.mesh?.close();
+    this.mesh = null;
     const { sink, source, link } = this.opts;
     link.off('packet', this.onPacket);
     link.close();
@@ -258,6 +302,43 @@ export class RoomMedia extends EventEmitter<RoomMediaEvents> {
     if (m.talking && this.state === 'running') this.emit('talking', name, false);
   }
 
+  /** Another member of the room: in mesh, a pair to it (this side's signal goes out now). */
+  addPeer(name: string): void {
+    if (this.state === 'stopped') return;
+    this.peers.add(name);
+    this.mesh?.add(name);
+  }
+
+  /** A member left: its pair stops. */
+  removePeer(name: string): void {
+    this.peers.delete(name);
+    this.mesh?.remove(name);
+  }
+
+  /** A member's room.signal body, for its pair (ignored in forward); one from a non-member, or not a signal, is counted and dropped. */
+  signal(from: string, body: unknown): void {
+    if (this.state === 'stopped') return;
+    // The mesh counts the bodies it reads and refuses; these are the ones it never sees.
+    if (!this.peers.has(from)) this.malformedSignals++;
+    else this.mesh?.signal(from, body);
+  }
+
+  /**
+   * Moves to another topology without a break: to forward, the mesh's pairs stop and the next
+   * packet goes to the forwarder (the others hear it from there at once); to mesh, pairs start
+   * and packets go direct once every one connects. No-op without a forwarder (mesh it stays).
+   */
+  useTopology(topology: RoomTopology): void {
+    if (this.state === 'stopped' || !this.forwarder || topology === this.topologyNow) return;
+    this.topologyNow = topology;
+    if (topology === 'mesh') {
+      if (this.state === 'running') this.openMesh();
+      return;
+    }
+    this.mesh?.close();
+    this.mesh = null;
+  }
+
   /** This member's new sender key: the next packet goes out under it, with its SSRC. */
   rekey(send: SenderKey): void {
     this.opts.send = send;
@@ -288,6 +369,10 @@ export class RoomMedia extends EventEmitter<RoomMediaEvents> {
     for (const [name, { stream }] of this.roster) members[name] = stream.stats();
     return {
       sent: { packets: this.sendPath.packetsSent, bytes: this.sendPath.bytesSent },
+      uploaded: { ...this.uploaded },
+      topology: this.topologyNow,
+      pairs: this.mesh?.states() ?? {},
+      malformedSignals: this.malformedSignals + (this.mesh?.malformed ?? 0),
       foreign: this.foreign,
       unknownSsrc: this.unknownSsrc,
       ticks: this.clock.count,
@@ -304,22 +389,27 @@ export class RoomMedia extends EventEmitter<RoomMediaEvents> {
   private readonly onFrame = (frame: Frame): void => {
     if (this.state !== 'running') return;
     this.inputMeter.update(frame, this.frameMs);
-    if (!this.forwarder.address) return;
-    this.opts.link.send(this.sendPath.packet(this.mutedMic ? this.silence : frame), this.server);
+    const registered = this.forwarder?.address != null;
+    const direct = this.mesh !== null && (this.mesh.allConnected || !registered);
+    if (!direct && !registered) return;
+    const packet = this.sendPath.packet(this.mutedMic ? this.silence : frame);
+    // Direct while every pair carries media (or there is no forwarder to fall back on); else all
+    // through the forwarder, so each member gets each packet one way, never twice.
+    const copies = direct ? this.mesh!.send(packet) : (this.opts.link.send(packet, this.server!), 1);
+    this.uploaded.packets += copies;
+    this.uploaded.bytes += copies * packet.length;
   };
 
   private readonly onPacket = (buf: Buffer, from: Address): void => {
     if (this.state !== 'running') return;
-    if (from.port !== this.server.port || from.ip !== this.server.ip) {
-      this.foreign++;
-      return;
-    }
     const kind = classifyPacket(buf);
+    const fromServer = this.server !== null && from.port === this.server.port && from.ip === this.server.ip;
     if (kind === 'stun') {
-      this.forwarder.handle(buf);
+      if (fromServer) this.forwarder!.handle(buf);
+      else if (!this.mesh?.handleStun(buf, from)) this.foreign++;
       return;
     }
-    if (kind !== 'rtp' || buf.length < 12) {
+    if (kind !== 'rtp' || buf.length < 12 || !(fromServer || this.mesh?.accepts(from))) {
       this.foreign++;
       return;
     }
@@ -370,8 +460,31 @@ export class RoomMedia extends EventEmitter<RoomMediaEvents> {
   }
 
   private readonly onRegistered = (address: Address): void => {
+    this.offerReflexive(address);
     this.emit('registered', address);
   };
+
+  /**
+   * The forwarder's view of this socket, offered to the mesh as a server-reflexive candidate (as
+   * a call's STUN gathering does), unless it is one of the socket's own addresses: no NAT.
+   */
+  private offerReflexive(a: Address): void {
+    if (!this.mesh || this.opts.link.candidates().some((c) => addressKey(c) === addressKey(a))) return;
+    this.mesh.addLocalCandidate({ ip: a.ip, port: a.port, type: 'srflx', priority: candidatePriority('srflx') });
+  }
+
+  private openMesh(): void {
+    const mesh = new MeshPaths({ ...this.opts.mesh!, link: this.opts.link, timers: this.timers });
+    this.mesh = mesh;
+    mesh.on('pair', (name, state) => {
+      if (this.mesh !== mesh) return;
+      this.emit('pair', name, state);
+      if (state === 'failed' && !this.forwarder?.address) this.emit('unreachable', name);
+    });
+    for (const name of this.peers) mesh.add(name);
+    const known = this.forwarder?.address;
+    if (known) this.offerReflexive(known);
+  }
 
   private readonly onSourceError = (err: Error): void => this.fail(MediaError.fromDevice(err, 'input'));
   private readonly onSinkError = (err: Error): void => this.fail(MediaError.fromDevice(err, 'output'));

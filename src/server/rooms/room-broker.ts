@@ -135,14 +135,29 @@ export class RoomBroker {
 
   /** A sender key sealed to one member, passed on unread. */
   key(session: Session, id: string, to: string, epoch: number, sealed: string): Failure | null {
-    const limited = this.budget.take(session, 'key');
+    const target = this.recipient(session, 'key', id, to);
+    if ('code' in target) return target;
+    target.session.send({ type: 'room.key', room: target.room.id, from: session.name, epoch, sealed });
+    return null;
+  }
+
+  /** A media signal (a mesh pair's ICE credentials and candidates) for one member, passed on unread. */
+  signal(session: Session, id: string, to: string, body: Offer): Failure | null {
+    const target = this.recipient(session, 'signal', id, to);
+    if ('code' in target) return target;
+    target.session.send({ type: 'room.signal', room: target.room.id, from: session.name, body });
+    return null;
+  }
+
+  /** The other member of the session's room named `to`, once the request is within the session's budget. */
+  private recipient(session: Session, kind: 'key' | 'signal', id: string, to: string): { room: Room; session: Session } | Failure {
+    const limited = this.budget.take(session, kind);
     if (limited) return limited;
     const room = this.roomOf(session, id);
     if ('code' in room) return room;
     const target = [...room.members.keys()].find((s) => s !== session && s.name.toLowerCase() === to.toLowerCase());
     if (!target) return { code: 'not_found', message: `no other member of room ${room.id} is named "${clip(to)}"` };
-    target.send({ type: 'room.key', room: room.id, from: session.name, epoch, sealed });
-    return null;
+    return { room, session: target };
   }
 
   /** The session leaves its room, if it is in one: the others are told how, and who owns it now. */

@@ -4,7 +4,7 @@ import type { Session } from '../registry';
 import { rateLimited, type Failure } from '../refusals';
 import { TokenBucket, type Rate } from '../token-bucket';
 
-type Kind = 'start' | 'key' | 'join';
+type Kind = 'start' | 'key' | 'join' | 'signal';
 
 /**
  * Each session's budget for room requests, one token bucket a kind. Held weakly by session: a
@@ -18,7 +18,8 @@ export class RoomLimits {
     limits: ServerLimits,
     private readonly clock: Clock,
   ) {
-    this.rates = { start: limits.roomStarts, key: limits.roomKeys, join: limits.roomJoins };
+    // Signals come at the pace of keys (one to each member when media starts, a few trickled after): the same rate, a bucket of their own.
+    this.rates = { start: limits.roomStarts, key: limits.roomKeys, join: limits.roomJoins, signal: limits.roomKeys };
   }
 
   /** Takes one request of `kind` from the session's budget: null, or the rate_limited refusal. */
@@ -26,7 +27,8 @@ export class RoomLimits {
     const now = this.clock.now();
     let b = this.buckets.get(session);
     if (!b) {
-      b = { start: new TokenBucket(this.rates.start, now), key: new TokenBucket(this.rates.key, now), join: new TokenBucket(this.rates.join, now) };
+      const bucket = (k: Kind) => new TokenBucket(this.rates[k], now);
+      b = { start: bucket('start'), key: bucket('key'), join: bucket('join'), signal: bucket('signal') };
       this.buckets.set(session, b);
     }
     const wait = b[kind].take(1, now);
@@ -38,4 +40,5 @@ const WHAT: Record<Kind, string> = {
   start: 'too many rounds started',
   key: 'too many sender keys sent',
   join: 'too many rooms joined or created',
+  signal: 'too many media signals sent',
 };

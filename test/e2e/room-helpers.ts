@@ -1,0 +1,103 @@
+/**
+ * What the room end-to-end tests share: phones on a real server, members with tone sources and
+ * recording sinks, and the checks that everyone hears everyone else and not themselves.
+ */
+import type { RunningServer } from '../../src/server';
+import { Phone, type PhoneOptions, type RoomSession } from '../../src/client/phone';
+import type { RoomEvents } from '../../src/client/room/room-session';
+import type { CodecName } from '../../src/audio/types';
+import { ToneSource } from '../../src/audio';
+import { goertzel } from '../helpers/audio';
+import { waitUntil } from '../helpers/wait';
+import { RecordingSink } from './media-helpers';
+
+export interface Member {
+  name: string;
+  tone: number;
+  phone: Phone;
+  room: RoomSession;
+  heard: RecordingSink;
+}
+
+export interface MemberOptions {
+  codecs?: CodecName[];
+  input?: ToneSource;
+  /** More phone options (candidates rewritten, say). */
+  phone?: Partial<PhoneOptions>;
+}
+
+/** Phones on one server, closed together after each test. */
+export class RoomTestbed {
+  private readonly phones: Phone[] = [];
+
+  constructor(private readonly server: () => RunningServer) {}
+
+  async phone(name: string, codecs: CodecName[] = ['opus', 'pcm'], extra: Partial<PhoneOptions> = {}): Promise<Phone> {
+    const p = await Phone.connect({ server: { host: '127.0.0.1', port: this.server().port }, udpHost: '127.0.0.1', codecs, stun: false, relay: 'off', ...extra });
+    this.phones.push(p);
+    await p.register(name);
+    return p;
+  }
+
+  async member(name: string, tone: number, roomId: string, opts: MemberOptions = {}): Promise<Member> {
+    const p = await this.phone(name, opts.codecs, opts.phone);
+    const heard = new RecordingSink();
+    const room = await p.enterRoom('join', roomId, { input: opts.input ?? new ToneSource(tone, 0.25), output: heard });
+    return { name, tone, phone: p, room, heard };
+  }
+
+  /** Members join one room; the first is its owner and starts once all are in (in `topology`, if given); resolves when media runs everywhere. */
+  async room(id: string, tones: number[], opts: { codecs?: CodecName[][]; members?: (i: number) => MemberOptions; topology?: 'mesh' | 'forward' } = {}): Promise<Member[]> {
+    const members: Member[] = [];
+    for (const [i, tone] of tones.entries()) members.push(await this.member(`m${i}-${id}`, tone, id, { codecs: opts.codecs?.[i], ...opts.members?.(i) }));
+    await waitUntil(() => members[0].room.members.length === tones.length, 'everyone in the room');
+    const started = members.map((m) => once(m.room, 'started'));
+    await members[0].room.start({ topology: opts.topology });
+    await Promise.all(started);
+    return members;
+  }
+
+  async close(): Promise<void> {
+    await Promise.all(this.phones.splice(0).map((p) => p.close()));
+  }
+}
+
+export function once<K extends keyof RoomEvents>(room: RoomSession, event: K): Promise<RoomEvents[K][0]> {
+  return new Promise((resolve) => (room as unknown as NodeJS.EventEmitter).once(event, resolve));
+}
+
+/** Level of `freq` in dB (relative to full scale, roughly) over the samples. */
+export function levelDb(x: Int16Array, freq: number): number {
+  return 10 * Math.log10(goertzel(x, freq) / (32768 * 32768) + 1e-20);
+}
+
+/** The last second `m` played. */
+export function lastSecond(m: Member): Int16Array {
+  const n = m.heard.frames.length;
+  return m.heard.samples(Math.max(0, n - 50), n);
+}
+
+/** Everyone's recording holds every other tone, within 6 dB of each other, and its own 30 dB below the weakest. */
+export function expectEveryoneHeard(members: Member[]): void {
+  const lines: string[] = [];
+  for (const m of members) {
+    const x = lastSecond(m);
+    const others = members.filter((o) => o !== m).map((o) => levelDb(x, o.tone));
+    const own = levelDb(x, m.tone);
+    const spread = Math.max(...others) - Math.min(...others);
+    const margin = Math.min(...others) - own;
+    if (spread > 6 || margin < 30) {
+      throw new Error(`${m.name}: others ${others.map((d) => d.toFixed(1)).join(', ')} dB (spread ${spread.toFixed(1)}), own ${own.toFixed(1)} dB (margin ${margin.toFixed(1)})`);
+    }
+    // Heard at all: well above the noise of an empty mix.
+    expect(Math.min(...others)).toBeGreaterThan(-40);
+    lines.push(`${m.name}: others ${Math.min(...others).toFixed(1)}…${Math.max(...others).toFixed(1)} dB, own ${own.toFixed(1)} dB`);
+  }
+  console.log(`${members.length} members:\n  ${lines.join('\n  ')}`);
+}
+
+/** Waits until every member has played `seconds` of audio since now. */
+export async function played(members: Member[], seconds: number): Promise<void> {
+  const marks = members.map((m) => m.heard.frames.length);
+  await waitUntil(() => members.every((m, i) => m.heard.frames.length - marks[i] >= seconds * 50), `every member to play ${seconds} s`, 30_000);
+}
