@@ -57,6 +57,8 @@ export class LoopStalls {
       }
       this.last = now;
     }, everyMs);
+    // Watching must not keep a test's process alive.
+    this.timer.unref();
   }
 
   stop(): this {
@@ -76,11 +78,11 @@ export class LoopStalls {
 
 /**
  * The latest `frames` frames `sink` played that no loop stall touched: none began while a stall
- * ran, nor within `settleMs` after one (a stream's buffer is still taking up what piled up); null
- * when every such stretch was touched.
+ * ran, nor within `settleMs` after one (a stream's buffer is still taking up what piled up), none
+ * before `fromFrame`; null when every such stretch was touched.
  */
-export function calmWindow(sink: RecordingSink, stalls: LoopStalls, frames: number, settleMs = 300): Int16Array | null {
-  for (let end = sink.frames.length; end - frames >= 0; end--) {
+export function calmWindow(sink: RecordingSink, stalls: LoopStalls, frames: number, settleMs = 300, fromFrame = 0): Int16Array | null {
+  for (let end = sink.frames.length; end - frames >= fromFrame; end--) {
     const from = sink.times[end - frames];
     const to = sink.times[end - 1];
     if (!stalls.spans.some((s) => s.from <= to && s.to + settleMs >= from)) return sink.samples(end - frames, end);

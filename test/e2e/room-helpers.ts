@@ -9,7 +9,7 @@ import type { CodecName } from '../../src/audio/types';
 import { ToneSource } from '../../src/audio';
 import { goertzel } from '../helpers/audio';
 import { waitUntil } from '../helpers/wait';
-import { RecordingSink } from './media-helpers';
+import { calmWindow, LoopStalls, RecordingSink } from './media-helpers';
 
 export interface Member {
   name: string;
@@ -71,10 +71,22 @@ export function levelDb(x: Int16Array, freq: number): number {
   return 10 * Math.log10(goertzel(x, freq) / (32768 * 32768) + 1e-20);
 }
 
-/** The last second `m` played. */
+/**
+ * This process's loop stalls: every phone of a test shares its loop, so a stall (a busy machine,
+ * a collection) stops every member's clock and sockets at once, and streams conceal until their
+ * buffers catch up. The level checks judge a second of playback no stall touched.
+ */
+const stalls = new LoopStalls();
+/** Where each member's playback stood when the last `played` began: the checks look after it. */
+const marks = new WeakMap<Member, number>();
+const SECOND = 50;
+/** After a stall, streams take this long to play from their buffers again. */
+const SETTLE_MS = 500;
+
+/** The latest second `m` played since the last `played` began that no loop stall touched; the latest second, when every one was. */
 export function lastSecond(m: Member): Int16Array {
   const n = m.heard.frames.length;
-  return m.heard.samples(Math.max(0, n - 50), n);
+  return calmWindow(m.heard, stalls, SECOND, SETTLE_MS, marks.get(m) ?? 0) ?? m.heard.samples(Math.max(0, n - SECOND), n);
 }
 
 /** Everyone's recording holds every other tone, within 6 dB of each other, and its own 30 dB below the weakest. */
@@ -96,8 +108,14 @@ export function expectEveryoneHeard(members: Member[]): void {
   console.log(`${members.length} members:\n  ${lines.join('\n  ')}`);
 }
 
-/** Waits until every member has played `seconds` of audio since now. */
+/**
+ * Waits until every member has played `seconds` of audio since now, then, for up to 20 s more,
+ * until each has a second of it that no loop stall touched (what lastSecond judges).
+ */
 export async function played(members: Member[], seconds: number): Promise<void> {
-  const marks = members.map((m) => m.heard.frames.length);
-  await waitUntil(() => members.every((m, i) => m.heard.frames.length - marks[i] >= seconds * 50), `every member to play ${seconds} s`, 30_000);
+  for (const m of members) marks.set(m, m.heard.frames.length);
+  await waitUntil(() => members.every((m) => m.heard.frames.length - marks.get(m)! >= seconds * SECOND), `every member to play ${seconds} s`, 30_000);
+  const calm = () => members.every((m) => calmWindow(m.heard, stalls, SECOND, SETTLE_MS, marks.get(m)) !== null);
+  const deadline = Date.now() + 20_000;
+  while (!calm() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
 }
