@@ -7,11 +7,13 @@
  */
 import dgram from 'node:dgram';
 import { startServer, type RunningServer } from '../../src/server';
-import type { Frame } from '../../src/audio/types';
-import { getCodec, ToneSource } from '../../src/audio';
+import { getCodec } from '../../src/audio';
+import { Identity } from '../../src/media/crypto/identity';
+import { MemoryKnownPeers } from '../../src/client/known-peers';
 import { waitFor, waitUntil } from '../helpers/wait';
 import { run } from '../cli/helpers/parley';
 import { expectEveryoneHeard, lastSecond, levelDb, once, played, RoomTestbed } from './room-helpers';
+import { TappedTone } from './media-helpers';
 
 jest.setTimeout(90_000);
 
@@ -153,12 +155,29 @@ test('what members send (direct in a mesh, or to the forwarder) carries no audio
   }
 });
 
-/** A tone that keeps what it produced: the frames handed to the room. */
-class TappedTone extends ToneSource {
-  readonly made: Frame[] = [];
-  protected override nextFrame(samples: number): Frame {
-    const f = super.nextFrame(samples);
-    this.made.push(f);
-    return f;
-  }
-}
+
+test("a member whose identity key is not the one remembered for its name is neither heard nor given our key; the others go on", async () => {
+  const id = 'trust';
+  // Ann has talked to "bob" before, under another key.
+  const remembered = new MemoryKnownPeers();
+  remembered.remember('bob-trust', Identity.generate().publicKey);
+  const ann = await member('ann-trust', 440, id, { phone: { identity: Identity.generate(), knownPeers: remembered } });
+  const cat = await member('cat-trust', 930, id);
+  const untrusted = new Promise<{ name: string; why: string }>((resolve) => ann.room.once('untrusted', resolve));
+  const bob = await member('bob-trust', 620, id);
+  expect(await untrusted).toMatchObject({ name: 'bob-trust', why: expect.stringMatching(/not the one remembered/) });
+  await waitUntil(() => ann.room.members.length === 3, 'three in the room');
+  const started = [ann, bob, cat].map((m) => once(m.room, 'started'));
+  await ann.room.start();
+  await Promise.all(started);
+  await played([ann, bob, cat], 2);
+  // Ann hears cat, not bob; bob hears cat, not ann (it never got her key); cat hears both.
+  expect(levelDb(lastSecond(ann), 930)).toBeGreaterThan(-30);
+  expect(levelDb(lastSecond(ann), 620)).toBeLessThan(-60);
+  expect(levelDb(lastSecond(bob), 930)).toBeGreaterThan(-30);
+  expect(levelDb(lastSecond(bob), 440)).toBeLessThan(-60);
+  expect(levelDb(lastSecond(cat), 440)).toBeGreaterThan(-30);
+  expect(levelDb(lastSecond(cat), 620)).toBeGreaterThan(-30);
+  // The remembered key stays what it was.
+  expect(remembered.check('bob-trust', bob.phone.identity.publicKey).status).toBe('changed');
+});

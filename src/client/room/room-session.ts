@@ -242,12 +242,20 @@ export class RoomSession extends EventEmitter<RoomEvents> {
 
   /** A member's key, checked; then ours, sealed to it. */
   private admit(name: string, key: MemberKey): void {
-    if (!this.keys.admit(name, key)) return void this.emit('untrusted', { name, why: 'its room key is not signed by the identity it shows' });
+    if (!this.keys.admit(name, key)) return this.distrust(name, 'its room key is not signed by the identity it shows');
     if (!this.deps.trust(name, key.identity)) {
       this.keys.drop(name);
-      return void this.emit('untrusted', { name, why: 'its identity key is not the one remembered for that name' });
+      return this.distrust(name, 'its identity key is not the one remembered for that name');
     }
     this.sendKeyTo(name);
+  }
+
+  /**
+   * Said on the next turn: members already in the room are checked before enter() hands this
+   * session back, and whoever listens then must still hear of them.
+   */
+  private distrust(name: string, why: string): void {
+    setImmediate(() => this.emit('untrusted', { name, why }));
   }
 
   private sendKeyTo(name: string): void {
