@@ -85,6 +85,9 @@ async function stay(session: RoomSession, opts: RoomCommand, report: Reporter, s
   );
   session.on('started', ({ round, terms }) => report.event('started', { room: session.id, round, terms }, `audio with ${describeTerms(terms)}, encrypted with each member's own key`));
   session.on('audio', ({ name }) => report.quiet('audio', { room: session.id, from: name }));
+  session.on('unreachable', ({ name }) =>
+    report.problem('unreachable', { room: session.id, name }, `${name} answers no direct path, and this server forwards no room media: ${name} does not hear you`),
+  );
   session.on('untrusted', ({ name, why }) => report.problem('untrusted', { room: session.id, name, why }, `${name} is not heard: ${why}`));
   startIfDue();
 
