@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import dgram from 'node:dgram';
-import { encodeStun, parseStun, STUN_BINDING_REQUEST, STUN_BINDING_SUCCESS, verifyIntegrity, type ForwardOffer } from '../../src/protocol';
+import { encodeStun, parseStun, STUN_BINDING_ERROR, STUN_BINDING_REQUEST, STUN_BINDING_SUCCESS, verifyIntegrity, type ForwardOffer } from '../../src/protocol';
 
 /**
  * A room member's media socket, raw: registers with the forwarder by a Binding request under its
@@ -30,27 +30,39 @@ export class ForwardSocket {
     return this.socket.address().port;
   }
 
+  /** The nonce of the last 401 the forwarder answered this socket with (its proof of address). */
+  challenge: string | undefined;
+
   /**
-   * Sends a Binding request signed with `password` (the offer's, unless told otherwise); resolves
-   * with the mapped address of a success whose integrity checks under it, or null if none
-   * comes within `timeoutMs`.
+   * Sends a Binding request signed with `password` (the offer's, unless told otherwise) and
+   * carrying `nonce` if given; a 401 with a nonce is answered with the request again carrying it
+   * (unless `prove` is false); resolves with the mapped address of a success whose integrity
+   * checks under the key, or null if none comes within `timeoutMs`.
    */
-  register(offer: ForwardOffer, { password = offer.password, timeoutMs = 2000 } = {}): Promise<{ ip: string; port: number } | null> {
+  register(offer: ForwardOffer, { password = offer.password, timeoutMs = 2000, nonce = undefined as string | undefined, prove = true } = {}): Promise<{ ip: string; port: number } | null> {
     const tid = randomBytes(12);
     const key = Buffer.from(password, 'utf8');
+    const ask = (n: string | undefined) => {
+      const attrs = n === undefined ? { username: offer.username } : { username: offer.username, nonce: n };
+      this.socket.send(encodeStun(STUN_BINDING_REQUEST, tid, attrs, key), offer.port, '127.0.0.1');
+    };
     return new Promise((resolve) => {
-      const t = setTimeout(() => {
-        this.stun.delete(tid.toString('hex'));
-        resolve(null);
-      }, timeoutMs);
-      this.stun.set(tid.toString('hex'), (p) => {
-        const msg = parseStun(p);
-        if (!msg || msg.type !== STUN_BINDING_SUCCESS || !verifyIntegrity(p, msg, key)) return;
+      const done = (r: { ip: string; port: number } | null) => {
         clearTimeout(t);
         this.stun.delete(tid.toString('hex'));
-        resolve(msg.xorMappedAddress ?? null);
+        resolve(r);
+      };
+      const t = setTimeout(() => done(null), timeoutMs);
+      this.stun.set(tid.toString('hex'), (p) => {
+        const msg = parseStun(p);
+        if (!msg || !verifyIntegrity(p, msg, key)) return;
+        if (msg.type === STUN_BINDING_ERROR && msg.errorCode === 401 && msg.nonce !== undefined) {
+          this.challenge = msg.nonce;
+          return prove ? ask(msg.nonce) : done(null);
+        }
+        if (msg.type === STUN_BINDING_SUCCESS) done(msg.xorMappedAddress ?? null);
       });
-      this.socket.send(encodeStun(STUN_BINDING_REQUEST, tid, { username: offer.username }, key), offer.port, '127.0.0.1');
+      ask(nonce);
     });
   }
 

@@ -149,3 +149,26 @@ test('a registration lapses without a refresh for 30 s', async () => {
   expect(await a.udp.register(a.offer)).not.toBeNull();
   await deliver(b.udp, rtp(2, 1), [a.udp]);
 });
+
+test('a new address registers only once shown to receive there: without the nonce sent to it, or with another address\'s, it gets a 401 and nothing moves', async () => {
+  const [a, b] = await members('band', 'alice', 'bob');
+  const elsewhere = await ForwardSocket.open();
+  const forger = await ForwardSocket.open();
+  sockets.push(elsewhere, forger);
+  const challenged = t.server.rooms.forwarder!.challenged;
+  // Alice's credentials from another socket: a 401 carrying a nonce for that socket's address.
+  expect(await elsewhere.register(a.offer, { prove: false, timeoutMs: 1000 })).toBeNull();
+  expect(elsewhere.challenge).toMatch(/^[A-Za-z0-9_-]{22}$/);
+  // That nonce is no good from a third address (as a forged source would need it to be).
+  expect(await forger.register(a.offer, { nonce: elsewhere.challenge, prove: false, timeoutMs: 1000 })).toBeNull();
+  expect(forger.challenge).not.toBe(elsewhere.challenge);
+  expect(t.server.rooms.forwarder!.challenged).toBe(challenged + 2);
+  // Alice is still where she was: bob's media reaches her first socket, not the others.
+  const p = rtp(2, 7);
+  await deliver(b.udp, p, [a.udp]);
+  expect(elsewhere.media).toHaveLength(0);
+  expect(forger.media).toHaveLength(0);
+  // With its own nonce, the other socket takes the registration over.
+  expect(await elsewhere.register(a.offer, { nonce: elsewhere.challenge, prove: false })).toEqual({ ip: '127.0.0.1', port: elsewhere.port });
+  await deliver(b.udp, rtp(2, 8), [elsewhere]);
+});

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import type { ForwardOffer } from '../../protocol/rooms';
-import { STUN_BINDING_SUCCESS, STUN_BINDING_REQUEST, encodeStun, parseStun, verifyIntegrity } from '../../protocol/stun';
+import { STUN_BINDING_ERROR, STUN_BINDING_SUCCESS, STUN_BINDING_REQUEST, encodeStun, parseStun, verifyIntegrity } from '../../protocol/stun';
 import { realTimers, type TimerHandle, type Timers } from '../../audio/timers';
 import type { Address, UdpLink } from '../udp-link';
 
@@ -31,8 +31,11 @@ export interface ForwarderLinkEvents {
  * Registers this member's socket with the room's forwarder: a STUN Binding request with USERNAME
  * and MESSAGE-INTEGRITY under the password (short-term credentials, RFC 8489 §9.1), resent with
  * back-off until a success signed with the same key comes back; then the same again every
- * `keepaliveMs`, which keeps the NAT's mapping and the forwarder's registration alive. The
- * caller hands it the forwarder's STUN datagrams (`handle`).
+ * `keepaliveMs`, which keeps the NAT's mapping and the forwarder's registration alive. From an
+ * address it has not registered, the forwarder first answers 401 with a NONCE for that address
+ * (signed the same way): the request goes again at once carrying it, which proves this socket
+ * receives at the address it sends from. The caller hands it the forwarder's STUN datagrams
+ * (`handle`).
  */
 export class ForwarderLink extends EventEmitter<ForwarderLinkEvents> {
   private readonly timers: Timers;
@@ -42,6 +45,8 @@ export class ForwarderLink extends EventEmitter<ForwarderLinkEvents> {
   private timer: TimerHandle | undefined;
   private deadline: TimerHandle | undefined;
   private mapped: Address | null = null;
+  /** The forwarder's proof-of-address for where it sees this socket; sent with every request. */
+  private nonce: string | undefined;
   private closed = false;
   /** Binding requests sent, first ones and retransmissions. */
   requestsSent = 0;
@@ -74,7 +79,16 @@ export class ForwarderLink extends EventEmitter<ForwarderLinkEvents> {
   handle(buf: Buffer): boolean {
     const msg = parseStun(buf);
     const t = this.transaction;
-    if (!msg || !t || msg.type !== STUN_BINDING_SUCCESS || !msg.transactionId.equals(t) || !verifyIntegrity(buf, msg, this.key) || !msg.xorMappedAddress) {
+    if (!msg || !t || !msg.transactionId.equals(t) || !verifyIntegrity(buf, msg, this.key)) {
+      this.rejected++;
+      return false;
+    }
+    if (msg.type === STUN_BINDING_ERROR && msg.errorCode === 401 && msg.nonce !== undefined && msg.nonce !== this.nonce) {
+      this.nonce = msg.nonce;
+      this.begin();
+      return true;
+    }
+    if (msg.type !== STUN_BINDING_SUCCESS || !msg.xorMappedAddress) {
       this.rejected++;
       return false;
     }
@@ -109,7 +123,8 @@ export class ForwarderLink extends EventEmitter<ForwarderLinkEvents> {
   private send(): void {
     const t = this.transaction;
     if (this.closed || !t) return;
-    this.opts.link.send(encodeStun(STUN_BINDING_REQUEST, t, { username: this.opts.forward.username }, this.key), this.opts.server);
+    const attrs = this.nonce === undefined ? { username: this.opts.forward.username } : { username: this.opts.forward.username, nonce: this.nonce };
+    this.opts.link.send(encodeStun(STUN_BINDING_REQUEST, t, attrs, this.key), this.opts.server);
     this.requestsSent++;
     const wait = this.rto;
     this.rto = Math.min(this.rto * 2, this.opts.maxRtoMs ?? 1600);

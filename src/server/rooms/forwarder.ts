@@ -1,6 +1,6 @@
-import { randomBytes } from 'node:crypto';
+import { createHmac, randomBytes } from 'node:crypto';
 import type dgram from 'node:dgram';
-import { encodeStun, STUN_BINDING_SUCCESS, verifyIntegrity, type ForwardOffer, type StunMessage } from '../../protocol';
+import { encodeStun, STUN_BINDING_ERROR, STUN_BINDING_SUCCESS, verifyIntegrity, type ForwardOffer, type StunMessage } from '../../protocol';
 import type { Clock } from '../clock';
 import type { Logger } from '../logger';
 import type { Session } from '../registry';
@@ -29,6 +29,8 @@ export interface ForwardCounters {
   forwarded: { packets: number; bytes: number };
   /** Binding requests that registered or refreshed a member. */
   bindings: number;
+  /** Binding requests from a member's new address answered with a nonce to prove it (401). */
+  challenged: number;
   dropped: {
     /** Binding requests with an unknown username or a wrong MESSAGE-INTEGRITY. */
     auth: number;
@@ -67,13 +69,20 @@ interface Member {
  * sees a media key: the payload is sealed end to end with sender keys.
  */
 export class Forwarder {
-  readonly counters: ForwardCounters = { forwarded: { packets: 0, bytes: 0 }, bindings: 0, dropped: { auth: 0, unregistered: 0, malformed: 0, rate: 0 }, cutOff: 0 };
+  readonly counters: ForwardCounters = { forwarded: { packets: 0, bytes: 0 }, bindings: 0, challenged: 0, dropped: { auth: 0, unregistered: 0, malformed: 0, rate: 0 }, cutOff: 0 };
   private readonly rooms = new Map<string, Set<Member>>();
   private readonly bySession = new Map<Session, Member>();
   private readonly byUser = new Map<string, Member>();
   private readonly byAddress = new Map<string, Member>();
+  /** Keys this process's proofs of address: a nonce names one address and is good for no other. */
+  private readonly nonceKey = randomBytes(32);
 
   constructor(private readonly env: ForwardEnv) {}
+
+  /** The nonce a request from `at` must carry to register there: only whoever receives at `at` learns it. */
+  private nonceFor(at: string): string {
+    return createHmac('sha256', this.nonceKey).update(at).digest('base64url').slice(0, 22);
+  }
 
   /** Members registered now (their registration not lapsed). */
   get registered(): number {
@@ -116,6 +125,13 @@ export class Forwarder {
     if (!ip) return void this.counters.dropped.malformed++;
     const now = this.env.clock.now();
     const at = `${rinfo.address}|${rinfo.port}`;
+    if (m.at !== at && msg.nonce !== this.nonceFor(at)) {
+      // Not yet shown to receive there: a source address is easily forged, and a member must
+      // not point its room's media at someone else. The answer is no larger than the request.
+      this.counters.challenged++;
+      const challenge = { errorCode: 401, errorReason: 'Unauthorized', nonce: this.nonceFor(at) };
+      return void this.env.send(encodeStun(STUN_BINDING_ERROR, msg.transactionId, challenge, m.key), rinfo.port, rinfo.address);
+    }
     if (m.at !== at) {
       // A new address: NAT rebinding, or a first registration. Whoever held it before loses it.
       this.unregister(m);
