@@ -6,6 +6,7 @@ import { frameSamples, type AudioDecoder, type AudioSink, type AudioSource, type
 import { classifyPacket } from './demux';
 import { decodeBye, encodeBye } from '../protocol/rtcp-bye';
 import { signedByeReason, verifiedByeReason } from './crypto/bye-tag';
+import { SessionIo } from './session-io';
 import { MediaError } from './errors';
 import type { JitterBufferOptions } from './jitter-buffer';
 import type { Agreement } from './negotiation';
@@ -90,6 +91,8 @@ export class MediaSession extends EventEmitter<MediaSessionEvents> {
   private readonly sendPath: SendPath;
   private readonly receivePath: ReceivePath;
   private readonly ice: IceAgent;
+  /** The devices and the socket: their failures, opening and closing. */
+  private readonly io: SessionIo;
   private readonly clock: FrameClock;
   private readonly timers: Timers;
   private readonly inputMeter = new LevelMeter();
@@ -107,6 +110,7 @@ export class MediaSession extends EventEmitter<MediaSessionEvents> {
     super();
     const { agreement, codec } = opts;
     this.timers = opts.timers ?? realTimers;
+    this.io = new SessionIo(opts, (err) => this.fail(err), this.onPacket);
     this.frameMs = agreement.codec.frameMs;
     this.samples = frameSamples(this.frameMs);
     this.silence = new Int16Array(this.samples);
@@ -152,23 +156,18 @@ export class MediaSession extends EventEmitter<MediaSessionEvents> {
   async start(): Promise<void> {
     if (this.state !== 'idle') throw new Error('media session already started');
     this.state = 'running';
-    const { sink, source, link } = this.opts;
-    sink.on('error', this.onSinkError);
-    source.on('error', this.onSourceError);
-    link.on('error', this.onSocketError);
-    link.on('packet', this.onPacket);
+    this.io.listen();
     this.ice.on('path', this.onPath);
     this.ice.on('disconnected', this.onDisconnected);
     this.ice.once('failed', (why) => this.fail(new MediaError('no_path', why)));
     this.ice.start();
     try {
-      await sink.open().catch((err: unknown) => Promise.reject(MediaError.fromDevice(err, 'output')));
-      await source.start(this.samples, this.onFrame).catch((err: unknown) => Promise.reject(MediaError.fromDevice(err, 'input')));
+      await this.io.open(this.samples, this.onFrame);
     } catch (err) {
       await this.stop();
       throw err;
     }
-    if (this.state !== 'running') await source.stop().catch(() => undefined);
+    if (this.state !== 'running') await this.opts.source.stop().catch(() => undefined);
   }
 
   /** Stops both directions and closes the devices and the socket; safe to call twice. */
@@ -180,16 +179,11 @@ export class MediaSession extends EventEmitter<MediaSessionEvents> {
     this.ice.stop();
     this.ice.off('path', this.onPath);
     this.ice.off('disconnected', this.onDisconnected);
-    const { sink, source, link } = this.opts;
-    link.off('packet', this.onPacket);
+    this.io.deafen();
     this.relay?.off('packet', this.onRelayed);
     // Before the socket closes: the relay's goodbye (a zero-lifetime refresh) goes out on it.
     this.relay?.close();
-    link.close();
-    await Promise.allSettled([source.stop(), sink.close()]);
-    sink.off('error', this.onSinkError);
-    source.off('error', this.onSourceError);
-    link.off('error', this.onSocketError);
+    await this.io.close();
     this.sendPath.close();
     this.decoder.close();
   }
@@ -333,11 +327,6 @@ export class MediaSession extends EventEmitter<MediaSessionEvents> {
     this.emit('disconnected', why);
   };
 
-  private readonly onSourceError = (err: Error): void => this.fail(MediaError.fromDevice(err, 'input'));
-  private readonly onSinkError = (err: Error): void => this.fail(MediaError.fromDevice(err, 'output'));
-  private readonly onSocketError = (err: Error): void => {
-    this.fail(new MediaError('socket', `the media socket failed: ${err.message}`, { detail: err.message, cause: err }));
-  };
 
   private fail(err: MediaError): void {
     if (this.state !== 'running') return;

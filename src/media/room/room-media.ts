@@ -8,6 +8,7 @@ import { frameSamples, type AudioSink, type AudioSource, type Codec, type CodecN
 import type { ForwardOffer } from '../../protocol/rooms';
 import type { SenderKey } from '../crypto/sender-keys';
 import { classifyPacket } from '../demux';
+import { SessionIo } from '../session-io';
 import { MediaError } from '../errors';
 import type { JitterBufferOptions } from '../jitter-buffer';
 import { RED_PAYLOAD_TYPE } from '../negotiation';
@@ -139,6 +140,8 @@ export class RoomMedia extends EventEmitter<RoomMediaEvents> {
   private readonly sendPath: SendPath;
   private readonly red: { payloadType: number } | false;
   private readonly timers: Timers;
+  /** The devices and the socket: their failures, opening and closing. */
+  private readonly io: SessionIo;
   private readonly server: Address | null;
   private readonly forwarder: ForwarderLink | null;
   private topologyNow: RoomTopology;
@@ -166,6 +169,7 @@ export class RoomMedia extends EventEmitter<RoomMediaEvents> {
     super();
     const { codec } = opts;
     this.timers = opts.timers ?? realTimers;
+    this.io = new SessionIo(opts, (err) => this.fail(err), this.onPacket);
     this.frameMs = codec.frameMs;
     this.samples = frameSamples(this.frameMs);
     this.silence = new Int16Array(this.samples);
@@ -212,11 +216,7 @@ export class RoomMedia extends EventEmitter<RoomMediaEvents> {
   async start(): Promise<void> {
     if (this.state !== 'idle') throw new Error('room media already started');
     this.state = 'running';
-    const { sink, source, link } = this.opts;
-    sink.on('error', this.onSinkError);
-    source.on('error', this.onSourceError);
-    link.on('error', this.onSocketError);
-    link.on('packet', this.onPacket);
+    this.io.listen();
     if (this.forwarder) {
       this.forwarder.on('registered', this.onRegistered);
       // In a mesh the forwarder is only the fallback: the pairs go on without it.
@@ -225,13 +225,12 @@ export class RoomMedia extends EventEmitter<RoomMediaEvents> {
     }
     if (this.topologyNow === 'mesh') this.openMesh();
     try {
-      await sink.open().catch((err: unknown) => Promise.reject(MediaError.fromDevice(err, 'output')));
-      await source.start(this.samples, this.onFrame).catch((err: unknown) => Promise.reject(MediaError.fromDevice(err, 'input')));
+      await this.io.open(this.samples, this.onFrame);
     } catch (err) {
       await this.stop();
       throw err;
     }
-    if (this.state !== 'running') await source.stop().catch(() => undefined);
+    if (this.state !== 'running') await this.opts.source.stop().catch(() => undefined);
   }
 
   /** Stops sending and playing, closes the devices, the streams and the socket; safe to call twice. */
@@ -244,13 +243,7 @@ export class RoomMedia extends EventEmitter<RoomMediaEvents> {
     this.forwarder?.off('registered', this.onRegistered);
     this.mesh?.close();
     this.mesh = null;
-    const { sink, source, link } = this.opts;
-    link.off('packet', this.onPacket);
-    link.close();
-    await Promise.allSettled([source.stop(), sink.close()]);
-    sink.off('error', this.onSinkError);
-    source.off('error', this.onSourceError);
-    link.off('error', this.onSocketError);
+    await this.io.close();
     for (const name of [...this.roster.keys()]) this.removeSender(name);
     this.sendPath.close();
   }
@@ -486,11 +479,6 @@ export class RoomMedia extends EventEmitter<RoomMediaEvents> {
     if (known) this.offerReflexive(known);
   }
 
-  private readonly onSourceError = (err: Error): void => this.fail(MediaError.fromDevice(err, 'input'));
-  private readonly onSinkError = (err: Error): void => this.fail(MediaError.fromDevice(err, 'output'));
-  private readonly onSocketError = (err: Error): void => {
-    this.fail(new MediaError('socket', `the media socket failed: ${err.message}`, { detail: err.message, cause: err }));
-  };
 
   private fail(err: MediaError): void {
     if (this.state !== 'running') return;
