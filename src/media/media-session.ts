@@ -161,13 +161,7 @@ export class MediaSession extends EventEmitter<MediaSessionEvents> {
     this.ice.on('disconnected', this.onDisconnected);
     this.ice.once('failed', (why) => this.fail(new MediaError('no_path', why)));
     this.ice.start();
-    try {
-      await this.io.open(this.samples, this.onFrame);
-    } catch (err) {
-      await this.stop();
-      throw err;
-    }
-    if (this.state !== 'running') await this.opts.source.stop().catch(() => undefined);
+    await this.io.open(this.samples, this.onFrame, { stop: () => this.stop(), running: () => this.state === 'running' });
   }
 
   /** Stops both directions and closes the devices and the socket; safe to call twice. */

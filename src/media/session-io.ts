@@ -23,11 +23,21 @@ export class SessionIo {
     link.on('packet', this.packet);
   }
 
-  /** Opens the sink, then starts the source; rejects with a MediaError (`output_device`, `input_device`). */
-  async open(samples: number, onFrame: (frame: Frame) => void): Promise<void> {
+  /**
+   * Opens the sink, then starts the source. A device that won't open stops the whole session
+   * (`session.stop`) and rejects with a MediaError (`output_device`, `input_device`); a session
+   * stopped while they opened has its source stopped again.
+   */
+  async open(samples: number, onFrame: (frame: Frame) => void, session: { stop(): Promise<void>; running(): boolean }): Promise<void> {
     const { sink, source } = this.io;
-    await sink.open().catch((err: unknown) => Promise.reject(MediaError.fromDevice(err, 'output')));
-    await source.start(samples, onFrame).catch((err: unknown) => Promise.reject(MediaError.fromDevice(err, 'input')));
+    try {
+      await sink.open().catch((err: unknown) => Promise.reject(MediaError.fromDevice(err, 'output')));
+      await source.start(samples, onFrame).catch((err: unknown) => Promise.reject(MediaError.fromDevice(err, 'input')));
+    } catch (err) {
+      await session.stop();
+      throw err;
+    }
+    if (!session.running()) await source.stop().catch(() => undefined);
   }
 
   /** No more datagrams: the first step of stopping, before what still sends on the socket says goodbye. */

@@ -1,5 +1,10 @@
 import type { RawClient } from './signaling';
 
+/** What roomOf needs of a test server: registered raw clients. */
+interface Registrar {
+  registered(name: string): Promise<RawClient>;
+}
+
 /** A member key as the protocol shapes it; the server passes it on unread. */
 export function memberKey(seed: string): { key: string; identity: string; sig: string } {
   const b = (n: number) => Buffer.from(seed.repeat(n)).toString('base64url').slice(0, n);
@@ -19,4 +24,16 @@ export async function nextOf(c: RawClient, type: string): Promise<Record<string,
   const m = await c.next();
   if (m.type !== type) throw new Error(`expected ${type}, got ${JSON.stringify(m)}`);
   return m;
+}
+
+/** Registers `names` and has them join `room` in that order, each earlier one told of each later one; returns their clients. */
+export async function roomOf(t: Registrar, room: string, ...names: string[]): Promise<RawClient[]> {
+  const cs: RawClient[] = [];
+  for (const n of names) {
+    const c = await t.registered(n);
+    await join(c, room, n);
+    for (const other of cs) await nextOf(other, 'room.member_joined');
+    cs.push(c);
+  }
+  return cs;
 }

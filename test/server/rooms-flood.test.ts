@@ -1,20 +1,10 @@
 import { MAX_BAD_LINES } from '../../src/protocol';
-import { join, nextOf } from '../helpers/rooms';
+import { nextOf, roomOf } from '../helpers/rooms';
 import { useTestServer, type RawClient } from '../helpers/signaling';
 
 const t = useTestServer();
 const offer = { codec: 'opus' };
 
-async function roomOf(room: string, ...names: string[]): Promise<RawClient[]> {
-  const cs: RawClient[] = [];
-  for (const n of names) {
-    const c = await t.registered(n);
-    await join(c, room, n);
-    for (const other of cs) await nextOf(other, 'room.member_joined');
-    cs.push(c);
-  }
-  return cs;
-}
 
 /** Reads `c`'s messages until it is closed; returns the error codes it was sent. */
 async function codesUntilClosed(c: RawClient): Promise<string[]> {
@@ -31,7 +21,7 @@ async function codesUntilClosed(c: RawClient): Promise<string[]> {
 }
 
 test('an owner spamming room.start is rate limited, then disconnected; the others carry on', async () => {
-  const [a, b, c] = await roomOf('r', 'alice', 'bob', 'carol');
+  const [a, b, c] = await roomOf(t, 'r', 'alice', 'bob', 'carol');
   for (let i = 0; i < 200; i++) a.send({ type: 'room.start', room: 'r', offer: { ...offer, i } });
   const codes = await codesUntilClosed(a);
   expect(codes.filter((x) => x === 'rate_limited').length).toBeGreaterThanOrEqual(MAX_BAD_LINES - 1);
@@ -63,7 +53,7 @@ test('an owner spamming room.start is rate limited, then disconnected; the other
 });
 
 test('a member spamming room.nack draws wrong_state strikes and is disconnected; the others can still ack', async () => {
-  const [a, b, c] = await roomOf('r', 'alice', 'bob', 'carol');
+  const [a, b, c] = await roomOf(t, 'r', 'alice', 'bob', 'carol');
   a.send({ type: 'room.start', room: 'r', offer });
   await nextOf(a, 'ok');
   const round = (await nextOf(b, 'room.offer')).round as number;
@@ -85,7 +75,7 @@ test('a member spamming room.nack draws wrong_state strikes and is disconnected;
 });
 
 test('room.key floods and join floods are rate_limited with a retry time', async () => {
-  const [a] = await roomOf('r', 'alice', 'bob');
+  const [a] = await roomOf(t, 'r', 'alice', 'bob');
   const replies: Record<string, unknown>[] = [];
   for (let i = 0; i < 80; i++) a.send({ type: 'room.key', room: 'r', to: 'bob', epoch: i, sealed: 'eA' });
   for (let i = 0; i < 80; i++) replies.push(await a.next());

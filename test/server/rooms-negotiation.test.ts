@@ -1,20 +1,10 @@
-import { join, nextOf } from '../helpers/rooms';
+import { join, nextOf, roomOf } from '../helpers/rooms';
 import { useTestServer, type RawClient } from '../helpers/signaling';
 
 const t = useTestServer();
 const offer = { codec: 'opus', frameMs: 20 };
 
 /** `names` registered and in `room`, in that order, every member_joined consumed. */
-async function roomOf(room: string, ...names: string[]): Promise<RawClient[]> {
-  const cs: RawClient[] = [];
-  for (const n of names) {
-    const c = await t.registered(n);
-    await join(c, room, n);
-    for (const other of cs) await nextOf(other, 'room.member_joined');
-    cs.push(c);
-  }
-  return cs;
-}
 
 /** The owner starts a round; every other member gets its offer. Returns the round. */
 async function start(owner: RawClient, others: RawClient[], room: string, o: Record<string, unknown> = offer): Promise<number> {
@@ -31,7 +21,7 @@ async function start(owner: RawClient, others: RawClient[], room: string, o: Rec
 }
 
 test('a non-owner cannot start; the owner alone cannot start (wrong_state)', async () => {
-  const [a] = await roomOf('r', 'alice');
+  const [a] = await roomOf(t, 'r', 'alice');
   a.send({ type: 'room.start', room: 'r', offer });
   expect(await a.next()).toMatchObject({ type: 'error', code: 'wrong_state', message: expect.stringMatching(/alone/) });
   const b = await t.registered('bob');
@@ -43,7 +33,7 @@ test('a non-owner cannot start; the owner alone cannot start (wrong_state)', asy
 });
 
 test('start → offer to the others; every ack broadcast; all acked → all_accepted to all', async () => {
-  const [a, b, c] = await roomOf('r', 'alice', 'bob', 'carol');
+  const [a, b, c] = await roomOf(t, 'r', 'alice', 'bob', 'carol');
   const round = await start(a, [b, c], 'r');
   expect(round).toBe(1);
   b.send({ type: 'room.ack', room: 'r', round, req: 'b' });
@@ -65,7 +55,7 @@ test('start → offer to the others; every ack broadcast; all acked → all_acce
 });
 
 test('a nack with a counter-proposal goes to all; one without → bad_request; a second nack → wrong_state', async () => {
-  const [a, b, c] = await roomOf('r', 'alice', 'bob', 'carol');
+  const [a, b, c] = await roomOf(t, 'r', 'alice', 'bob', 'carol');
   const round = await start(a, [b, c], 'r');
   b.send({ type: 'room.nack', room: 'r', round });
   expect(await b.next()).toMatchObject({ type: 'error', code: 'bad_request', message: expect.stringMatching(/counter/) });
@@ -79,7 +69,7 @@ test('a nack with a counter-proposal goes to all; one without → bad_request; a
 });
 
 test('a re-offer opens a new round; an ack of the old round is stale (wrong_state) and completes nothing', async () => {
-  const [a, b] = await roomOf('r', 'alice', 'bob');
+  const [a, b] = await roomOf(t, 'r', 'alice', 'bob');
   const first = await start(a, [b], 'r');
   const counter = { codec: 'pcm' };
   b.send({ type: 'room.nack', room: 'r', round: first, counter });
@@ -97,7 +87,7 @@ test('a re-offer opens a new round; an ack of the old round is stale (wrong_stat
 });
 
 test('a member joining while running gets the round and offer, and its ack is broadcast without a second all_accepted', async () => {
-  const [a, b] = await roomOf('r', 'alice', 'bob');
+  const [a, b] = await roomOf(t, 'r', 'alice', 'bob');
   const round = await start(a, [b], 'r');
   b.send({ type: 'room.ack', room: 'r', round });
   for (const x of [a, b]) {
@@ -115,7 +105,7 @@ test('a member joining while running gets the round and offer, and its ack is br
 });
 
 test('a joiner while negotiating must ack too; a member leaving mid-round lets the rest complete it', async () => {
-  const [a, b] = await roomOf('r', 'alice', 'bob');
+  const [a, b] = await roomOf(t, 'r', 'alice', 'bob');
   const round = await start(a, [b], 'r');
   const c = await t.registered('carol');
   expect(await join(c, 'r', 'carol')).toMatchObject({ phase: 'negotiating', round, offer });
@@ -134,7 +124,7 @@ test('a joiner while negotiating must ack too; a member leaving mid-round lets t
 });
 
 test('a stale or unknown round, and answers in an open room, are wrong_state', async () => {
-  const [a, b] = await roomOf('r', 'alice', 'bob');
+  const [a, b] = await roomOf(t, 'r', 'alice', 'bob');
   b.send({ type: 'room.ack', room: 'r', round: 1 });
   expect(await b.next()).toMatchObject({ type: 'error', code: 'wrong_state' });
   const round = await start(a, [b], 'r');
@@ -145,7 +135,7 @@ test('a stale or unknown round, and answers in an open room, are wrong_state', a
 });
 
 test('the server stamps by: a forged by in a client message is ignored', async () => {
-  const [a, b] = await roomOf('r', 'alice', 'bob');
+  const [a, b] = await roomOf(t, 'r', 'alice', 'bob');
   const round = await start(a, [b], 'r');
   b.send({ type: 'room.ack', room: 'r', round, by: 'alice' });
   expect(await a.next()).toMatchObject({ type: 'room.acked', by: 'bob' });

@@ -1,24 +1,14 @@
 import { MAX_BAD_LINES, MAX_BODY_BYTES } from '../../src/protocol';
-import { join, nextOf } from '../helpers/rooms';
-import { useTestServer, type RawClient } from '../helpers/signaling';
+import { roomOf } from '../helpers/rooms';
+import { useTestServer } from '../helpers/signaling';
 
 const t = useTestServer();
 
-async function roomOf(room: string, ...names: string[]): Promise<RawClient[]> {
-  const cs: RawClient[] = [];
-  for (const n of names) {
-    const c = await t.registered(n);
-    await join(c, room, n);
-    for (const other of cs) await nextOf(other, 'room.member_joined');
-    cs.push(c);
-  }
-  return cs;
-}
 
 const body = { ice: { ufrag: 'abcd', pwd: 'p'.repeat(22) }, candidates: [{ ip: '192.0.2.7', port: 4000, type: 'host' }] };
 
 test('room.signal reaches the named member only, stamped with the sender, body unread; a non-member → not_found, an outsider → no_such_room', async () => {
-  const [a, b, c] = await roomOf('mesh', 'alice', 'bob', 'carol');
+  const [a, b, c] = await roomOf(t, 'mesh', 'alice', 'bob', 'carol');
   const outsider = await t.registered('dave');
   a.send({ type: 'room.signal', room: 'mesh', to: 'BOB', body, req: 's' });
   expect(await a.next()).toEqual({ type: 'ok', req: 's' });
@@ -37,7 +27,7 @@ test('room.signal reaches the named member only, stamped with the sender, body u
 });
 
 test('a member flooding room.signal is rate limited, then disconnected; the one it flooded hears a bounded number', async () => {
-  const [a, b] = await roomOf('flood', 'alice', 'bob');
+  const [a, b] = await roomOf(t, 'flood', 'alice', 'bob');
   for (let i = 0; i < 300; i++) a.send({ type: 'room.signal', room: 'flood', to: 'bob', body: { i } });
   const codes: string[] = [];
   for (;;) {

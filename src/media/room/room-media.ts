@@ -224,13 +224,7 @@ export class RoomMedia extends EventEmitter<RoomMediaEvents> {
       this.forwarder.start();
     }
     if (this.topologyNow === 'mesh') this.openMesh();
-    try {
-      await this.io.open(this.samples, this.onFrame);
-    } catch (err) {
-      await this.stop();
-      throw err;
-    }
-    if (this.state !== 'running') await this.opts.source.stop().catch(() => undefined);
+    await this.io.open(this.samples, this.onFrame, { stop: () => this.stop(), running: () => this.state === 'running' });
   }
 
   /** Stops sending and playing, closes the devices, the streams and the socket; safe to call twice. */
