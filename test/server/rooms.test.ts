@@ -133,6 +133,24 @@ describe('rooms: succession and departures', () => {
     expect(t.server.rooms).toMatchObject({ rooms: 1, members: 1 });
   });
 
+  test('a member whose connection dropped is out even when it resumes in its grace, and may join again', async () => {
+    const [a] = await roomOf('hall', 'alice');
+    const b = await t.connect();
+    b.send({ type: 'hello', version: 1, name: 'bob' });
+    const welcome = await nextOf(b, 'welcome');
+    await join(b, 'hall', 'bob');
+    await nextOf(a, 'room.member_joined');
+    b.socket.destroy();
+    expect(await a.next()).toEqual({ type: 'room.member_disconnected', room: 'hall', name: 'bob', owner: 'alice' });
+    const back = await t.connect();
+    back.send({ type: 'hello', version: 1, name: 'bob', resume: welcome.resume });
+    expect(await back.next()).toMatchObject({ type: 'welcome', resumed: true });
+    back.send({ type: 'room.leave', room: 'hall' });
+    expect(await back.next()).toMatchObject({ type: 'error', code: 'no_such_room' });
+    expect(await join(back, 'hall', 'bob')).toMatchObject({ created: false, owner: 'alice', members: [{ name: 'alice' }, { name: 'bob' }] });
+    expect(await a.next()).toMatchObject({ type: 'room.member_joined', name: 'bob' });
+  });
+
   test('bye → member_left', async () => {
     const [a, b] = await roomOf('hall', 'alice', 'bob');
     b.send({ type: 'bye' });
