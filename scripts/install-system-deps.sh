@@ -6,13 +6,15 @@
 #          (microphone and speaker backends), PulseAudio, its tools and its ALSA plugin (the
 #          pulse call tests run a private daemon), tmux (terminal tests), coturn (the external TURN relay
 #          the NAT tests call through), jemalloc (the
-#          server's allocator: bin/server-env.sh)
+#          server's allocator: bin/server-env.sh), libspeexdsp-dev and
+#          libwebrtc-audio-processing-dev (the voice-processing binding, binding.gyp)
 #   bench  what bench/device-latency.ts needs: PulseAudio, its tools and its ALSA plugin (a device
-#          that keeps real time on machines without a sound card), and arecord/aplay
+#          that keeps real time on machines without a sound card), and arecord/aplay; baresip
+#          (bench/client-cpu.ts calls between two baresip instances for comparison)
 set -euo pipefail
 case "${1:-}" in
-  run) packages=(g++ make python3 pkg-config libasound2-dev libpulse-dev alsa-utils sox libsox-fmt-alsa pulseaudio pulseaudio-utils libasound2-plugins tmux libjemalloc2 iproute2 nftables conntrack coturn) ;;
-  bench) packages=(pulseaudio pulseaudio-utils libasound2-plugins alsa-utils) ;;
+  run) packages=(g++ make python3 pkg-config libasound2-dev libpulse-dev alsa-utils sox libsox-fmt-alsa pulseaudio pulseaudio-utils libasound2-plugins tmux libjemalloc2 iproute2 nftables conntrack coturn libspeexdsp-dev libwebrtc-audio-processing-dev) ;;
+  bench) packages=(pulseaudio pulseaudio-utils libasound2-plugins alsa-utils baresip-core) ;;
   *) echo "usage: $0 run|bench" >&2; exit 2 ;;
 esac
 missing=()
