@@ -39,6 +39,14 @@ export type { CallStats } from '../media/stats';
 export type { Candidate } from '../media/candidates';
 export type { PathInfo, PathKind } from '../media/ice/pairs';
 
+/** The microphone processing stages and silence suppression (DTX with comfort noise). */
+export interface VoiceSettings {
+  aec: boolean;
+  ns: boolean;
+  agc: boolean;
+  dtx: boolean;
+}
+
 export interface PhoneOptions {
   server: { host: string; port: number };
   /** Signaling over TLS, trusting the system's CAs or the CA or public-key pin given; plaintext without. */
@@ -77,6 +85,11 @@ export interface PhoneOptions {
   relay?: 'auto' | 'off';
   /** Jitter buffer tuning. */
   jitter?: Partial<JitterBufferOptions>;
+  /**
+   * Microphone processing and silence suppression, each on or off; unset ones follow the devices
+   * (on for a microphone, and echo cancellation only with a speaker too).
+   */
+  voice?: Partial<VoiceSettings>;
   /** Earlier frames repeated in each packet (RFC 2198); default 2 for Opus, 1 for PCM. */
   redundancy?: number;
   /** This user's long-term identity key; a fresh one for this phone's life unless given. */
