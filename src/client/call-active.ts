@@ -8,6 +8,10 @@ import type { PathInfo } from '../media/ice/pairs';
 import { causeOf } from './call-media';
 import { isFailureCause, type CallEnd, type FailureCause } from './call-reasons';
 import type { DeviceChange } from './device-failover';
+import type { VoiceInUse } from './call-media';
+
+/** A call without microphone processing or silence suppression. */
+export const NO_VOICE: VoiceInUse = { running: {}, missing: [], dtx: false };
 
 export interface CallCodec {
   name: 'opus' | 'pcm';
@@ -65,6 +69,8 @@ export class ActiveCall extends EventEmitter<ActiveCallEvents> {
     private readonly media: MediaSession,
     private readonly owner: ActiveOwner,
     watchDevices: DeviceWatch = () => () => undefined,
+    /** The microphone processing in use: its stages, their engines, and what could not run. */
+    readonly voice: VoiceInUse = NO_VOICE,
   ) {
     super();
     const codec = getCodec(agreement.codec.name);
@@ -113,8 +119,15 @@ export class ActiveCall extends EventEmitter<ActiveCallEvents> {
     return this.media.stats();
   }
 
+  /** Input (after processing, before mute) and output levels in dBFS RMS. */
   levels(): { input: number; output: number } {
     return this.media.levels();
+  }
+
+  /** Who is talking now: this side's microphone (voice, not muted) and the peer (speech, not comfort noise). */
+  activity(): { local: boolean; remote: boolean } {
+    const a = this.media.activity();
+    return { local: a.sending, remote: a.receiving };
   }
 
   /** Hangs up; resolves once the media has stopped. */

@@ -16,6 +16,9 @@ import { CallFailedError } from './call-errors';
 import { CallRelay } from './call-relay';
 import type { FailureCause } from './call-reasons';
 import { FailoverSink, FailoverSource, type DeviceChange } from './device-failover';
+import { openVoice, voiceSettings, type OpenedVoice } from './call-voice';
+import type { VoiceSettings } from './phone';
+import type { VoiceProcessor } from '../audio/processing/voice-processor';
 
 /** Everything a call needs to set up its media, taken from the phone's options. */
 export interface MediaSettings {
@@ -32,6 +35,13 @@ export interface MediaSettings {
    * loopback (its server is), so a caller cannot aim a callee's checks at the callee's own host.
    */
   allowLoopback: boolean;
+  /** Microphone processing and silence suppression asked for; unset stages follow the devices. */
+  voice?: Partial<VoiceSettings>;
+}
+
+/** What a call's or room's microphone processing is: the stages that run, on which engines, and what could not. */
+export interface VoiceInUse extends Omit<OpenedVoice, 'processor'> {
+  dtx: boolean;
 }
 
 export type InputSpec = string | AudioSource;
@@ -82,6 +92,8 @@ export class PreparedMedia {
   private released = false;
   /** The call's TURN allocation, once the server has offered a relay. */
   relay: CallRelay | null = null;
+  /** The microphone processing, once the media has started. */
+  voice: VoiceInUse | null = null;
 
   private constructor(
     readonly source: AudioSource,
@@ -114,8 +126,11 @@ export class PreparedMedia {
 
   /** Starts both directions of audio; a device that fails now rejects with CallFailedError. */
   async start(settings: MediaSettings, agreement: Agreement): Promise<MediaSession> {
+    const { processor, dtx } = await this.openVoice(settings);
     const { source, sink, link } = this.take();
     const session = new MediaSession({
+      voice: processor ?? undefined,
+      dtx,
       link,
       agreement,
       codec: getCodec(agreement.codec.name),
@@ -132,6 +147,19 @@ export class PreparedMedia {
       throw deviceFailure(err instanceof MediaError ? causeOf(err.code) : 'input_device', err);
     }
     return session;
+  }
+
+  /**
+   * Opens the microphone processing the settings and devices call for (engines that are not
+   * built here leave their stages off: `voice.missing` says which); it forgets the echo path
+   * whenever a device fails over.
+   */
+  async openVoice(settings: MediaSettings): Promise<{ processor: VoiceProcessor | null; dtx: boolean }> {
+    const asked = voiceSettings(settings.voice, this.source, this.sink);
+    const { processor, ...rest } = await openVoice(asked, this);
+    this.voice = { ...rest, dtx: asked.dtx };
+    if (processor) this.onDevice(() => processor.reset());
+    return { processor, dtx: asked.dtx };
   }
 
   /** Hands the devices and the socket to whoever runs the media now (a room's): release() no longer closes them. */

@@ -24,7 +24,7 @@ import { runInteractive } from './ui/app';
 
 /** Reaching and trusting the server. */
 const SERVER: readonly SettingKey[] = ['server', 'tls', 'ca', 'pin', 'reconnect'];
-const CALLING: readonly SettingKey[] = ['name', ...SERVER, 'port', 'stun', 'relay', 'input', 'output', 'codec', 'frame'];
+const CALLING: readonly SettingKey[] = ['name', ...SERVER, 'port', 'stun', 'relay', 'input', 'output', 'codec', 'frame', 'aec', 'ns', 'agc', 'dtx'];
 const JSON_FLAG: [string, string] = ['--json', 'one JSON event per line on standard output'];
 const VERBOSE_FLAG: [string, string] = ['--verbose', "show devices' own error text in full"];
 const ACCEPT_KEY_FLAG: [string, string] = ['--accept-new-key', "take a peer's changed identity key (and remember it) instead of refusing the call"];
@@ -192,6 +192,7 @@ function phoneOptions(inv: Invocation, scripted: boolean): PhoneOptions {
     output,
     codecs: v.codec ? [v.codec] : ['opus', 'pcm'],
     frameMs: v.frame ?? 20,
+    voice: { aec: v.aec, ns: v.ns, agc: v.agc, dtx: v.dtx },
   };
 }
 

@@ -13,7 +13,7 @@ import { verifyMediaKey } from '../media/crypto/media-key';
 import type { KnownPeers } from './known-peers';
 import { helloProof } from '../protocol/name-proof';
 import type { TurnOffer, UserInfo } from '../protocol';
-import { ActiveCall, type ActiveOwner } from './call-active';
+import { ActiveCall, NO_VOICE, type ActiveOwner } from './call-active';
 import { CallFailedError } from './call-errors';
 import { CallPath, gatherCandidates, whenConnected } from './call-path';
 import { IncomingCall, type IncomingOwner } from './call-incoming';
@@ -163,6 +163,7 @@ export class Phone extends EventEmitter<PhoneEvents> implements OutgoingOwner, I
       candidates: opts.candidates,
       jitter: opts.jitter,
       redundancy: opts.redundancy,
+      voice: opts.voice,
       allowLoopback: isLoopback(opts.server.host) || isLoopback(opts.udpHost ?? ''),
     };
     signaling.on('incoming', (m) => this.onIncoming(m.call, m.from, m.offer, m.turn));
@@ -399,7 +400,7 @@ export class Phone extends EventEmitter<PhoneEvents> implements OutgoingOwner, I
       // "Connected" means audio can flow: a pair has answered both ways, not merely "accepted".
       await this.connected(session);
       if (!stillHere()) throw this.goneError(id, from);
-      const active = new ActiveCall(from, id, agreement, session, this, media.onDevice.bind(media));
+      const active = new ActiveCall(from, id, agreement, session, this, media.onDevice.bind(media), media.voice ?? NO_VOICE);
       this.opts.knownPeers?.remember(from, agreement.keys.peerIdentity);
       this.state = { status: 'active', call: active };
       return active;
@@ -539,7 +540,7 @@ export class Phone extends EventEmitter<PhoneEvents> implements OutgoingOwner, I
       if (media.relay) this.callPath.useRelay(media.relay);
       await this.connected(session);
       if (!stillHere()) return;
-      const active = new ActiveCall(to, callId, agreement, session, this, media.onDevice.bind(media));
+      const active = new ActiveCall(to, callId, agreement, session, this, media.onDevice.bind(media), media.voice ?? NO_VOICE);
       this.opts.knownPeers?.remember(to, agreement.keys.peerIdentity);
       this.state = { status: 'active', call: active };
       handle.settle({ call: active });

@@ -12,7 +12,7 @@ function play(start: Step, ...events: UiEvent[]): Step {
 }
 
 const menu: UiState = { kind: 'menu', name: 'alice' };
-const call = { peer: 'bob', codec: 'opus', frameMs: 20, startedAt: 0, sas: 'ybndr' };
+const call = { peer: 'bob', codec: 'opus', frameMs: 20, startedAt: 0, sas: 'ybndr', processing: 'echo cancellation (webrtc-apm); silence suppression' };
 const inCall: UiState = { kind: 'in-call', name: 'alice', call, muted: false, help: false };
 
 test('with --name it connects and registers; a taken name asks for another before connecting again', () => {
@@ -144,8 +144,15 @@ test('the end-of-call notice says how the received audio fared', () => {
     sent: 500,
     received: 495,
     path: 'direct (host) to 127.0.0.1:40000',
+    talkingLocal: false,
+    talkingRemote: true,
   };
   const talking = transition(inCall, { type: 'tick', live }, cfg).state;
+  // eslint-disable-next-line no-control-regex
+  const screen = render(talking, { ...cfg, server: 's' }).join('\n').replace(/\x1b\[\d+m/g, '');
+  expect(screen).toMatch(/Voice +echo cancellation \(webrtc-apm\); silence suppression/);
+  expect(screen).toMatch(/Speaker .*dBFS  talking/);
+  expect(screen).not.toMatch(/Mic .*talking/);
   const ended = transition(talking, { type: 'call-ended', end: { reason: 'peer_gone', byMe: false }, now: 65_000 }, cfg);
   expect(ended.state).toMatchObject({
     kind: 'menu',

@@ -152,6 +152,10 @@ export const SETTINGS = {
       return n as 10 | 20 | 40;
     },
   }),
+  aec: onOff('--aec <on|off>', 'PARLEY_AEC', 'echo cancellation: take out of the microphone what the speaker plays', 'on for a microphone with a speaker'),
+  ns: onOff('--ns <on|off>', 'PARLEY_NS', 'noise suppression on the microphone', 'on for a microphone'),
+  agc: onOff('--agc <on|off>', 'PARLEY_AGC', 'automatic gain control: bring speech to a steady level', 'on for a microphone'),
+  dtx: onOff('--dtx <on|off>', 'PARLEY_DTX', 'silence suppression: send no audio while nobody speaks, the other side plays comfort noise', 'on for a microphone'),
   hangupKey: setting({
     flags: '--hangup-key <key>',
     env: 'PARLEY_HANGUP_KEY',
@@ -165,6 +169,21 @@ export const SETTINGS = {
 } as const;
 
 export type SettingKey = keyof typeof SETTINGS;
+
+/** A stage switched on or off; unset, it follows the devices. */
+function onOff(flags: string, env: string, help: string, defaultNote: string): Setting<boolean> {
+  return setting({
+    flags,
+    env,
+    help,
+    defaultNote,
+    parse: (v) => {
+      if (/^(on|1|true|yes)$/i.test(v)) return true;
+      if (/^(off|0|false|no)$/i.test(v)) return false;
+      throw new SettingError(`on or off, not "${v}"`);
+    },
+  });
+}
 export type SettingValues = { [K in SettingKey]?: ReturnType<(typeof SETTINGS)[K]['parse']> };
 export const SETTING_KEYS = Object.keys(SETTINGS) as SettingKey[];
 

@@ -2,7 +2,7 @@
 import { exitCodeFor, partyOf, type CallEnd } from '../call-reasons';
 import type { ExitCode } from '../exit-codes';
 import type { ActiveCall, PathInfo } from '../phone';
-import { callView, describePath, liveView, pathFields, type LiveView } from '../views/call-view';
+import { callView, describePath, describeVoice, liveView, pathFields, type LiveView } from '../views/call-view';
 import { describeCallEnd, describeDeviceChange } from '../views/messages';
 import type { Reporter } from './reporter';
 import { onAbort } from './session';
@@ -19,9 +19,12 @@ export async function talk(call: ActiveCall, report: Reporter, opts: TalkOptions
   const view = callView(call);
   report.event(
     'connected',
-    { peer: call.peer, call: call.id, codec: call.codec, frameMs: call.frameMs, path: pathFields(call.path), sas: call.sas, peerKey: call.peerFingerprint },
+    { peer: call.peer, call: call.id, codec: call.codec, frameMs: call.frameMs, path: pathFields(call.path), sas: call.sas, peerKey: call.peerFingerprint, processing: call.voice },
     `connected to ${call.peer}: ${view.codec}, ${view.frameMs} ms frames, ${describePath(call.path)}; encrypted, SAS ${call.sas} (the same on both sides unless someone is in between)`,
   );
+  const processing = describeVoice(call.voice);
+  if (processing !== 'none') report.note(`  microphone: ${processing}`);
+  if (call.voice.missing.length) report.problem('processing', { peer: call.peer, missing: call.voice.missing }, `microphone processing not available here: ${call.voice.missing.join('; ')}`);
   // A device that fails moves to another and the call goes on: say so.
   call.on('device', (change) => report.event('device', { peer: call.peer, ...change }, describeDeviceChange(change)));
   let lastPath = call.path;
@@ -60,9 +63,9 @@ export async function talk(call: ActiveCall, report: Reporter, opts: TalkOptions
 }
 
 /** The live figures as JSON wants them: rounded, without the sampling clock. */
-function figures(v: LiveView): Record<string, number | null> {
+function figures(v: LiveView): Record<string, number | boolean | null> {
   const { now: _now, path: _path, ...rest } = v;
-  return Object.fromEntries(Object.entries(rest).map(([k, x]) => [k, x === null || !Number.isFinite(x) ? null : round(x)]));
+  return Object.fromEntries(Object.entries(rest).map(([k, x]) => [k, typeof x === 'boolean' ? x : x === null || !Number.isFinite(x) ? null : round(x)]));
 }
 
 function round(x: number): number {

@@ -370,8 +370,9 @@ export class RoomSession extends EventEmitter<RoomEvents> {
   private async openMedia(terms: RoomTerms): Promise<RoomMedia> {
     const prepared = this.prepared ?? (await PreparedMedia.open(this.deps.settings, this.devices.input, this.devices.output));
     this.prepared = null;
-    const { source, sink, link } = prepared.take();
     const { settings } = this.deps;
+    const { processor, dtx } = await prepared.openVoice(settings);
+    const { source, sink, link } = prepared.take();
     const { forward, forwarderIp } = this;
     const me = this.deps.me;
     const media = new RoomMedia({
@@ -391,6 +392,8 @@ export class RoomSession extends EventEmitter<RoomEvents> {
       bitrate: settings.bitrate,
       redundancy: settings.redundancy,
       jitter: settings.jitter,
+      voice: processor ?? undefined,
+      dtx,
     });
     media.on('audio', (name: string) => this.emit('audio', { name }));
     media.on('failed', (err: MediaError) => void this.end({ reason: 'failed', message: err.message }));

@@ -1,5 +1,6 @@
 /** Reads a live call into the plain values the screens and the JSON events show. */
 import type { ActiveCall, PathInfo } from '../phone';
+import type { VoiceInUse } from '../call-media';
 
 export interface CallView {
   peer: string;
@@ -8,6 +9,8 @@ export interface CallView {
   startedAt: number;
   /** The short authentication string both sides should see. */
   sas: string;
+  /** The microphone processing in words, and what could not run here. */
+  processing: string;
 }
 
 /** What the call screen shows, sampled from the live call on every tick. */
@@ -35,15 +38,20 @@ export interface LiveView {
   received: number;
   /** The network path in words (direct host, direct reflexive, relayed). */
   path: string;
+  /** Voice in this side's (processed) microphone, and speech (not comfort noise) from the peer. */
+  talkingLocal: boolean;
+  talkingRemote: boolean;
 }
 
 export function callView(call: ActiveCall): CallView {
-  return { peer: call.peer, codec: `${call.codec.name} [${call.codec.backend}]`, frameMs: call.frameMs, startedAt: call.startedAt, sas: call.sas };
+  const missing = call.voice.missing.length ? ` (not available here: ${call.voice.missing.join('; ')})` : '';
+  return { peer: call.peer, codec: `${call.codec.name} [${call.codec.backend}]`, frameMs: call.frameMs, startedAt: call.startedAt, sas: call.sas, processing: describeVoice(call.voice) + missing };
 }
 
 export function liveView(call: ActiveCall): LiveView {
   const s = call.stats();
   const levels = call.levels();
+  const activity = call.activity();
   return {
     now: Date.now(),
     inputDb: levels.input,
@@ -62,7 +70,20 @@ export function liveView(call: ActiveCall): LiveView {
     sent: s.packetsSent,
     received: s.packetsReceived,
     path: describePath(call.path),
+    talkingLocal: activity.local,
+    talkingRemote: activity.remote,
   };
+}
+
+const STAGE_NAMES = { aec: 'echo cancellation', ns: 'noise suppression', agc: 'gain control' } as const;
+
+/** The microphone processing in words: "echo cancellation, noise suppression (webrtc-apm); silence suppression". */
+export function describeVoice(v: VoiceInUse): string {
+  const byEngine = new Map<string, string[]>();
+  for (const [stage, engine] of Object.entries(v.running)) byEngine.set(engine, [...(byEngine.get(engine) ?? []), STAGE_NAMES[stage as keyof typeof STAGE_NAMES]]);
+  const parts = [...byEngine].map(([engine, stages]) => `${stages.join(', ')} (${engine})`);
+  if (v.dtx) parts.push('silence suppression');
+  return parts.length ? parts.join('; ') : 'none';
 }
 
 /** How the received audio fared: what was repaired, made up, or stretched. */

@@ -1,0 +1,61 @@
+import type { Frame } from '../types';
+import { ENGINE_SAMPLES, type VoiceEngine } from './engine';
+import type { FrameProcessor } from './frame-processor';
+
+export interface VoiceProcessorOptions {
+  /** The engines the microphone goes through, in order (e.g. a canceller, then a denoiser). */
+  engines: VoiceEngine[];
+  /**
+   * The echo path's delay as the devices report it, read for every frame: what the speaker
+   * device still holds plus what the microphone device held before handing the frame on.
+   */
+  deviceDelayMs: () => number;
+}
+
+/**
+ * A session's microphone processing: each frame cut into the engines' 10 ms frames, the
+ * speaker's frames handed to every engine as its echo reference, the microphone's through the
+ * engines in order. Frames are views, never copies: processing costs no allocation.
+ */
+export class VoiceProcessor implements FrameProcessor {
+  private closed = false;
+
+  constructor(private readonly opts: VoiceProcessorOptions) {}
+
+  get engineNames(): string[] {
+    return this.opts.engines.map((e) => e.name);
+  }
+
+  capture(frame: Frame): boolean | null {
+    if (this.closed) return null;
+    const delayMs = this.opts.deviceDelayMs();
+    let verdict: boolean | null = null;
+    for (let at = 0; at + ENGINE_SAMPLES <= frame.length; at += ENGINE_SAMPLES) {
+      const part = frame.subarray(at, at + ENGINE_SAMPLES);
+      // The last engine with a verdict has seen the cleanest signal; any voiced part voices the frame.
+      let partVerdict: boolean | null = null;
+      for (const engine of this.opts.engines) partVerdict = engine.capture(part, delayMs) ?? partVerdict;
+      if (partVerdict !== null) verdict = verdict === true || partVerdict;
+    }
+    return verdict;
+  }
+
+  playback(frame: Frame): void {
+    if (this.closed) return;
+    for (let at = 0; at + ENGINE_SAMPLES <= frame.length; at += ENGINE_SAMPLES) {
+      const part = frame.subarray(at, at + ENGINE_SAMPLES);
+      for (const engine of this.opts.engines) engine.playback(part);
+    }
+  }
+
+  /** The echo path changed (another device): every engine forgets it. */
+  reset(): void {
+    if (!this.closed) for (const engine of this.opts.engines) engine.reset();
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    for (const engine of this.opts.engines) engine.close();
+  }
+}
