@@ -3,8 +3,10 @@
  * the preprocessor (denoise, residual echo suppression, AGC, VAD), on 10 ms frames at 48 kHz.
  *
  * The canceller needs the far end aligned with the echo in the microphone, so played frames go
- * into a delay line (one slot per 10 ms) and each capture takes the one played about the
- * reported device delay earlier; the filter's tail covers what the devices do not report.
+ * into a delay line (one slot per 10 ms, 500 ms) and each capture takes the one played about the
+ * echo's delay earlier: the delay the devices report, plus what an estimator finds beyond it
+ * (correlating far and microphone envelopes). With the bulk delay known the filter's tail only
+ * covers the room and the estimate's error, and a short filter converges faster than a long one.
  *
  * JavaScript gets an external handle: create(options), playback(h, Int16Array),
  * capture(h, Int16Array, delayMs) → speech, reset(h), close(h). Every argument is checked and a
@@ -22,8 +24,18 @@
 #define RATE 48000
 #define FRAME 480           /* 10 ms */
 #define SLOTS 51            /* 500 ms of reference, plus the frame being played */
+#define DEFAULT_TAIL_MS 80 /* beyond the estimated bulk delay: the room, the margin, an estimate's error */
+#define AGC_OFFSET_DB 16
 #define MARGIN_MS 10        /* aim the reference this much early: the filter is causal */
 #define MAX_DELAY_MS 10000  /* beyond this a reported delay is nonsense */
+/* The bulk-delay estimator: 2 ms envelopes, correlated over 1 s for lags up to 500 ms. */
+#define BLOCK 96
+#define BLOCKS_PER_FRAME (FRAME / BLOCK)
+#define WINDOW 500
+#define MAX_LAG 250
+#define HIST (WINDOW + MAX_LAG)
+#define EVERY 10            /* frames between estimates */
+#define MIN_CORR 0.6        /* below this the far end is not what the microphone hears */
 
 typedef struct {
   SpeexEchoState *echo; /* NULL when aec is off */
@@ -33,6 +45,15 @@ typedef struct {
   int16_t ring[SLOTS][FRAME];
   uint64_t written;
   int played_since_capture;
+  bool speech; /* the last frame's verdict */
+  /* Envelopes (RMS per block) of the far end as played each capture and of the microphone. */
+  float far_env[HIST], mic_env[HIST];
+  uint64_t blocks;
+  int candidate;      /* the last estimate (blocks), -1 = none; two alike are believed */
+  int offset_ms;      /* the echo's delay beyond the reported one, as estimated */
+  bool locked;
+  int back;           /* the reference's age in frames, as used by the filter */
+  int tail_ms;
   int16_t out[FRAME];
 } engine;
 
@@ -44,6 +65,17 @@ static void destroy(engine *e) {
   e->echo = NULL;
   e->pre = NULL;
   e->closed = true;
+}
+
+static void forget(engine *e) {
+  memset(e->ring, 0, sizeof e->ring);
+  e->written = 0;
+  e->played_since_capture = 0;
+  e->blocks = 0;
+  e->candidate = -1;
+  e->locked = false;
+  e->offset_ms = 0;
+  e->back = 0;
 }
 
 static void finalize(napi_env env, void *data, void *hint) {
@@ -82,6 +114,86 @@ static bool get_number(napi_env env, napi_value obj, const char *key, double dfl
   return true;
 }
 
+static float block_rms(const int16_t *x) {
+  float e = 0;
+  for (int i = 0; i < BLOCK; i++) e += (float)x[i] * x[i];
+  return sqrtf(e / BLOCK);
+}
+
+/*
+ * The lag (blocks) at which the far envelope best matches the microphone's over the last
+ * WINDOW blocks, or -1 when no lag matches well (far end quiet, double talk, no echo).
+ */
+static int estimate_lag(const engine *e) {
+  if (e->blocks < WINDOW) return -1;
+  int max_lag = e->blocks - WINDOW < MAX_LAG ? (int)(e->blocks - WINDOW) : MAX_LAG;
+  uint64_t end = e->blocks; /* the window is blocks [end - WINDOW, end) */
+  double mm = 0, mv = 0;
+  for (int j = 0; j < WINDOW; j++) mm += e->mic_env[(end - WINDOW + j) % HIST];
+  mm /= WINDOW;
+  for (int j = 0; j < WINDOW; j++) {
+    double d = e->mic_env[(end - WINDOW + j) % HIST] - mm;
+    mv += d * d;
+  }
+  if (mv < WINDOW * 1.0) return -1; /* a silent microphone */
+  double best = MIN_CORR;
+  int best_lag = -1;
+  for (int lag = 0; lag <= max_lag; lag++) {
+    double fm = 0, fv = 0, c = 0;
+    for (int j = 0; j < WINDOW; j++) fm += e->far_env[(end - WINDOW + j - lag) % HIST];
+    fm /= WINDOW;
+    for (int j = 0; j < WINDOW; j++) {
+      double f = e->far_env[(end - WINDOW + j - lag) % HIST] - fm;
+      c += f * (e->mic_env[(end - WINDOW + j) % HIST] - mm);
+      fv += f * f;
+    }
+    if (fv < WINDOW * 1.0) continue;
+    c /= sqrt(fv * mv);
+    if (c > best) best = c, best_lag = lag;
+  }
+  return best_lag;
+}
+
+/* The reference for this capture, aligned by the reported delay and the estimated excess. */
+static const int16_t *reference(engine *e, const int16_t *mic, double delay_ms) {
+  /* Nothing played since the last capture: the speaker is silent for this 10 ms. */
+  if (e->played_since_capture == 0) {
+    memset(e->ring[e->written % SLOTS], 0, sizeof e->ring[0]);
+    e->written++;
+  }
+  e->played_since_capture = 0;
+  const int16_t *now = e->ring[(e->written - 1) % SLOTS];
+  for (int b = 0; b < BLOCKS_PER_FRAME; b++, e->blocks++) {
+    e->far_env[e->blocks % HIST] = block_rms(now + b * BLOCK);
+    e->mic_env[e->blocks % HIST] = block_rms(mic + b * BLOCK);
+  }
+  if (e->blocks % (EVERY * BLOCKS_PER_FRAME) == 0) {
+    int lag = estimate_lag(e);
+    if (lag >= 0 && e->candidate >= 0 && abs(lag - e->candidate) <= 1) {
+      e->offset_ms = lag * BLOCK * 1000 / RATE - (int)delay_ms;
+      e->locked = true;
+    }
+    e->candidate = lag;
+  }
+  /*
+   * A new age misaligns what the filter learnt, so it starts afresh; the age only changes when
+   * the echo leaves the part of the tail it covers (causal, within half the tail; an estimate may be a few ms early), not when a
+   * reported delay or an estimate wanders by a few ms across a frame boundary.
+   */
+  double total = delay_ms + (e->locked ? e->offset_ms : 0);
+  double ahead = total - e->back * 10.0;
+  if (ahead < 0 || ahead > e->tail_ms / 2) {
+    int want = total > MARGIN_MS ? (int)((total - MARGIN_MS) / 10.0) : 0;
+    if (want > SLOTS - 1) want = SLOTS - 1;
+    if (want != e->back) {
+      e->back = want;
+      speex_echo_state_reset(e->echo);
+    }
+  }
+  int back = (uint64_t)e->back > e->written - 1 ? (int)(e->written - 1) : e->back; /* not played yet: the oldest there is */
+  return e->ring[(e->written - 1 - back) % SLOTS];
+}
+
 /* create({ aec, ns, agc, tailMs?, agcTargetDbfs? }) → handle */
 static napi_value create(napi_env env, napi_callback_info info) {
   size_t argc = 1;
@@ -95,7 +207,7 @@ static napi_value create(napi_env env, napi_callback_info info) {
   bool aec, ns, agc;
   double tail_ms, target_dbfs;
   if (!get_bool(env, argv[0], "aec", &aec) || !get_bool(env, argv[0], "ns", &ns) || !get_bool(env, argv[0], "agc", &agc) ||
-      !get_number(env, argv[0], "tailMs", 200, 10, 1000, &tail_ms) ||
+      !get_number(env, argv[0], "tailMs", DEFAULT_TAIL_MS, 10, 1000, &tail_ms) ||
       !get_number(env, argv[0], "agcTargetDbfs", -20, -60, 0, &target_dbfs))
     return NULL;
 
@@ -105,10 +217,12 @@ static napi_value create(napi_env env, napi_callback_info info) {
     return NULL;
   }
   int rate = RATE;
+  forget(e);
   e->pre = speex_preprocess_state_init(FRAME, RATE);
   if (aec) {
     /* The MDF filter works in blocks of a frame: round the tail up to whole frames. */
-    int tail = (int)ceil(tail_ms / 10.0) * FRAME;
+    e->tail_ms = (int)ceil(tail_ms / 10.0) * 10;
+    int tail = e->tail_ms * FRAME / 10;
     e->echo = speex_echo_state_init(FRAME, tail);
     if (e->echo) speex_echo_ctl(e->echo, SPEEX_ECHO_SET_SAMPLING_RATE, &rate);
   }
@@ -124,14 +238,13 @@ static napi_value create(napi_env env, napi_callback_info info) {
    */
   int on = 1, off = 0;
   int denoise = ns || aec ? 1 : 0;
-  int noise_db = ns ? -30 : 0;
+  int noise_db = ns ? -40 : 0;
   speex_preprocess_ctl(e->pre, SPEEX_PREPROCESS_SET_DENOISE, &denoise);
   speex_preprocess_ctl(e->pre, SPEEX_PREPROCESS_SET_NOISE_SUPPRESS, &noise_db);
-  speex_preprocess_ctl(e->pre, SPEEX_PREPROCESS_SET_VAD, &on);
   speex_preprocess_ctl(e->pre, SPEEX_PREPROCESS_SET_DEREVERB, &off);
   if (agc) {
-    /* Speex's AGC level is a speech amplitude in sample units (RMS-like). */
-    float level = (float)(32768.0 * pow(10.0, target_dbfs / 20.0));
+    /* Speex's AGC level is a weighted spectral loudness, not an RMS: measured, speech ends AGC_OFFSET_DB below it. */
+    float level = (float)(32768.0 * pow(10.0, (target_dbfs + AGC_OFFSET_DB) / 20.0));
     int max_gain_db = 40, increment_db = 12, decrement_db = -40;
     speex_preprocess_ctl(e->pre, SPEEX_PREPROCESS_SET_AGC, &on);
     speex_preprocess_ctl(e->pre, SPEEX_PREPROCESS_SET_AGC_LEVEL, &level);
@@ -220,22 +333,19 @@ static napi_value capture(napi_env env, napi_callback_info info) {
     return NULL;
   }
   if (e->echo) {
-    /* Nothing played since the last capture: the speaker is silent for this 10 ms. */
-    if (e->played_since_capture == 0) {
-      memset(e->ring[e->written % SLOTS], 0, sizeof e->ring[0]);
-      e->written++;
-    }
-    e->played_since_capture = 0;
-    double aim = delay_ms - MARGIN_MS;
-    uint64_t back = aim > 0 ? (uint64_t)(aim / 10.0) : 0;
-    if (back > SLOTS - 1) back = SLOTS - 1;
-    if (back > e->written - 1) back = e->written - 1; /* not played yet: the oldest there is */
-    const int16_t *far = e->ring[(e->written - 1 - back) % SLOTS];
+    const int16_t *far = reference(e, frame, delay_ms);
     speex_echo_cancellation(e->echo, frame, far, e->out);
     memcpy(frame, e->out, sizeof e->out);
   }
-  int speech = speex_preprocess_run(e->pre, frame);
-  napi_get_boolean(env, speech != 0, &result);
+  /*
+   * Speex's own VAD switch only prints a warning and thresholds the speech probability with
+   * hysteresis; the same is done here, quietly (its default thresholds, 35% and 20%).
+   */
+  speex_preprocess_run(e->pre, frame);
+  int prob = 0;
+  speex_preprocess_ctl(e->pre, SPEEX_PREPROCESS_GET_PROB, &prob);
+  e->speech = prob > (e->speech ? 20 : 35);
+  napi_get_boolean(env, e->speech, &result);
   return result;
 }
 
@@ -247,9 +357,7 @@ static napi_value reset(napi_env env, napi_callback_info info) {
   engine *e = unwrap(env, argc, argv);
   if (!e || !e->echo) return NULL;
   speex_echo_state_reset(e->echo);
-  memset(e->ring, 0, sizeof e->ring);
-  e->written = 0;
-  e->played_since_capture = 0;
+  forget(e);
   return NULL;
 }
 
