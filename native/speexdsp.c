@@ -24,7 +24,7 @@
 #define RATE 48000
 #define FRAME 480           /* 10 ms */
 #define SLOTS 51            /* 500 ms of reference, plus the frame being played */
-#define DEFAULT_TAIL_MS 80 /* beyond the estimated bulk delay: the room, the margin, an estimate's error */
+#define DEFAULT_TAIL_MS 60 /* beyond the estimated bulk delay: the room, the margin, an estimate's error */
 #define AGC_OFFSET_DB 16
 #define MARGIN_MS 10        /* aim the reference this much early: the filter is causal */
 #define MAX_DELAY_MS 10000  /* beyond this a reported delay is nonsense */
@@ -127,29 +127,33 @@ static float block_rms(const int16_t *x) {
 static int estimate_lag(const engine *e) {
   if (e->blocks < WINDOW) return -1;
   int max_lag = e->blocks - WINDOW < MAX_LAG ? (int)(e->blocks - WINDOW) : MAX_LAG;
-  uint64_t end = e->blocks; /* the window is blocks [end - WINDOW, end) */
+  /* Unrolled from the rings: far[MAX_LAG + j - lag] lines up with mic[j]. */
+  float far[HIST], mic[WINDOW];
+  uint64_t start = e->blocks - WINDOW;
+  for (int j = 0; j < WINDOW; j++) mic[j] = e->mic_env[(start + j) % HIST];
+  for (int j = MAX_LAG - max_lag; j < HIST; j++) far[j] = e->far_env[(start + j - MAX_LAG) % HIST];
   double mm = 0, mv = 0;
-  for (int j = 0; j < WINDOW; j++) mm += e->mic_env[(end - WINDOW + j) % HIST];
+  for (int j = 0; j < WINDOW; j++) mm += mic[j];
   mm /= WINDOW;
   for (int j = 0; j < WINDOW; j++) {
-    double d = e->mic_env[(end - WINDOW + j) % HIST] - mm;
-    mv += d * d;
+    mic[j] -= (float)mm;
+    mv += (double)mic[j] * mic[j];
   }
   if (mv < WINDOW * 1.0) return -1; /* a silent microphone */
   double best = MIN_CORR;
   int best_lag = -1;
   for (int lag = 0; lag <= max_lag; lag++) {
-    double fm = 0, fv = 0, c = 0;
-    for (int j = 0; j < WINDOW; j++) fm += e->far_env[(end - WINDOW + j - lag) % HIST];
-    fm /= WINDOW;
+    const float *f = far + MAX_LAG - lag;
+    float fs = 0, ff = 0, c = 0;
     for (int j = 0; j < WINDOW; j++) {
-      double f = e->far_env[(end - WINDOW + j - lag) % HIST] - fm;
-      c += f * (e->mic_env[(end - WINDOW + j) % HIST] - mm);
-      fv += f * f;
+      fs += f[j];
+      ff += f[j] * f[j];
+      c += f[j] * mic[j]; /* mic is zero-mean: the far mean drops out */
     }
+    double fv = ff - (double)fs * fs / WINDOW;
     if (fv < WINDOW * 1.0) continue;
-    c /= sqrt(fv * mv);
-    if (c > best) best = c, best_lag = lag;
+    double corr = c / sqrt(fv * mv);
+    if (corr > best) best = corr, best_lag = lag;
   }
   return best_lag;
 }

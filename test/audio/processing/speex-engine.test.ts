@@ -115,7 +115,7 @@ maybe('speexdsp engine', () => {
     const e = engine();
     const { out } = run(e, mic, far, 0);
     e.close();
-    // speexdsp falls short of 25 dB within 2 s: measured 18–21 dB over 2–6 s, 30 dB and more by 10 s.
+    // speexdsp falls short of 25 dB after 2 s: measured 16–20 dB over 2–4 s, 21–25 over 4–6 s, 47 and more by 10 s.
     expect(erle(mic, out, echo, 2, 6, talk)).toBeGreaterThanOrEqual(15);
     expect(erle(mic, out, echo, 10, 12, talk)).toBeGreaterThanOrEqual(25);
     const t = frameEnergies(talk);
@@ -129,9 +129,9 @@ maybe('speexdsp engine', () => {
     const { out } = run(e, echo, far, 0);
     e.close();
     expect(erle(echo, out, echo, 4, 6)).toBeGreaterThanOrEqual(15);
-    // Measured: 13 dB over the 2 s after the step (the estimate needs a second), 23 dB in the 2 s after.
-    expect(erle(echo, out, echo, 8, 10)).toBeGreaterThanOrEqual(12);
-    expect(erle(echo, out, echo, 10, 12)).toBeGreaterThanOrEqual(20);
+    // Measured: 2 dB over the 2 s after the step (the estimate needs a second), 27 dB over the next 2 s, 41 after.
+    expect(erle(echo, out, echo, 8, 10)).toBeGreaterThanOrEqual(22);
+    expect(erle(echo, out, echo, 10, 12)).toBeGreaterThanOrEqual(30);
   });
 
   test('a step in the reported delay moves the reference with it', () => {
@@ -150,7 +150,7 @@ maybe('speexdsp engine', () => {
   });
 
   test('output stopped: silence is the reference, and the microphone passes', () => {
-    const e = engine({ tailMs: 80 });
+    const e = engine();
     const echo = echoOf(far, h, () => 50, 10);
     run(e, echo.subarray(0, 3 * SEC), far.subarray(0, 3 * SEC), 40);
     const sp = near.subarray(3 * SEC, 6 * SEC);
