@@ -24,8 +24,8 @@
 #define RATE 48000
 #define FRAME 480           /* 10 ms */
 #define SLOTS 51            /* 500 ms of reference, plus the frame being played */
-#define DEFAULT_TAIL_MS 60 /* beyond the estimated bulk delay: the room, the margin, an estimate's error */
-#define AGC_OFFSET_DB 16
+#define DEFAULT_TAIL_MS 60  /* beyond the bulk delay: room, margin, estimate error (60 measured best of 60..250) */
+#define AGC_OFFSET_DB 16    /* speex's AGC level sits this far above the speech RMS it yields */
 #define MARGIN_MS 10        /* aim the reference this much early: the filter is causal */
 #define MAX_DELAY_MS 10000  /* beyond this a reported delay is nonsense */
 /* The bulk-delay estimator: 2 ms envelopes, correlated over 1 s for lags up to 500 ms. */
@@ -180,9 +180,9 @@ static const int16_t *reference(engine *e, const int16_t *mic, double delay_ms) 
     e->candidate = lag;
   }
   /*
-   * A new age misaligns what the filter learnt, so it starts afresh; the age only changes when
-   * the echo leaves the part of the tail it covers (causal, within half the tail; an estimate may be a few ms early), not when a
-   * reported delay or an estimate wanders by a few ms across a frame boundary.
+   * A new age misaligns what the filter learnt, so it starts afresh. The age only changes when
+   * the echo leaves the part of the tail it covers (after the reference, within half the tail),
+   * not when a reported delay or an estimate wanders by a few ms across a frame boundary.
    */
   double total = delay_ms + (e->locked ? e->offset_ms : 0);
   double ahead = total - e->back * 10.0;
@@ -247,7 +247,7 @@ static napi_value create(napi_env env, napi_callback_info info) {
   speex_preprocess_ctl(e->pre, SPEEX_PREPROCESS_SET_NOISE_SUPPRESS, &noise_db);
   speex_preprocess_ctl(e->pre, SPEEX_PREPROCESS_SET_DEREVERB, &off);
   if (agc) {
-    /* Speex's AGC level is a weighted spectral loudness, not an RMS: measured, speech ends AGC_OFFSET_DB below it. */
+    /* Speex's AGC level is a weighted loudness, not an RMS (see AGC_OFFSET_DB). */
     float level = (float)(32768.0 * pow(10.0, (target_dbfs + AGC_OFFSET_DB) / 20.0));
     int max_gain_db = 40, increment_db = 12, decrement_db = -40;
     speex_preprocess_ctl(e->pre, SPEEX_PREPROCESS_SET_AGC, &on);
