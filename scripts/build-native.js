@@ -1,8 +1,10 @@
 'use strict';
 /**
- * `npm install`'s build of the PulseAudio binding (binding.gyp). It never fails the install:
- * without libpulse-dev (or a compiler) there is no binding, and the `pulse` backends say so
- * when asked to open, while the ALSA backends work as before.
+ * `npm install`'s build of the native bindings (binding.gyp): PulseAudio (native/pulse.c) and
+ * voice processing (native/speexdsp.c). It never fails the install: a binding whose library
+ * (libpulse-dev, libspeexdsp-dev) or compiler is missing is not built, and what needs it says so
+ * when asked: without PulseAudio the ALSA backends still work, without voice processing calls
+ * still work, unprocessed.
  */
 const { spawnSync } = require('node:child_process');
 
@@ -12,5 +14,8 @@ const r = gyp
   ? spawnSync(process.execPath, [gyp, 'rebuild'], { stdio: ['ignore', 'inherit', 'inherit'] })
   : spawnSync('node-gyp', ['rebuild'], { stdio: ['ignore', 'inherit', 'inherit'] });
 if (r.status !== 0) {
-  process.stderr.write('parley: the PulseAudio binding was not built (apt-get install libpulse-dev, then npm rebuild); the ALSA backends still work\n');
+  process.stderr.write(
+    'parley: the native bindings were not built (apt-get install libpulse-dev libspeexdsp-dev, then npm rebuild): ' +
+      'without PulseAudio the ALSA backends still work; without voice processing calls still work, unprocessed\n',
+  );
 }
