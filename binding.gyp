@@ -2,7 +2,10 @@
   "variables": {
     "has_pulse": "<!(pkg-config --exists libpulse-simple 2>/dev/null && echo 1 || echo 0)",
     "pulse_cflags": "<!(pkg-config --cflags libpulse-simple 2>/dev/null || true)",
-    "pulse_libs": "<!(pkg-config --libs libpulse-simple 2>/dev/null || true)"
+    "pulse_libs": "<!(pkg-config --libs libpulse-simple 2>/dev/null || true)",
+    "has_apm": "<!(pkg-config --exists webrtc-audio-processing 2>/dev/null && echo 1 || echo 0)",
+    "apm_cflags": "<!(pkg-config --cflags webrtc-audio-processing 2>/dev/null || true)",
+    "apm_libs": "<!(pkg-config --libs webrtc-audio-processing 2>/dev/null || true)"
   },
   "targets": [
     {
@@ -12,6 +15,18 @@
           "sources": ["native/pulse.c"],
           "cflags": ["-Wall", "-Wextra", "-O2", "<@(pulse_cflags)"],
           "libraries": ["<@(pulse_libs)"]
+        }, {
+          "type": "none"
+        }]
+      ]
+    },
+    {
+      "target_name": "parley_apm",
+      "conditions": [
+        ["has_apm==1", {
+          "sources": ["native/webrtc-apm.cc"],
+          "cflags_cc": ["-std=c++14", "-Wall", "-Wextra", "-Wno-unused-parameter", "-O2", "<@(apm_cflags)"],
+          "libraries": ["<@(apm_libs)"]
         }, {
           "type": "none"
         }]
