@@ -214,6 +214,9 @@ napi_value Create(napi_env env, napi_callback_info info) {
   webrtc::Config config;
   config.Set<webrtc::ExtendedFilter>(new webrtc::ExtendedFilter(true));
   config.Set<webrtc::DelayAgnostic>(new webrtc::DelayAgnostic(true));
+  /* On by default in 0.3: it drives an analog microphone volume and ignores the target and
+   * gain set below; parley has no analog volume, so the digital gain control runs instead. */
+  config.Set<webrtc::ExperimentalAgc>(new webrtc::ExperimentalAgc(false));
   Apm *a = new (std::nothrow) Apm();
   if (!a) {
     napi_throw_error(env, NULL, "webrtc-apm: out of memory");
