@@ -5,7 +5,7 @@
  *
  * One handle is one webrtc::AudioProcessing. JavaScript calls, all synchronous and on the
  * JavaScript thread only:
- *   create({ aec, ns, agc, agcLevel?, nsLevel? })  -> handle
+ *   create({ aec, ns, agc, agcLevel?, agcMaxGainDb?, nsLevel?, aecLevel?, vadLikelihood? }) -> handle
  *   playback(handle, Int16Array(480))               the echo reference (reverse stream)
  *   capture(handle, Int16Array(480), delayMs)      -> boolean (voice), the frame processed in place
  *   reset(handle)                                   forgets the echo path; the settings stay
@@ -209,7 +209,10 @@ napi_value Create(napi_env env, napi_callback_info info) {
   /* NoiseSuppression::Level: 0 low .. 3 very high. */
   if (!int_option(env, opts, "nsLevel", 0, 3, 2, &ns_level)) return NULL;
   /* EchoCancellation::SuppressionLevel: 0 low .. 2 high. */
-  if (!int_option(env, opts, "aecLevel", 0, 2, 1, &aec_level)) return NULL;
+  if (!int_option(env, opts, "aecLevel", 0, 2, 0, &aec_level)) return NULL;
+  /* VoiceDetection::Likelihood: 0 very low .. 3 high (higher: less clipped speech, more noise taken for it). */
+  int vad_likelihood = 0;
+  if (!int_option(env, opts, "vadLikelihood", 0, 3, 0, &vad_likelihood)) return NULL;
 
   webrtc::Config config;
   config.Set<webrtc::ExtendedFilter>(new webrtc::ExtendedFilter(true));
@@ -258,7 +261,7 @@ napi_value Create(napi_env env, napi_callback_info info) {
   }
   if (!err) {
     what = "voice detection";
-    err = p->voice_detection()->set_likelihood(webrtc::VoiceDetection::kModerateLikelihood);
+    err = p->voice_detection()->set_likelihood(static_cast<webrtc::VoiceDetection::Likelihood>(vad_likelihood));
     if (!err) err = p->voice_detection()->Enable(true);
   }
   if (err) {
