@@ -35,6 +35,14 @@ const size_t kSamples = 480; /* 10 ms */
 /* What set_stream_delay_ms accepts without a warning. */
 const double kMaxDelayMs = 500;
 
+/* Marks this binding's handles, so that an object another addon wrapped is never taken for one. */
+const napi_type_tag kHandleTag = {0x7061726c65796170ULL, 0x6d2d68616e646c65ULL};
+
+bool is_handle(napi_env env, napi_value value) {
+  bool tagged = false;
+  return napi_check_object_type_tag(env, value, &kHandleTag, &tagged) == napi_ok && tagged;
+}
+
 struct Apm {
   webrtc::AudioProcessing *apm;
   webrtc::AudioFrame frame;
@@ -91,7 +99,7 @@ Apm *unwrap(napi_env env, napi_value handle) {
     return NULL;
   }
   void *data = NULL;
-  if (napi_unwrap(env, handle, &data) != napi_ok || !data) {
+  if (!is_handle(env, handle) || napi_unwrap(env, handle, &data) != napi_ok || !data) {
     napi_throw_type_error(env, NULL, "webrtc-apm: the first argument must be a handle from create()");
     return NULL;
   }
@@ -276,7 +284,8 @@ napi_value Create(napi_env env, napi_callback_info info) {
   f.samples_per_channel_ = kSamples;
 
   napi_value handle;
-  if (napi_create_object(env, &handle) != napi_ok || napi_wrap(env, handle, a, finalize, NULL, NULL) != napi_ok) {
+  if (napi_create_object(env, &handle) != napi_ok || napi_type_tag_object(env, handle, &kHandleTag) != napi_ok ||
+      napi_wrap(env, handle, a, finalize, NULL, NULL) != napi_ok) {
     delete a->apm;
     delete a;
     napi_throw_error(env, NULL, "webrtc-apm binding: N-API call failed");
@@ -367,7 +376,7 @@ napi_value Close(napi_env env, napi_callback_info info) {
   napi_valuetype type = napi_undefined;
   if (argc >= 1) CHECK_NAPI(env, napi_typeof(env, argv[0], &type));
   void *data = NULL;
-  if (type != napi_object || napi_unwrap(env, argv[0], &data) != napi_ok || !data) {
+  if (type != napi_object || !is_handle(env, argv[0]) || napi_unwrap(env, argv[0], &data) != napi_ok || !data) {
     napi_throw_type_error(env, NULL, "webrtc-apm: close() takes a handle from create()");
     return NULL;
   }

@@ -112,7 +112,8 @@ describeApm('webrtc-apm binding: arguments', () => {
     throwsA('RangeError', () => b.capture(h, frame(), Infinity));
     throwsA('TypeError', () => b.capture(h, frame(), '10' as never));
     throwsA('TypeError', () => (b.capture as (...a: unknown[]) => void)(h, frame()));
-    for (const bad of [undefined, null, 1, {}, 'h', frame()]) {
+    // An object that merely inherits from a handle is not one.
+    for (const bad of [undefined, null, 1, {}, 'h', frame(), Object.create(h as object)]) {
       throwsA('TypeError', () => b.playback(bad as never, frame()));
       throwsA('TypeError', () => b.capture(bad as never, frame(), 0));
       throwsA('TypeError', () => b.reset(bad as never));
