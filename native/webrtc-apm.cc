@@ -5,7 +5,8 @@
  *
  * One handle is one webrtc::AudioProcessing. JavaScript calls, all synchronous and on the
  * JavaScript thread only:
- *   create({ aec, ns, agc, agcLevel?, agcMaxGainDb?, nsLevel?, aecLevel?, vadLikelihood? }) -> handle
+ *   create({ aec, ns, agc, agcLevel?, agcMaxGainDb?, nsLevel?, aecLevel?, vadLikelihood?,
+ *           extendedFilter? }) -> handle
  *   playback(handle, Int16Array(480))               the echo reference (reverse stream)
  *   capture(handle, Int16Array(480), delayMs)      -> boolean (voice), the frame processed in place
  *   reset(handle)                                   forgets the echo path; the settings stay
@@ -222,8 +223,13 @@ napi_value Create(napi_env env, napi_callback_info info) {
   int vad_likelihood = 0;
   if (!int_option(env, opts, "vadLikelihood", 0, 3, 0, &vad_likelihood)) return NULL;
 
+  /* The echo canceller's extended filter (a longer filter, gentler suppression) and its own delay
+   * estimate; both on unless told. */
+  int extended = bool_option(env, opts, "extendedFilter", 1);
+  if (extended < 0) return NULL;
+
   webrtc::Config config;
-  config.Set<webrtc::ExtendedFilter>(new webrtc::ExtendedFilter(true));
+  config.Set<webrtc::ExtendedFilter>(new webrtc::ExtendedFilter(extended != 0));
   config.Set<webrtc::DelayAgnostic>(new webrtc::DelayAgnostic(true));
   /* On by default in 0.3: it drives an analog microphone volume and ignores the target and
    * gain set below; parley has no analog volume, so the digital gain control runs instead. */

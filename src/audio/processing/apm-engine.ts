@@ -27,6 +27,10 @@ export interface ApmCreateOptions {
   nsLevel?: number;
   /** EchoCancellation suppression level: 0 low, 1 moderate, 2 high. */
   aecLevel?: number;
+  /** The echo canceller's extended filter (default on; without it the echo delay the library finds by itself is much shorter). */
+  extendedFilter?: boolean;
+  /** VoiceDetection likelihood: 0 very low .. 3 high (higher: more noise taken for voice). */
+  vadLikelihood?: number;
 }
 
 export interface ApmBinding {

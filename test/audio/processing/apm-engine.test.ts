@@ -88,6 +88,8 @@ describeApm('webrtc-apm binding: arguments', () => {
     throwsA('RangeError', call({ ns: true, nsLevel: 4 }));
     throwsA('RangeError', call({ aec: true, aecLevel: Infinity }));
     throwsA('RangeError', call({ agc: true, agcMaxGainDb: 91 }));
+    throwsA('TypeError', call({ aec: true, extendedFilter: 0 }));
+    throwsA('RangeError', call({ vadLikelihood: 4 }));
     const getter = {
       get aec(): boolean {
         throw new Error('boom');
