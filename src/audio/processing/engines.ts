@@ -1,0 +1,21 @@
+/**
+ * The voice engines this build knows, by name. A factory answers with an engine, or with why
+ * it cannot make one here (a package missing, a stage it does not do).
+ */
+import type { EngineName, EngineOptions, VoiceEngine } from './engine';
+import { createRnnoiseEngine } from './rnnoise-engine';
+
+export type EngineFactory = (opts: EngineOptions) => Promise<VoiceEngine | { unavailable: string }>;
+
+/** Synchronous factories (the native bindings) fit the registry's asynchronous shape. */
+const later =
+  (create: (opts: EngineOptions) => VoiceEngine | { unavailable: string }): EngineFactory =>
+  async (opts) =>
+    create(opts);
+
+export const ENGINE_FACTORIES: Partial<Record<EngineName, EngineFactory>> = {
+  rnnoise: createRnnoiseEngine,
+};
+
+// Unused until a synchronous engine is registered: `speexdsp: later(createSpeexEngine),`.
+void later;
