@@ -17,7 +17,7 @@ import {
   componentGainDb,
   echoScene,
   erleDb,
-  levelDb,
+  landingDbfs,
   noiseFigures,
   noiseScene,
   reconvergenceMs,
@@ -42,11 +42,15 @@ async function make(name: EngineName, stages: Partial<EngineOptions>): Promise<V
   return 'unavailable' in r ? r.unavailable : r;
 }
 
-/** Runs `body` on a fresh engine with those stages; null (and why, printed) when refused. */
+const told = new Set<string>();
+
+/** Runs `body` on a fresh engine with those stages; null (and why, printed once) when refused. */
 async function withEngine<T>(name: EngineName, stages: Partial<EngineOptions>, body: (e: VoiceEngine) => T): Promise<T | null> {
   const e = await make(name, stages);
   if (typeof e === 'string') {
-    console.log(`  ${Object.keys(stages).join('+')}: skipped (${e})`);
+    const what = `${name} ${Object.keys(stages).join('+')}`;
+    if (!told.has(what)) console.log(`  ${Object.keys(stages).join('+')}: skipped (${e})`);
+    told.add(what);
     return null;
   }
   try {
@@ -108,11 +112,10 @@ async function gain(name: EngineName) {
   const landing: { inputDbfs: number; measuredInDbfs: number; landedDbfs: number | null }[] = [];
   for (const inputDbfs of [WHISPER_DBFS, SHOUT_DBFS]) {
     const s = noiseScene({ seed: 41, ms: 15_000, snrDb: 30, speechDbfs: inputDbfs });
-    const late = s.speech.filter(([a]) => a >= 7000);
-    const r = await withEngine(name, { agc: true }, (e) => levelDb(runEngine(e, new Int16Array(0), s.mixed).out, late));
+    const r = await withEngine(name, { agc: true }, (e) => landingDbfs(s, runEngine(e, new Int16Array(0), s.mixed).out, 7000));
     if (r === null) return null;
     // The input over the same spurts (the loud one clips): what the gain started from.
-    landing.push({ inputDbfs, measuredInDbfs: round(levelDb(s.mixed, late))!, landedDbfs: round(r) });
+    landing.push({ inputDbfs, measuredInDbfs: round(landingDbfs(s, s.mixed, 7000))!, landedDbfs: round(r) });
   }
   return { targetDbfs: AGC_TARGET_DBFS, landing };
 }

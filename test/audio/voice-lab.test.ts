@@ -6,6 +6,7 @@ import {
   echoScene,
   erleDb,
   fanNoise,
+  landingDbfs,
   levelDb,
   noiseFigures,
   noiseScene,
@@ -129,6 +130,13 @@ describe('voice lab: metrics', () => {
     const halved = noiseFigures(s, scaled(s.mixed, -6));
     expect(halved.floorDropDb).toBeCloseTo(6, 1);
     expect(halved.speechChangeDb).toBeCloseTo(-6, 1);
+  });
+
+  it('finds where gain control landed', () => {
+    const s = noiseScene({ seed: 5, ms: 8000, snrDb: 40, speechDbfs: WHISPER_DBFS });
+    const late = s.speech.filter(([a]) => a >= 4000);
+    const raised = scaled(s.mixed, 25);
+    expect(landingDbfs(s, raised, 4000) - levelDb(s.mixed, late)).toBeCloseTo(25, 1);
   });
 
   it('scores VAD verdicts', () => {

@@ -331,6 +331,11 @@ export function noiseFigures(
   };
 }
 
+/** Where gain control brought the speech: its level over the spurts that start at `fromMs` or later. */
+export function landingDbfs(scene: NoiseScene, out: ArrayLike<number>, fromMs: number): number {
+  return levelDb(out, scene.speech.filter(([a]) => a >= fromMs));
+}
+
 /** Share of frames (from `fromMs`) whose verdict matches the label; frames without one don't count. */
 export function vadAccuracy(vad: (boolean | null)[], labels: boolean[], fromMs = 0): number | null {
   let right = 0;

@@ -7,8 +7,8 @@ import { createRnnoiseEngine } from './rnnoise-engine';
 
 export type EngineFactory = (opts: EngineOptions) => Promise<VoiceEngine | { unavailable: string }>;
 
-/** Synchronous factories (the native bindings) fit the registry's asynchronous shape. */
-const later =
+/** A synchronous factory (the native bindings') in the registry's shape: `speexdsp: fromSync(createSpeexEngine)`. */
+export const fromSync =
   (create: (opts: EngineOptions) => VoiceEngine | { unavailable: string }): EngineFactory =>
   async (opts) =>
     create(opts);
@@ -16,6 +16,3 @@ const later =
 export const ENGINE_FACTORIES: Partial<Record<EngineName, EngineFactory>> = {
   rnnoise: createRnnoiseEngine,
 };
-
-// Unused until a synchronous engine is registered: `speexdsp: later(createSpeexEngine),`.
-void later;
