@@ -3,6 +3,7 @@ import { msToSamples } from '../../src/audio/signals';
 import {
   componentGainDb,
   delayAt,
+  doubleTalkLossDb,
   echoScene,
   erleDb,
   fanNoise,
@@ -119,6 +120,12 @@ describe('voice lab: metrics', () => {
     const lag = ENGINE_SAMPLES;
     for (let i = 0; i + lag < out.length; i++) out[i + lag] = near[i] * 0.5 + noise[i + lag];
     expect(componentGainDb(out, near, [[0, 3000]])).toBeCloseTo(-6.02, 0);
+  });
+
+  it('measures the near talker lost in double talk, whatever echo is left', () => {
+    const s = echoScene({ seed: 6, ms: 3000, delayMs: 40, attenuationDb: 6, nearSegments: [[1000, 2500]] });
+    const out = Float64Array.from(s.near, (v, i) => v * 0.5 + s.echo[i] * 0.1);
+    expect(doubleTalkLossDb(out, s.near, windowsOf(s.segments, 'double-talk'))).toBeCloseTo(6.02, 0);
   });
 
   it('gives noise suppression figures', () => {

@@ -163,6 +163,7 @@ export async function createRnnoiseEngine(opts: EngineOptions): Promise<VoiceEng
   const output = wasm.malloc(bytes);
   if (!state || !input || !output) return { unavailable: 'rnnoise: out of wasm memory' };
   let closed = false;
+  let heap = new Float32Array(wasm.memory.buffer);
   const check = (frame: Int16Array) => {
     if (closed) throw new Error('rnnoise: the engine is closed');
     if (!(frame instanceof Int16Array) || frame.length !== ENGINE_SAMPLES) {
@@ -176,8 +177,8 @@ export async function createRnnoiseEngine(opts: EngineOptions): Promise<VoiceEng
     },
     capture(frame) {
       check(frame);
-      // The heap may have grown (and its buffer changed) since the last call.
-      const heap = new Float32Array(wasm.memory.buffer);
+      // A grown heap is a new buffer: the view follows it.
+      if (heap.buffer !== wasm.memory.buffer) heap = new Float32Array(wasm.memory.buffer);
       const inAt = input >> 2;
       for (let i = 0; i < ENGINE_SAMPLES; i++) heap[inAt + i] = frame[i];
       const vad = wasm.process(state, output, input);
