@@ -3,7 +3,9 @@
  * it cannot make one here (a package missing, a stage it does not do).
  */
 import type { EngineName, EngineOptions, VoiceEngine } from './engine';
+import { createApmEngine } from './apm-engine';
 import { createRnnoiseEngine } from './rnnoise-engine';
+import { createSpeexEngine } from './speex-engine';
 
 export type EngineFactory = (opts: EngineOptions) => Promise<VoiceEngine | { unavailable: string }>;
 
@@ -13,6 +15,8 @@ export const fromSync =
   async (opts) =>
     create(opts);
 
-export const ENGINE_FACTORIES: Partial<Record<EngineName, EngineFactory>> = {
+export const ENGINE_FACTORIES: Record<EngineName, EngineFactory> = {
+  'webrtc-apm': fromSync(createApmEngine),
+  speexdsp: fromSync(createSpeexEngine),
   rnnoise: createRnnoiseEngine,
 };
