@@ -41,7 +41,13 @@ export interface OpenedVoice {
 }
 
 /** Opens the engines for the stages switched on; never throws: what cannot run is said in `missing`. */
-export async function openVoice(settings: VoiceSettings, devices: { source: AudioSource; sink: AudioSink }): Promise<OpenedVoice> {
+/** The devices' reported delays, where a backend reports them. */
+export interface DelayReports {
+  source: Pick<AudioSource, 'latencyMs'>;
+  sink: Pick<AudioSink, 'latencyMs'>;
+}
+
+export async function openVoice(settings: VoiceSettings, devices: DelayReports): Promise<OpenedVoice> {
   const wanted = (['aec', 'ns', 'agc'] as const).filter((s) => settings[s]);
   if (wanted.length === 0) return { processor: null, running: {}, missing: [] };
   const reasons: string[] = [];
