@@ -7,7 +7,7 @@ export interface VadOptions {
   onsetDb?: number;
   /** Nothing quieter than this (dBFS RMS) is voice, however quiet the floor (default -62). */
   absoluteDb?: number;
-  /** How long "voice" holds after the last voiced frame (default 250 ms). */
+  /** How long "voice" holds after the last voiced frame (default 200 ms). */
   hangoverMs?: number;
   /** How fast the floor may rise (dB/s) while the level stays above it (default 1.5). */
   riseDbPerSec?: number;
@@ -15,6 +15,12 @@ export interface VadOptions {
 
 /** The quietest level considered at all: an all-zero frame sits here. */
 const FLOOR_DB = -120;
+/** The floor starts no higher than this: speech from the first frame on must not become the floor. */
+const INITIAL_FLOOR_DB = -50;
+/** A level that stays above the floor this long without a dip is a louder background, not speech (which pauses)... */
+const STEADY_MS = 2000;
+/** ...and the floor then climbs this fast (dB/s). */
+const STEADY_RISE_DB_PER_SEC = 10;
 
 /**
  * An energy-based voice-activity detector for frames of any size (10, 20, 40 ms at 48 kHz).
@@ -22,7 +28,9 @@ const FLOOR_DB = -120;
  * slowly (a few dB a second), so a steady background becomes the floor and speech stands out
  * above it. A frame is voice when it is `thresholdDb` above the floor and above `absoluteDb`;
  * a frame only a little above needs a second in a row (onset: a single click or a noise burst
- * is not speech), one well above is voice at once. After the last voiced frame, "voice" holds
+ * is not speech), one well above is voice at once. A level that stays above the floor for seconds
+ * without a dip is a background that got louder (speech pauses): the floor then climbs fast.
+ * The floor starts no higher than −50 dBFS. After the last voiced frame, "voice" holds
  * for `hangoverMs`, so word tails and short pauses are not cut. Nothing is allocated per frame.
  */
 export class Vad {
@@ -34,6 +42,8 @@ export class Vad {
   private floorDb: number | null = null;
   private pending = false;
   private hangLeftMs = 0;
+  /** How long the level has stayed above threshold without a dip. */
+  private aboveMs = 0;
   /** The last frame's level, dBFS RMS. */
   levelDb = FLOOR_DB;
 
@@ -41,7 +51,7 @@ export class Vad {
     this.thresholdDb = opts.thresholdDb ?? 4;
     this.onsetDb = opts.onsetDb ?? 9;
     this.absoluteDb = opts.absoluteDb ?? -62;
-    this.hangoverMs = opts.hangoverMs ?? 250;
+    this.hangoverMs = opts.hangoverMs ?? 200;
     this.riseDbPerSec = opts.riseDbPerSec ?? 1.5;
   }
 
@@ -59,12 +69,16 @@ export class Vad {
     for (let i = 0; i < n; i++) energy += frame[i] * frame[i];
     const level = energy > 0 ? 10 * Math.log10(energy / n / (32768 * 32768)) : FLOOR_DB;
     this.levelDb = Math.max(FLOOR_DB, level);
-    let floor = this.floorDb ?? this.levelDb;
+    let floor = this.floorDb ?? Math.min(this.levelDb, INITIAL_FLOOR_DB);
     if (this.levelDb < floor) floor += (this.levelDb - floor) * 0.6;
-    else floor = Math.min(this.levelDb, floor + (this.riseDbPerSec * frameMs) / 1000);
+    else {
+      const rise = this.aboveMs > STEADY_MS ? STEADY_RISE_DB_PER_SEC : this.riseDbPerSec;
+      floor = Math.min(this.levelDb, floor + (rise * frameMs) / 1000);
+    }
     this.floorDb = floor;
 
     const above = this.levelDb - floor;
+    this.aboveMs = above >= this.thresholdDb ? this.aboveMs + frameMs : 0;
     const loud = this.levelDb > this.absoluteDb;
     let voiced = false;
     if (loud && above >= this.onsetDb) voiced = true;
@@ -85,6 +99,7 @@ export class Vad {
     this.floorDb = null;
     this.pending = false;
     this.hangLeftMs = 0;
+    this.aboveMs = 0;
     this.levelDb = FLOOR_DB;
   }
 }
