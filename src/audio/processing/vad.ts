@@ -1,7 +1,7 @@
 import { SAMPLE_RATE, type Frame } from '../types';
 
 export interface VadOptions {
-  /** How far above the noise floor (dB) a frame must be to count as voice (default 4). */
+  /** How far above the noise floor (dB) a frame must be to count as voice (default 3). */
   thresholdDb?: number;
   /** A frame this far above the floor is voice at once; between the two, two frames in a row are needed (default 9). */
   onsetDb?: number;
@@ -18,9 +18,12 @@ const FLOOR_DB = -120;
 /** The floor starts no higher than this: speech from the first frame on must not become the floor. */
 const INITIAL_FLOOR_DB = -50;
 /** A level that stays above the floor this long without a dip is a louder background, not speech (which pauses)... */
-const STEADY_MS = 2000;
+const STEADY_MS = 1500;
 /** ...and the floor then climbs this fast (dB/s). */
 const STEADY_RISE_DB_PER_SEC = 10;
+/** For this long after the first frame the floor climbs fast, to find the background a call starts in. */
+const LEARN_MS = 1000;
+const LEARN_RISE_DB_PER_SEC = 20;
 
 /**
  * An energy-based voice-activity detector for frames of any size (10, 20, 40 ms at 48 kHz).
@@ -30,7 +33,8 @@ const STEADY_RISE_DB_PER_SEC = 10;
  * a frame only a little above needs a second in a row (onset: a single click or a noise burst
  * is not speech), one well above is voice at once. A level that stays above the floor for seconds
  * without a dip is a background that got louder (speech pauses): the floor then climbs fast.
- * The floor starts no higher than −50 dBFS. After the last voiced frame, "voice" holds
+ * The floor starts no higher than −50 dBFS and climbs fast for the first second, to find the
+ * background a call starts in (a louder one takes two or three seconds to learn). After the last voiced frame, "voice" holds
  * for `hangoverMs`, so word tails and short pauses are not cut. Nothing is allocated per frame.
  */
 export class Vad {
@@ -44,11 +48,13 @@ export class Vad {
   private hangLeftMs = 0;
   /** How long the level has stayed above threshold without a dip. */
   private aboveMs = 0;
+  /** How long this detector has listened. */
+  private heardMs = 0;
   /** The last frame's level, dBFS RMS. */
   levelDb = FLOOR_DB;
 
   constructor(opts: VadOptions = {}) {
-    this.thresholdDb = opts.thresholdDb ?? 4;
+    this.thresholdDb = opts.thresholdDb ?? 3;
     this.onsetDb = opts.onsetDb ?? 9;
     this.absoluteDb = opts.absoluteDb ?? -62;
     this.hangoverMs = opts.hangoverMs ?? 200;
@@ -72,10 +78,11 @@ export class Vad {
     let floor = this.floorDb ?? Math.min(this.levelDb, INITIAL_FLOOR_DB);
     if (this.levelDb < floor) floor += (this.levelDb - floor) * 0.6;
     else {
-      const rise = this.aboveMs > STEADY_MS ? STEADY_RISE_DB_PER_SEC : this.riseDbPerSec;
+      const rise = this.heardMs < LEARN_MS ? LEARN_RISE_DB_PER_SEC : this.aboveMs > STEADY_MS ? STEADY_RISE_DB_PER_SEC : this.riseDbPerSec;
       floor = Math.min(this.levelDb, floor + (rise * frameMs) / 1000);
     }
     this.floorDb = floor;
+    this.heardMs += frameMs;
 
     const above = this.levelDb - floor;
     this.aboveMs = above >= this.thresholdDb ? this.aboveMs + frameMs : 0;
@@ -100,6 +107,7 @@ export class Vad {
     this.pending = false;
     this.hangLeftMs = 0;
     this.aboveMs = 0;
+    this.heardMs = 0;
     this.levelDb = FLOOR_DB;
   }
 }
