@@ -217,6 +217,37 @@ test("with comfort noise in the terms, a muted member sends a \"silence\" CN and
   expect(ann.room.stats().members.cat).toMatchObject({ lost: 0, concealedMs: 0 });
 });
 
+test('a member whose processing says silence, with DTX on, sends only comfort noise: the others play it as silence, not loss; every mix reaches the echo reference', async () => {
+  const verdicts: Record<string, boolean> = {};
+  const voices: Record<string, { played: number; closed: number }> = {};
+  room = await Room.open(TONES, { ...OPUS_20, cn: true }, (name) => {
+    verdicts[name] = true;
+    const v = { played: 0, closed: 0 };
+    voices[name] = v;
+    return {
+      dtx: true,
+      voice: { capture: () => verdicts[name], playback: () => void v.played++, close: () => void v.closed++ },
+    };
+  });
+  await room.step(SETTLE + 20);
+  const cat = room.get('cat');
+  const ann = room.get('ann');
+  verdicts.cat = false;
+  const sent = cat.room.stats().sent.packets;
+  await room.step(SETTLE + WINDOW);
+  const st = cat.room.stats();
+  // One CN at once, then an update every 400 ms.
+  expect(st.sent.packets - sent).toBe(3);
+  expect(st.framesSuppressed).toBe(SETTLE + WINDOW);
+  expect(cat.room.activity().sending).toBe(false);
+  expect(ann.room.activity()).toMatchObject({ sending: true, receiving: { bob: true, cat: false, dan: true } });
+  for (const m of room.members) if (m !== cat) expectHears(m, others(m).filter((n) => n !== 'cat'));
+  expect(ann.room.stats().members.cat).toMatchObject({ lost: 0, concealedMs: 0 });
+  expect(voices.ann.played).toBe(ann.sink.frames.length);
+  await room.close();
+  expect(Object.values(voices).every((v) => v.closed === 1)).toBe(true);
+});
+
 test('a forwarder that never answers fails the room with no_path, and stop() closes the socket', async () => {
   const forwarder = await FakeForwarder.start();
   forwarder.answering = false;
