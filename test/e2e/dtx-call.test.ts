@@ -14,7 +14,7 @@ import { PEER_ICE, SELF_ICE } from '../helpers/ice-peer';
 import { waitUntil } from '../helpers/wait';
 import { LoopStalls, RecordingSink } from './media-helpers';
 
-jest.setTimeout(60_000);
+jest.setTimeout(150_000);
 
 const FRAME_MS = 20;
 /** Frames per half cycle: 2 s of speech, then 2 s of background. */
