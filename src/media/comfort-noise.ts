@@ -90,7 +90,7 @@ export function levinson(r: Float64Array, order: number, a: Float64Array, tmp: F
 /**
  * The receiver's comfort noise: seeded white noise through the all-pole filter 1/A(z) the
  * sender's reflection coefficients describe, scaled so its RMS is the level the sender gave.
- * The gain glides to a new level (and up from nothing when comfort noise begins) over a few
+ * The gain glides to a new level (and up from half of it when comfort noise begins) over a few
  * milliseconds, so neither a start nor an update clicks. A level above silence never comes out
  * as digital silence.
  */
@@ -100,6 +100,7 @@ export class NoiseSynth {
   private readonly tmp = new Float64Array(CN_MAX_COEFFICIENTS + 1);
   private readonly history = new Float64Array(CN_MAX_COEFFICIENTS);
   private order = 0;
+  /** The excitation's gain now; negative until the first frame after `restart`. */
   private gain = 0;
   private targetGain = 0;
   private current: ComfortNoise | null = null;
@@ -110,9 +111,12 @@ export class NoiseSynth {
     this.random = seededRandom(seed);
   }
 
-  /** Comfort noise starts here (after speech or nothing): from zero gain and a clean filter. */
+  /**
+   * Comfort noise starts here (after speech or nothing): a clean filter, and the gain from half
+   * the level (the last frames sent were already this background: no dip to nothing between).
+   */
   restart(): void {
-    this.gain = 0;
+    this.gain = -1;
     this.history.fill(0);
   }
 
@@ -148,6 +152,7 @@ export class NoiseSynth {
     const a = this.a;
     const h = this.history;
     const p = this.order;
+    if (this.gain < 0) this.gain = 0.5 * this.targetGain;
     for (let i = 0; i < samples; i++) {
       this.gain += (this.targetGain - this.gain) * this.glide;
       // Uniform on (−√3, √3): unit variance.

@@ -295,8 +295,8 @@ export class MediaSession extends EventEmitter<MediaSessionEvents> {
     // Muted: no processing and no encoding; only comfort noise saying "silence", when agreed.
     const verdict = this.muted ? null : (this.opts.voice?.capture(frame) ?? null);
     this.inputMeter.update(frame, this.frameMs);
-    const decision = this.muted ? this.dtx.muted() : this.dtx.frame(frame, verdict);
     if (!this.ice.ready) return;
+    const decision = this.muted ? this.dtx.muted() : this.dtx.frame(frame, verdict);
     if (decision.send) {
       this.ice.sendMedia(this.sendPath.packet(frame));
       return;

@@ -410,10 +410,11 @@ export class RoomMedia extends EventEmitter<RoomMediaEvents> {
     if (this.state !== 'running') return;
     const verdict = this.mutedMic ? null : (this.opts.voice?.capture(frame) ?? null);
     this.inputMeter.update(frame, this.frameMs);
-    const decision = this.mutedMic ? this.dtx.muted() : this.dtx.frame(frame, verdict);
     const registered = this.forwarder?.address != null;
     const direct = this.mesh !== null && (this.mesh.allConnected || !registered);
     if (!direct && !registered) return;
+    // Decided only for frames that can go: a CN "sent" while there is no path would be lost.
+    const decision = this.mutedMic ? this.dtx.muted() : this.dtx.frame(frame, verdict);
     if (decision.send) return this.upload(this.sendPath.packet(frame), direct);
     const cn = decision.cn && this.sendPath.comfortNoise(decision.cn);
     if (cn) this.upload(cn, direct);
