@@ -15,6 +15,8 @@
  * the lag is only the safety margin.
  */
 
+import type { ComfortNoise } from '../protocol/comfort-noise';
+
 export type FrameSource = 'primary' | 'redundant';
 
 /** `discard`: frames skipped after a stall longer than the maximum delay; decode them first, play nothing. */
@@ -25,6 +27,8 @@ export type Next<T> =
   | { kind: 'wait'; index: number; discard: T[] }
   /** The frame is given up: conceal it. */
   | { kind: 'missing'; index: number; discard: T[] }
+  /** The sender is silent (DTX, mute) and said so: play comfort noise like `noise`. Not a loss. */
+  | { kind: 'comfort'; index: number; noise: ComfortNoise; discard: T[] }
   /** No stream (not started, or paused): play silence. */
   | { kind: 'idle' };
 
@@ -47,6 +51,8 @@ export interface JitterBufferOptions {
   lossHoldMs?: number;
   /** No packet for this long: the stream is paused; the next packet restarts it. */
   pauseAfterMs?: number;
+  /** The same while playing comfort noise, whose packets come seldom (default 3 s: a muted sender's keep-alive is 1 s). */
+  comfortPauseAfterMs?: number;
 }
 
 export interface JitterBufferStats {
@@ -58,12 +64,14 @@ export interface JitterBufferStats {
   concealed: number;
   /** Frames skipped unplayed after a stall longer than the maximum delay. */
   skipped: number;
+  /** Frames the sender left out as silence (after a CN packet), played as comfort noise. */
+  comfort: number;
   /** Lag of the last tick: how long after its nominal arrival a frame is decoded (ms). */
   delayMs: number;
   targetDelayMs: number;
 }
 
-type Outcome = 'played' | 'concealed' | 'dropped';
+type Outcome = 'played' | 'concealed' | 'dropped' | 'comfort';
 const HISTORY = 256;
 /** Distance from target tolerated without changing the delay (timer noise). */
 const SLACK_MS = 2;
@@ -77,6 +85,7 @@ export class JitterBuffer<T> {
   private readonly shrinkTicks: number;
   private readonly lossHoldMs: number;
   private readonly pauseAfterMs: number;
+  private readonly comfortPauseAfterMs: number;
 
   private readonly frames = new Map<number, { payload: T; source: FrameSource }>();
   private readonly history: ({ index: number; outcome: Outcome } | undefined)[] = new Array(HISTORY);
@@ -94,6 +103,9 @@ export class JitterBuffer<T> {
   private lastLossAt = -Infinity;
   private redundancySeen = false;
   private excessTicks = 0;
+  /** From this frame on the sender is silent (a CN packet said so) until a frame of it comes; null while it speaks. */
+  private comfortFrom: number | null = null;
+  private noise: ComfortNoise | null = null;
 
   private readonly counters: JitterBufferStats = {
     late: 0,
@@ -101,6 +113,7 @@ export class JitterBuffer<T> {
     recovered: 0,
     concealed: 0,
     skipped: 0,
+    comfort: 0,
     delayMs: 0,
     targetDelayMs: 0,
   };
@@ -116,12 +129,18 @@ export class JitterBuffer<T> {
     this.shrinkTicks = Math.max(1, Math.round((opts.shrinkAfterMs ?? 600) / opts.frameMs));
     this.lossHoldMs = opts.lossHoldMs ?? 10_000;
     this.pauseAfterMs = opts.pauseAfterMs ?? 1000;
+    this.comfortPauseAfterMs = opts.comfortPauseAfterMs ?? 3000;
     this.counters.targetDelayMs = this.minTarget();
   }
 
   /** Whether a stream is being played (the first frame arrived and no pause since). */
   get playing(): boolean {
     return this.nextIndex !== null;
+  }
+
+  /** Whether the next frame to play is comfort noise: the sender is silent. */
+  get inComfort(): boolean {
+    return this.nextIndex !== null && this.comfortFrom !== null && this.nextIndex >= this.comfortFrom && !this.frames.has(this.nextIndex);
   }
 
   stats(): JitterBufferStats {
@@ -135,7 +154,7 @@ export class JitterBuffer<T> {
 
   push(index: number, payload: T, source: FrameSource, arrivalMs: number): PushResult {
     if (source === 'redundant') this.redundancySeen = true;
-    if (this.nextIndex === null || arrivalMs - this.lastArrival > this.pauseAfterMs || Math.abs(index - this.nextIndex) > 1000) {
+    if (this.nextIndex === null || this.pausedAt(arrivalMs) || Math.abs(index - this.nextIndex) > 1000) {
       if (source === 'redundant') return 'ignored';
       this.restart(index, arrivalMs);
     }
@@ -143,7 +162,12 @@ export class JitterBuffer<T> {
       this.lastArrival = arrivalMs;
       this.recordTransit(arrivalMs - index * this.frameMs);
     }
-    const next = this.nextIndex as number;
+    let next = this.nextIndex as number;
+    // Speech after a silence whose comfort noise has already played past this frame: the delay
+    // is picked again here (it grows), rather than the talkspurt's start being thrown away.
+    if (index < next && source === 'primary' && this.comfortFrom !== null && index >= this.comfortFrom && index > this.highestIndex) {
+      this.nextIndex = next = index;
+    }
     if (index < next) {
       if (source === 'redundant') return 'ignored';
       const past = this.history[index % HISTORY];
@@ -167,10 +191,28 @@ export class JitterBuffer<T> {
     return 'stored';
   }
 
+  /**
+   * The sender says it is silent from frame `index` on (an RFC 3389 CN packet, at that frame's
+   * timestamp): frames from there that do not come are comfort noise, not losses. A CN packet
+   * keeps the stream alive and starts one that is not playing; one older than a frame already
+   * here only updates the noise.
+   */
+  comfort(index: number, noise: ComfortNoise, arrivalMs: number): void {
+    if (this.nextIndex === null || this.pausedAt(arrivalMs) || Math.abs(index - this.nextIndex) > 1000) this.restart(index, arrivalMs);
+    this.lastArrival = Math.max(this.lastArrival, arrivalMs);
+    this.recordTransit(arrivalMs - index * this.frameMs);
+    if (index <= this.highestIndex) {
+      if (this.comfortFrom !== null) this.noise = noise;
+      return;
+    }
+    this.noise = noise;
+    if (this.comfortFrom === null || index < this.comfortFrom) this.comfortFrom = index;
+  }
+
   /** The next frame, needed at `nowMs`: the frame, or whether to wait for it or give it up. */
   pull(nowMs: number): Next<T> {
     if (this.nextIndex === null) return { kind: 'idle' };
-    if (nowMs - this.lastArrival > this.pauseAfterMs) {
+    if (this.pausedAt(nowMs)) {
       this.reset();
       return { kind: 'idle' };
     }
@@ -179,6 +221,11 @@ export class JitterBuffer<T> {
     const index = this.nextIndex;
     const held = this.take(nowMs);
     if (held) return { ...held, discard };
+    if (this.comfortFrom !== null && index >= this.comfortFrom && this.noise) {
+      this.advance('comfort');
+      this.counters.comfort++;
+      return { kind: 'comfort', index, noise: this.noise, discard };
+    }
     // While nothing newer has come the link is stalled, not lossy: wait (up to the maximum
     // delay) rather than give the frame up. Once newer frames are here, wait only up to the
     // target, which covers reordering within the measured spread.
@@ -200,6 +247,7 @@ export class JitterBuffer<T> {
     if (!held) return null;
     this.frames.delete(index);
     this.advance('played');
+    if (this.comfortFrom !== null && index >= this.comfortFrom) this.comfortFrom = null;
     if (held.source === 'redundant') {
       this.counters.recovered++;
       this.lastLossAt = nowMs;
@@ -210,7 +258,12 @@ export class JitterBuffer<T> {
   /** Whether the next frame should have come by now and has not: a phase excess is then no phase at all. */
   overdue(nowMs: number): boolean {
     const index = this.nextIndex;
-    return index !== null && !this.frames.has(index) && this.nominalArrival(index) <= nowMs;
+    return index !== null && !this.frames.has(index) && !this.inComfort && this.nominalArrival(index) <= nowMs;
+  }
+
+  /** No packet for longer than a stream may stay quiet: it has stopped. */
+  private pausedAt(nowMs: number): boolean {
+    return nowMs - this.lastArrival > (this.comfortFrom !== null ? this.comfortPauseAfterMs : this.pauseAfterMs);
   }
 
   /**
@@ -313,5 +366,7 @@ export class JitterBuffer<T> {
     this.nextIndex = null;
     this.highestIndex = -Infinity;
     this.excessTicks = 0;
+    this.comfortFrom = null;
+    this.noise = null;
   }
 }

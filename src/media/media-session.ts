@@ -17,6 +17,8 @@ import type { PathInfo } from './ice/pairs';
 import { ReceivePath } from './receive-path';
 import { SendPath } from './send-path';
 import type { CallStats } from './stats';
+import type { FrameProcessor } from '../audio/processing/frame-processor';
+import { Dtx } from './dtx';
 import type { Address, UdpLink } from './udp-link';
 
 export interface MediaSessionOptions {
@@ -42,6 +44,16 @@ export interface MediaSessionOptions {
   path?: Pick<IceAgentOptions, 'maxCandidates' | 'paceMs' | 'initialRtoMs' | 'maxRtoMs' | 'consentIntervalMs' | 'consentTimeoutMs'>;
   /** Time and timers for the playout clock and the checks; the real ones unless given. */
   timers?: Timers;
+  /**
+   * Microphone processing: each captured frame (not muted) goes through `capture` before it is
+   * metered or encoded, each frame handed to the sink goes to `playback`; closed with the session.
+   */
+  voice?: FrameProcessor;
+  /**
+   * Leave silent frames out (discontinuous transmission) when comfort noise is agreed: the
+   * verdict is `voice`'s, or a built-in VAD's when it gives none (default false).
+   */
+  dtx?: boolean;
 }
 
 export interface MediaSessionEvents {
@@ -85,8 +97,7 @@ const BYE_SPACING_MS = 20;
 export class MediaSession extends EventEmitter<MediaSessionEvents> {
   readonly frameMs: number;
   private readonly samples: number;
-  /** One frame of silence, shared: muted input needs no new array per frame. */
-  private readonly silence: Frame;
+  private readonly dtx: Dtx;
   private readonly decoder: AudioDecoder;
   private readonly sendPath: SendPath;
   private readonly receivePath: ReceivePath;
@@ -113,7 +124,7 @@ export class MediaSession extends EventEmitter<MediaSessionEvents> {
     this.io = new SessionIo(opts, (err) => this.fail(err), this.onPacket);
     this.frameMs = agreement.codec.frameMs;
     this.samples = frameSamples(this.frameMs);
-    this.silence = new Int16Array(this.samples);
+    this.dtx = new Dtx({ frameMs: this.frameMs, dtx: opts.dtx ?? false, cn: !!agreement.cn });
     this.sendPath = new SendPath({
       encoder: codec.createEncoder({ frameMs: this.frameMs, bitrate: opts.bitrate }),
       key: { ...agreement.keys.send, ssrc: agreement.localSsrc },
@@ -121,6 +132,7 @@ export class MediaSession extends EventEmitter<MediaSessionEvents> {
       timestampStep: (agreement.codec.clockRate * this.frameMs) / 1000,
       red: agreement.red,
       redundancy: opts.redundancy ?? (codec.name === 'opus' ? 2 : 1),
+      cn: agreement.cn ?? false,
     });
     this.decoder = codec.createDecoder({ frameMs: this.frameMs });
     this.receivePath = new ReceivePath({
@@ -128,6 +140,7 @@ export class MediaSession extends EventEmitter<MediaSessionEvents> {
       decoder: this.decoder,
       payloadType: agreement.codec.payloadType,
       red: agreement.red,
+      cn: agreement.cn ?? false,
       clockRate: agreement.codec.clockRate,
       frameMs: this.frameMs,
       jitter: opts.jitter,
@@ -180,6 +193,7 @@ export class MediaSession extends EventEmitter<MediaSessionEvents> {
     await this.io.close();
     this.sendPath.close();
     this.decoder.close();
+    this.opts.voice?.close();
   }
 
   get connected(): boolean {
@@ -255,7 +269,20 @@ export class MediaSession extends EventEmitter<MediaSessionEvents> {
       foreignDropped: this.foreign,
       decryptFailed: r.decryptFailed,
       replayed: r.replayed,
+      framesSuppressed: this.sendPath.framesSuppressed,
+      cnPacketsSent: this.sendPath.cnPacketsSent,
+      cnPacketsReceived: r.cnPacketsReceived,
+      comfortNoiseMs: r.comfortNoiseMs,
     };
+  }
+
+  /**
+   * Whether this side is sending voice (the last captured frame was voice and not muted; without
+   * a verdict, whether it was sent) and whether the peer's stream plays speech now (not comfort
+   * noise, not nothing).
+   */
+  activity(): { sending: boolean; receiving: boolean } {
+    return { sending: this.state === 'running' && !this.muted && this.dtx.voice, receiving: this.receivePath.speaking };
   }
 
   /** Input (what is sent, before mute) and output (what is played) levels in dBFS RMS. */
@@ -265,9 +292,18 @@ export class MediaSession extends EventEmitter<MediaSessionEvents> {
 
   private readonly onFrame = (frame: Frame): void => {
     if (this.state !== 'running') return;
+    // Muted: no processing and no encoding; only comfort noise saying "silence", when agreed.
+    const verdict = this.muted ? null : (this.opts.voice?.capture(frame) ?? null);
     this.inputMeter.update(frame, this.frameMs);
     if (!this.ice.ready) return;
-    this.ice.sendMedia(this.sendPath.packet(this.muted ? this.silence : frame));
+    const decision = this.muted ? this.dtx.muted() : this.dtx.frame(frame, verdict);
+    if (decision.send) {
+      this.ice.sendMedia(this.sendPath.packet(frame));
+      return;
+    }
+    const cn = decision.cn && this.sendPath.comfortNoise(decision.cn);
+    if (cn) this.ice.sendMedia(cn);
+    this.sendPath.skip(!this.muted);
   };
 
   private readonly onPacket = (buf: Buffer, from: Address): void => this.receive(buf, from, 'direct');
@@ -308,6 +344,7 @@ export class MediaSession extends EventEmitter<MediaSessionEvents> {
   private readonly tick = (): void => {
     const out = this.receivePath.tick(this.timers.now());
     this.opts.sink.write(out);
+    this.opts.voice?.playback(out);
     this.outputMeter.update(out, this.frameMs);
   };
 

@@ -14,6 +14,8 @@ import { mediaKeySchema, type MediaKey } from './crypto/media-key';
  */
 
 export const RED_PAYLOAD_TYPE = 63;
+/** RFC 3389 comfort noise at 48 kHz: a dynamic payload type (13 is CN's static one, at 8 kHz only). */
+export const CN_PAYLOAD_TYPE = 105;
 export const MEDIA_DESCRIPTION_VERSION = 1;
 
 export const codecSchema = z.object({
@@ -30,11 +32,17 @@ export const candidateSchema = z.object({
 });
 /** RFC 2198 redundancy the sender of this description can receive, and its payload type. */
 const redSchema = z.union([z.literal(false), z.object({ payloadType: z.number().int().min(0).max(127) })]);
+/**
+ * RFC 3389 comfort noise the sender of this description can receive, and its payload type.
+ * Optional: a description from before comfort noise has none, and then neither side sends it.
+ */
+const cnSchema = z.union([z.literal(false), z.object({ payloadType: z.number().int().min(0).max(127) })]).optional();
 
 export const offerSchema = z.object({
   v: z.literal(MEDIA_DESCRIPTION_VERSION),
   codecs: z.array(codecSchema).max(16),
   red: redSchema,
+  cn: cnSchema,
   candidates: z.array(candidateSchema).max(32),
   /** The RTP SSRC this side sends with: packets claiming another are not the peer's. */
   ssrc: z.number().int().min(0).max(0xffffffff),
@@ -47,6 +55,7 @@ export const answerSchema = z.object({
   v: z.literal(MEDIA_DESCRIPTION_VERSION),
   codec: codecSchema,
   red: redSchema,
+  cn: cnSchema,
   candidates: z.array(candidateSchema).max(32),
   ssrc: z.number().int().min(0).max(0xffffffff),
   ice: iceCredentialsSchema,
@@ -61,6 +70,11 @@ export type Answer = z.infer<typeof answerSchema>;
 export interface Agreement {
   codec: CodecDescription & { name: CodecName };
   red: { payloadType: number } | false;
+  /**
+   * Comfort noise (RFC 3389) both sides take, with its payload type; absent or false: none, and
+   * a silent or muted sender sends nothing in its place.
+   */
+  cn?: { payloadType: number } | false;
   localSsrc: number;
   remoteSsrc: number;
   localCandidates: Candidate[];
@@ -104,11 +118,12 @@ function sameCodec(a: CodecDescription, b: CodecDescription): boolean {
 
 /**
  * The callee's side: the first offered codec it supports (payload type and frame size as
- * offered), redundancy if both want it. An unreadable offer is incompatible too.
+ * offered), redundancy if both want it, comfort noise if the offer has it and `local.cn` is not
+ * false. An unreadable offer is incompatible too.
  */
 export function answerOffer(
   body: unknown,
-  local: { codecs: CodecDescription[]; red: boolean; candidates: Candidate[]; ssrc: number; ice: IceCredentials },
+  local: { codecs: CodecDescription[]; red: boolean; cn?: boolean; candidates: Candidate[]; ssrc: number; ice: IceCredentials },
 ): AnswerResult {
   const offer = parseOffer(body);
   if (!offer) return { ok: false, reason: 'incompatible', message: unreadable(body, 'caller', 'offer') };
@@ -119,7 +134,11 @@ export function answerOffer(
     return { ok: false, reason: 'incompatible', message: `no common codec (caller offers ${theirs}; this side has ${ours})` };
   }
   const red = local.red && offer.red ? offer.red : false;
-  const answer = { v: MEDIA_DESCRIPTION_VERSION, codec, red, candidates: local.candidates, ssrc: local.ssrc, ice: local.ice } as const;
+  // A payload type the codec or RED already uses cannot also be comfort noise.
+  const cnUsable = offer.cn && offer.cn.payloadType !== codec.payloadType && (!red || red.payloadType !== offer.cn.payloadType);
+  const cn = local.cn !== false && cnUsable ? offer.cn || false : false;
+  // An offer without comfort noise gets an answer without the field, as before it existed.
+  const answer = { v: MEDIA_DESCRIPTION_VERSION, codec, red, ...(cn ? { cn } : {}), candidates: local.candidates, ssrc: local.ssrc, ice: local.ice } as const;
   return {
     ok: true,
     answer,
@@ -127,6 +146,7 @@ export function answerOffer(
     terms: {
       codec: codec as Agreement['codec'],
       red,
+      cn,
       localSsrc: local.ssrc,
       remoteSsrc: offer.ssrc,
       localCandidates: local.candidates,
@@ -147,6 +167,7 @@ export function acceptAnswer(body: unknown, offer: Offer): { terms: Terms; remot
   const terms: Terms = {
     codec: { ...codec, frameMs: answer.codec.frameMs } as Agreement['codec'],
     red: offer.red && answer.red ? answer.red : false,
+    cn: offer.cn && answer.cn && offer.cn.payloadType === answer.cn.payloadType ? answer.cn : false,
     localSsrc: offer.ssrc,
     remoteSsrc: answer.ssrc,
     localCandidates: offer.candidates,

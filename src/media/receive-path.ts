@@ -10,6 +10,8 @@ export interface ReceivePathOptions {
   decoder: AudioDecoder;
   payloadType: number;
   red: { payloadType: number } | false;
+  /** The agreed comfort-noise payload type, if any. */
+  cn?: { payloadType: number } | false;
   clockRate: number;
   frameMs: number;
   jitter?: Partial<JitterBufferOptions>;
@@ -40,6 +42,10 @@ export interface ReceiveStats {
   targetDelayMs: number;
   decryptFailed: number;
   replayed: number;
+  /** Comfort-noise packets received (RFC 3389). */
+  cnPacketsReceived: number;
+  /** Comfort noise played in the sender's silences, ms. */
+  comfortNoiseMs: number;
 }
 
 /**
@@ -59,7 +65,7 @@ export class ReceivePath {
     this.opener = new SrtpOpener(opts.key);
     this.buffer = new JitterBuffer<Buffer>({ frameMs: opts.frameMs, ...opts.jitter });
     this.receiver = new RtpReceiver(
-      { payloadType: opts.payloadType, red: opts.red, timestampStep, clockRate: opts.clockRate, fits: (p) => opts.decoder.fits(p) },
+      { payloadType: opts.payloadType, red: opts.red, cn: opts.cn, timestampStep, clockRate: opts.clockRate, fits: (p) => opts.decoder.fits(p) },
       this.buffer,
     );
     this.playout = new Playout(this.buffer, opts.decoder, opts.frameMs, opts.retime ?? (() => undefined));
@@ -81,6 +87,11 @@ export class ReceivePath {
   /** Whether a stream is playing (its first frame came, and it has not paused since). */
   get playing(): boolean {
     return this.buffer.playing;
+  }
+
+  /** Whether the stream plays the sender's speech now (not comfort noise, not nothing). */
+  get speaking(): boolean {
+    return this.buffer.playing && !this.buffer.inComfort;
   }
 
   initialDelayMs(): number {
@@ -115,6 +126,8 @@ export class ReceivePath {
       targetDelayMs: jb.targetDelayMs,
       decryptFailed: this.opener.decryptFailed,
       replayed: this.opener.replayed,
+      cnPacketsReceived: this.receiver.cnPacketsReceived,
+      comfortNoiseMs: po.comfortNoiseMs,
     };
   }
 }

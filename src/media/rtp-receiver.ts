@@ -2,10 +2,13 @@ import type { JitterBuffer } from './jitter-buffer';
 import type { RtpPacket } from '../protocol/rtp';
 import { decodeRed } from '../protocol/red';
 import { ReceptionStats } from './reception';
+import { decodeComfortNoise } from '../protocol/comfort-noise';
 
 export interface RtpReceiverOptions {
   payloadType: number;
   red: { payloadType: number } | false;
+  /** The agreed comfort-noise payload type; without it a CN packet is malformed like any unknown type. */
+  cn?: { payloadType: number } | false;
   timestampStep: number;
   clockRate: number;
   /** Whether a payload is exactly one frame of the agreed codec and duration. */
@@ -26,6 +29,8 @@ export class RtpReceiver {
   malformed = 0;
   /** Frames (primary or redundant) dropped for not being one agreed frame. */
   rejected = 0;
+  /** Comfort-noise packets taken (RFC 3389): each starts or updates comfort noise. */
+  cnPacketsReceived = 0;
 
   constructor(
     private readonly opts: RtpReceiverOptions,
@@ -35,7 +40,8 @@ export class RtpReceiver {
   }
 
   receive(packet: RtpPacket, size: number, arrivalMs: number): void {
-    const { red, payloadType } = this.opts;
+    const { red, payloadType, cn } = this.opts;
+    if (cn && packet.payloadType === cn.payloadType) return this.comfortNoise(packet, size, arrivalMs);
     let blocks: { timestampOffset: number; data: Buffer; payloadType: number }[] | null;
     if (red && packet.payloadType === red.payloadType) blocks = decodeRed(packet.payload);
     else if (packet.payloadType === payloadType) blocks = [{ payloadType, timestampOffset: 0, data: packet.payload }];
@@ -56,6 +62,19 @@ export class RtpReceiver {
       const source = b.timestampOffset === 0 ? 'primary' : 'redundant';
       this.buffer.push(index - Math.round(b.timestampOffset / this.opts.timestampStep), b.data, source, arrivalMs);
     }
+  }
+
+  /** A CN packet: the frames from its timestamp on are silence to fill with comfort noise, not losses. */
+  private comfortNoise(packet: RtpPacket, size: number, arrivalMs: number): void {
+    const noise = decodeComfortNoise(packet.payload);
+    if (!noise) {
+      this.malformed++;
+      return;
+    }
+    this.bytesReceived += size;
+    if (!this.reception.record(packet.sequence, packet.timestamp, arrivalMs)) return;
+    this.cnPacketsReceived++;
+    this.buffer.comfort(this.frameIndex(packet.timestamp), noise, arrivalMs);
   }
 
   /** Frames since the first packet's timestamp; reordering across a 32-bit wrap stays signed. */

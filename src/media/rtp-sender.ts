@@ -58,4 +58,27 @@ export class RtpSender {
     this.bytesSent += packet.length;
     return packet;
   }
+
+  /**
+   * A packet of another payload type (comfort noise) at the current frame's timestamp: it takes
+   * a sequence number, not a frame (`skip` then moves past the frame it stood for).
+   */
+  control(payloadType: number, payload: Buffer): Buffer {
+    const packet = encodeRtp({ payloadType, sequence: this.sequence, timestamp: this.timestamp, ssrc: this.opts.ssrc, marker: false, payload });
+    this.sequence = (this.sequence + 1) & 0xffff;
+    this.packetsSent++;
+    this.bytesSent += packet.length;
+    return packet;
+  }
+
+  /**
+   * A frame not sent (silence, mute): the timestamp moves on, the sequence does not (RFC 3550:
+   * sequence numbers stay contiguous over the gap). The next frame starts a talkspurt (marker
+   * set) and carries no redundancy from before the gap, which the receiver could not place.
+   */
+  skip(): void {
+    this.timestamp = (this.timestamp + this.opts.timestampStep) >>> 0;
+    this.first = true;
+    this.previous.length = 0;
+  }
 }

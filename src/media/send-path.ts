@@ -11,6 +11,8 @@ export interface SendPathOptions {
   timestampStep: number;
   red: { payloadType: number } | false;
   redundancy: number;
+  /** The comfort-noise payload type when it is agreed. */
+  cn?: { payloadType: number } | false;
 }
 
 /**
@@ -25,6 +27,9 @@ export class SendPath {
   bytesSent = 0;
   /** The same packets' bytes before sealing (RTP header and payload, without the SRTP tag). */
   rtpBytesSent = 0;
+  /** Frames not sent because they were silent (DTX). */
+  framesSuppressed = 0;
+  cnPacketsSent = 0;
 
   constructor(private readonly opts: SendPathOptions) {
     this.rekey(opts.key);
@@ -45,6 +50,25 @@ export class SendPath {
     this.bytesSent += packet.length;
     this.rtpBytesSent += plain.length;
     return packet;
+  }
+
+  /** A comfort-noise packet (RFC 3389 payload) for the current frame, sealed; null when CN is not agreed. */
+  comfortNoise(payload: Buffer): Buffer | null {
+    const cn = this.opts.cn;
+    if (!cn) return null;
+    const plain = this.rtp.control(cn.payloadType, payload);
+    const packet = this.sealer.seal(plain);
+    this.packetsSent++;
+    this.cnPacketsSent++;
+    this.bytesSent += packet.length;
+    this.rtpBytesSent += plain.length;
+    return packet;
+  }
+
+  /** A frame not sent: `silent` (DTX) counts it as suppressed; a muted one is not counted. */
+  skip(silent: boolean): void {
+    this.rtp.skip();
+    if (silent) this.framesSuppressed++;
   }
 
   close(): void {

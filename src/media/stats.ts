@@ -40,4 +40,11 @@ export interface CallStats {
   decryptFailed: number;
   /** Packets refused as replays, or as older than the replay window: dropped unopened. */
   replayed: number;
+  /** Frames this side did not send because they were silent (DTX). */
+  framesSuppressed: number;
+  /** Comfort-noise packets (RFC 3389) sent: silence described, and a muted side's keep-alives. */
+  cnPacketsSent: number;
+  cnPacketsReceived: number;
+  /** Comfort noise played in the peer's silences, ms. */
+  comfortNoiseMs: number;
 }

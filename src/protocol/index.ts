@@ -5,3 +5,4 @@ export * from './json-bounds';
 export * from './signaling';
 export * from './stun';
 export * from './rooms';
+export * from './comfort-noise';

@@ -42,3 +42,15 @@ describe('room terms', () => {
     expect(sameTerms(a, null)).toBe(false);
   });
 });
+
+test('comfort noise is offered only when asked, and terms that differ in it are not the same codec', () => {
+  const opus20 = { name: 'opus', payloadType: 111, clockRate: 48000, frameMs: 20 as const };
+  const plain = firstTerms([opus20])!;
+  const cn = firstTerms([opus20], { cn: true })!;
+  expect(plain).not.toHaveProperty('cn');
+  expect(cn.cn).toBe(true);
+  expect(reoffer([opus20], [], { cn: true })?.cn).toBe(true);
+  expect(sameTerms(plain, cn)).toBe(false);
+  // An offer from before comfort noise is read as one without it.
+  expect(judge({ v: 1, codec: opus20, red: true }, [opus20])).toMatchObject({ ack: true });
+});

@@ -70,3 +70,37 @@ describe('RFC 3550 reception statistics', () => {
     expect(shaky.jitterMs).toBeLessThan(10.5);
   });
 });
+
+describe('comfort noise in the offer and answer', () => {
+  const local = { codecs: [opus], red: true, candidates: cand, ssrc: 2, ice: SELF_ICE };
+  const cnOffer: Offer = { ...offer, cn: { payloadType: 105 } };
+
+  test('agreed when the offer has it and the callee takes it, on both sides', () => {
+    const r = answerOffer(cnOffer, local);
+    if (!r.ok) throw new Error(r.message);
+    expect(r.answer.cn).toEqual({ payloadType: 105 });
+    expect(r.terms.cn).toEqual({ payloadType: 105 });
+    expect(acceptAnswer({ ...r.answer, crypto: calleeCrypto }, cnOffer)).toMatchObject({ terms: { cn: { payloadType: 105 } } });
+  });
+
+  test('not agreed when either side does not offer it; the answer to an old offer has no cn at all', () => {
+    const old = answerOffer(offer, local);
+    if (!old.ok) throw new Error(old.message);
+    expect(old.terms.cn).toBe(false);
+    expect('cn' in old.answer).toBe(false);
+    const declined = answerOffer(cnOffer, { ...local, cn: false });
+    if (!declined.ok) throw new Error(declined.message);
+    expect(declined.terms.cn).toBe(false);
+    // An old callee answers without the field: the caller agrees on none.
+    const { cn: _cn, ...oldAnswer } = { ...declined.answer, crypto: calleeCrypto };
+    expect(acceptAnswer(oldAnswer, cnOffer)).toMatchObject({ terms: { cn: false } });
+  });
+
+  test("a payload type the codec or RED already has is not comfort noise", () => {
+    for (const payloadType of [111, 63]) {
+      const r = answerOffer({ ...offer, cn: { payloadType } }, local);
+      if (!r.ok) throw new Error(r.message);
+      expect(r.terms.cn).toBe(false);
+    }
+  });
+});

@@ -1,6 +1,6 @@
 /**
  * Property-based fuzzing of everything that reads a datagram off the media port: RTP, RED,
- * STUN, the RTCP probes, the first-byte demultiplexer, and the receive path behind them
+ * comfort noise (RFC 3389), STUN, the RTCP probes, the first-byte demultiplexer, and the receive path behind them
  * (receiver → jitter buffer → decoder). Arbitrary bytes and mutations of valid packets never
  * throw and never yield out-of-range fields; valid packets round-trip.
  *
@@ -15,6 +15,7 @@ import { JitterBuffer } from '../../src/media/jitter-buffer';
 import { Playout } from '../../src/media/playout';
 import { RtpReceiver } from '../../src/media/rtp-receiver';
 import { decodeProbe, decodeRtp, encodeProbe, encodeRtp, isRtcp, type RtpPacket } from '../../src/protocol/rtp';
+import { CN_MAX_COEFFICIENTS, CN_MAX_PAYLOAD_BYTES, decodeComfortNoise, encodeComfortNoise } from '../../src/protocol/comfort-noise';
 import { decodeRed, encodeRed, RED_MAX_BLOCK_BYTES, RED_MAX_TIMESTAMP_OFFSET, type RedBlock } from '../../src/protocol/red';
 import {
   encodeBindingRequest,
@@ -104,6 +105,17 @@ function checkRed(buf: Buffer): void {
   expect(total + 4 * (blocks.length - 1) + 1).toBe(buf.length);
 }
 
+function checkCn(buf: Buffer): void {
+  const cn = decodeComfortNoise(buf);
+  if (!cn) return;
+  expect(buf.length).toBeGreaterThanOrEqual(1);
+  expect(buf.length).toBeLessThanOrEqual(CN_MAX_PAYLOAD_BYTES);
+  expect(cn.level).toBeGreaterThanOrEqual(0);
+  expect(cn.level).toBeLessThanOrEqual(127);
+  expect(cn.reflection.length).toBeLessThanOrEqual(CN_MAX_COEFFICIENTS);
+  for (const k of cn.reflection) expect(Math.abs(k)).toBeLessThanOrEqual(1);
+}
+
 function checkStun(buf: Buffer): void {
   looksLikeStun(buf);
   const msg = parseStun(buf);
@@ -167,11 +179,13 @@ function readAll(buf: Buffer): void {
   checkDemux(buf);
   checkRtp(buf);
   checkRed(buf);
+  checkCn(buf);
   checkStun(buf);
   checkTurn(buf);
   checkProbe(buf);
   const rtp = decodeRtp(buf);
   if (rtp) checkRed(rtp.payload);
+  if (rtp) checkCn(rtp.payload);
 }
 
 describe(`media packet parsers (fuzz seed ${SEED}, ${RUNS} runs a property)`, () => {
@@ -252,6 +266,23 @@ describe(`media packet parsers (fuzz seed ${SEED}, ${RUNS} runs a property)`, ()
     );
   });
 
+  test('comfort noise round-trips its level and coefficients within quantization, and mutations stay bounded', () => {
+    const cn = fc.record({
+      level: fc.integer({ min: 0, max: 127 }),
+      reflection: fc.array(fc.double({ min: -1, max: 1, noNaN: true }), { maxLength: CN_MAX_COEFFICIENTS }),
+    });
+    fc.assert(
+      fc.property(cn, (c) => {
+        const back = decodeComfortNoise(encodeComfortNoise(c))!;
+        expect(back.level).toBe(c.level);
+        expect(back.reflection.length).toBe(c.reflection.length);
+        back.reflection.forEach((k, i) => expect(Math.abs(k - c.reflection[i])).toBeLessThanOrEqual(0.5 / 127 + 1e-9));
+      }),
+      params,
+    );
+    fc.assert(fc.property(cn, fc.array(mutation, { maxLength: 6 }), (c, ops) => checkCn(mutate(encodeComfortNoise(c), ops))), params);
+  });
+
   test('STUN binding messages and RTCP probes round-trip', () => {
     const txid = fc.uint8Array({ minLength: 12, maxLength: 12 }).map((a) => Buffer.from(a));
     fc.assert(
@@ -279,6 +310,8 @@ describe.each<[CodecName, number, number]>([
     // Packets as a hostile peer could make them: bare or RED, any payload, nearby timestamps.
     const packet = fc.record({
       red: fc.boolean(),
+      // A comfort-noise packet (any payload, bounded or not) in place of audio.
+      cn: fc.boolean(),
       sequence: fc.integer({ min: 0, max: 0xffff }),
       frame: fc.integer({ min: -3, max: 40 }),
       payload: fc.oneof(fc.uint8Array({ maxLength: 2000 }), fc.constant(new Uint8Array(name === 'pcm' ? 640 : 0))).map((a) => Buffer.from(a)),
@@ -288,14 +321,16 @@ describe.each<[CodecName, number, number]>([
       fc.property(fc.array(packet, { minLength: 1, maxLength: 40 }), fc.array(fc.integer({ min: 0, max: 60 }), { minLength: 1, maxLength: 40 }), (packets, gaps) => {
         const decoder = codec.createDecoder({ frameMs: 20 });
         const buffer = new JitterBuffer<Buffer>({ frameMs: 20 });
-        const receiver = new RtpReceiver({ payloadType, red: { payloadType: 63 }, timestampStep: step, clockRate: codec.clockRate, fits: (p) => decoder.fits(p) }, buffer);
+        const receiver = new RtpReceiver({ payloadType, red: { payloadType: 63 }, cn: { payloadType: 105 }, timestampStep: step, clockRate: codec.clockRate, fits: (p) => decoder.fits(p) }, buffer);
         const playout = new Playout(buffer, decoder, 20, () => undefined);
         let now = 0;
         packets.forEach((p, i) => {
-          const payload = p.red
+          const payload = p.cn
+            ? p.payload.subarray(0, p.payload.length % 16)
+            : p.red
             ? encodeRed({ payloadType, data: p.payload }, p.extra.map((e) => ({ payloadType, timestampOffset: (e.back + 1) * step, data: e.data })))
             : p.payload;
-          const buf = encodeRtp({ payloadType: p.red ? 63 : payloadType, sequence: p.sequence, timestamp: (p.frame * step) >>> 0, ssrc: 1, marker: false, payload });
+          const buf = encodeRtp({ payloadType: p.cn ? 105 : p.red ? 63 : payloadType, sequence: p.sequence, timestamp: (p.frame * step) >>> 0, ssrc: 1, marker: false, payload });
           const rtp = decodeRtp(buf);
           if (rtp) receiver.receive(rtp, buf.length, now);
           now += gaps[i % gaps.length];

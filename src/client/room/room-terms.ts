@@ -26,7 +26,18 @@ export const topologySchema = z.enum(['mesh', 'forward']);
 export type Topology = z.infer<typeof topologySchema>;
 
 /** An offer without a topology is one from before meshes: through the forwarder. */
-export const roomTermsSchema = z.object({ v: z.literal(ROOM_TERMS_VERSION), codec: codecSchema, red: z.boolean(), topology: topologySchema.default('forward') });
+/**
+ * `cn`: members send RFC 3389 comfort noise (payload type CN_PAYLOAD_TYPE) in their silences and
+ * while muted, and leave silent frames out when set to. Optional: an offer without it is one from
+ * before comfort noise, and then no member sends it.
+ */
+export const roomTermsSchema = z.object({
+  v: z.literal(ROOM_TERMS_VERSION),
+  codec: codecSchema,
+  red: z.boolean(),
+  cn: z.boolean().optional(),
+  topology: topologySchema.default('forward'),
+});
 export type RoomTerms = z.infer<typeof roomTermsSchema>;
 
 export const counterSchema = z.object({
@@ -47,9 +58,18 @@ export function parseCounter(body: unknown): Counter | null {
   return r.success ? r.data : null;
 }
 
-/** The owner's first offer: its preferred codec at its frame size, with redundancy. */
-export function firstTerms(local: readonly CodecDescription[]): RoomTerms | null {
-  return local.length ? { v: ROOM_TERMS_VERSION, codec: local[0], red: true, topology: 'forward' } : null;
+/** What the owner offers besides the codec: comfort noise (`cn`, off unless asked). */
+export interface TermsExtras {
+  cn?: boolean;
+}
+
+function extras(opts: TermsExtras): { cn?: true } {
+  return opts.cn ? { cn: true } : {};
+}
+
+/** The owner's first offer: its preferred codec at its frame size, with redundancy (and comfort noise when asked). */
+export function firstTerms(local: readonly CodecDescription[], opts: TermsExtras = {}): RoomTerms | null {
+  return local.length ? { v: ROOM_TERMS_VERSION, codec: local[0], red: true, ...extras(opts), topology: 'forward' } : null;
 }
 
 /** The topology for a room of `members`: mesh up to MESH_MAX, forward above it; mesh always without a forwarder. */
@@ -78,22 +98,22 @@ export function judge(body: unknown, local: readonly CodecDescription[]): Verdic
  * the counters ask for, the first that every counter allows. Null when none does (the owner
  * cannot serve every member: the round stays open).
  */
-export function reoffer(local: readonly CodecDescription[], counters: readonly Counter[]): RoomTerms | null {
+export function reoffer(local: readonly CodecDescription[], counters: readonly Counter[], opts: TermsExtras = {}): RoomTerms | null {
   for (const codec of local) {
     const sizes = [codec.frameMs, ...counters.flatMap((k) => k.codecs.filter((x) => x.name === codec.name).flatMap((x) => x.frameMs))];
     for (const frameMs of new Set(sizes)) {
       if (!(FRAME_MS as readonly number[]).includes(frameMs) || (codec.name === 'pcm' && frameMs > 20)) continue;
       if (counters.every((k) => k.codecs.some((x) => x.name === codec.name && x.frameMs.includes(frameMs)))) {
-        return { v: ROOM_TERMS_VERSION, codec: { ...codec, frameMs: frameMs as FrameMs }, red: true, topology: 'forward' };
+        return { v: ROOM_TERMS_VERSION, codec: { ...codec, frameMs: frameMs as FrameMs }, red: true, ...extras(opts), topology: 'forward' };
       }
     }
   }
   return null;
 }
 
-/** The same codec, frame size and redundancy: media can go on as it is (the topology aside). */
+/** The same codec, frame size, redundancy and comfort noise: media can go on as it is (the topology aside). */
 export function sameCodec(a: RoomTerms | null, b: RoomTerms | null): boolean {
-  return a !== null && b !== null && a.red === b.red && a.codec.name === b.codec.name && a.codec.frameMs === b.codec.frameMs && a.codec.payloadType === b.codec.payloadType;
+  return a !== null && b !== null && a.red === b.red && !!a.cn === !!b.cn && a.codec.name === b.codec.name && a.codec.frameMs === b.codec.frameMs && a.codec.payloadType === b.codec.payloadType;
 }
 
 export function sameTerms(a: RoomTerms | null, b: RoomTerms | null): boolean {

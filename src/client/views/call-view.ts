@@ -36,6 +36,11 @@ export interface LiveView {
   deviceOutputMs: number | null;
   sent: number;
   received: number;
+  /** Frames not sent for silence (DTX), comfort-noise packets sent and received, comfort noise played (ms). */
+  framesSuppressed?: number;
+  cnPacketsSent?: number;
+  cnPacketsReceived?: number;
+  comfortNoiseMs?: number;
   /** The network path in words (direct host, direct reflexive, relayed). */
   path: string;
   /** Voice in this side's (processed) microphone, and speech (not comfort noise) from the peer. */
@@ -69,6 +74,10 @@ export function liveView(call: ActiveCall): LiveView {
     deviceOutputMs: s.deviceOutputMs,
     sent: s.packetsSent,
     received: s.packetsReceived,
+    framesSuppressed: s.framesSuppressed,
+    cnPacketsSent: s.cnPacketsSent,
+    cnPacketsReceived: s.cnPacketsReceived,
+    comfortNoiseMs: s.comfortNoiseMs,
     path: describePath(call.path),
     talkingLocal: activity.local,
     talkingRemote: activity.remote,

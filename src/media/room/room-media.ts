@@ -11,7 +11,9 @@ import { classifyPacket } from '../demux';
 import { SessionIo } from '../session-io';
 import { MediaError } from '../errors';
 import type { JitterBufferOptions } from '../jitter-buffer';
-import { RED_PAYLOAD_TYPE } from '../negotiation';
+import { CN_PAYLOAD_TYPE, RED_PAYLOAD_TYPE } from '../negotiation';
+import type { FrameProcessor } from '../../audio/processing/frame-processor';
+import { Dtx } from '../dtx';
 import { addressKey, candidatePriority } from '../candidates';
 import type { Address, UdpLink } from '../udp-link';
 import { ForwarderLink } from './forwarder-link';
@@ -28,6 +30,8 @@ export interface RoomCodec {
   frameMs: 10 | 20 | 40;
   /** RFC 2198 redundancy, with payload type RED_PAYLOAD_TYPE, as the room's offer settled. */
   red: boolean;
+  /** RFC 3389 comfort noise, with payload type CN_PAYLOAD_TYPE, as the room's offer settled (the terms' `cn`). */
+  cn?: boolean;
 }
 
 /** How the room's media travels: each member to each other (`mesh`), or through the server's forwarder. */
@@ -65,6 +69,10 @@ export interface RoomMediaOptions {
   talking?: TalkingOptions;
   /** The codec implementation; getCodec(codec.name) unless given. */
   implementation?: Codec;
+  /** Microphone processing: `capture` on each own frame (not muted), `playback` on each mix handed to the sink; closed with the room. */
+  voice?: FrameProcessor;
+  /** Leave silent frames out when the room's terms have comfort noise (default false): as a call's `dtx`. */
+  dtx?: boolean;
 }
 
 export interface RoomMediaEvents {
@@ -108,6 +116,9 @@ export interface RoomStats {
   limiterGain: number;
   /** Each member's stream, since its current key. */
   members: Record<string, ReceiveStats>;
+  /** Own frames not sent because they were silent (DTX), and comfort-noise packets sent. */
+  framesSuppressed: number;
+  cnPacketsSent: number;
 }
 
 type State = 'idle' | 'running' | 'stopped';
@@ -135,7 +146,7 @@ interface Member {
 export class RoomMedia extends EventEmitter<RoomMediaEvents> {
   readonly frameMs: number;
   private readonly samples: number;
-  private readonly silence: Frame;
+  private readonly dtx: Dtx;
   private readonly codec: Codec;
   private readonly sendPath: SendPath;
   private readonly red: { payloadType: number } | false;
@@ -162,7 +173,10 @@ export class RoomMedia extends EventEmitter<RoomMediaEvents> {
   private failure: MediaError | undefined;
   private foreign = 0;
   private unknownSsrc = 0;
-  /** Own microphone muted: encoded silence is sent, so the others' streams keep their timing. */
+  /**
+   * Own microphone muted: nothing is processed or encoded; with comfort noise a "silence" packet
+   * on muting and a keep-alive a second, so the others' streams play it as silence, not loss.
+   */
   mutedMic = false;
 
   constructor(private readonly opts: RoomMediaOptions) {
@@ -172,7 +186,7 @@ export class RoomMedia extends EventEmitter<RoomMediaEvents> {
     this.io = new SessionIo(opts, (err) => this.fail(err), this.onPacket);
     this.frameMs = codec.frameMs;
     this.samples = frameSamples(this.frameMs);
-    this.silence = new Int16Array(this.samples);
+    this.dtx = new Dtx({ frameMs: this.frameMs, dtx: opts.dtx ?? false, cn: !!codec.cn });
     this.codec = opts.implementation ?? getCodec(codec.name);
     this.red = codec.red ? { payloadType: RED_PAYLOAD_TYPE } : false;
     this.sendPath = new SendPath({
@@ -182,6 +196,7 @@ export class RoomMedia extends EventEmitter<RoomMediaEvents> {
       timestampStep: (codec.clockRate * this.frameMs) / 1000,
       red: this.red,
       redundancy: opts.redundancy ?? (codec.name === 'opus' ? 2 : 1),
+      cn: this.cn(),
     });
     // Datagrams are told apart by their source address, which is never a host name.
     if (opts.server && isIP(opts.server.address) !== 4) throw new RangeError(`the forwarder's address must be an IPv4 address, not ${opts.server.address}`);
@@ -240,6 +255,7 @@ export class RoomMedia extends EventEmitter<RoomMediaEvents> {
     await this.io.close();
     for (const name of [...this.roster.keys()]) this.removeSender(name);
     this.sendPath.close();
+    this.opts.voice?.close();
   }
 
   /**
@@ -262,6 +278,7 @@ export class RoomMedia extends EventEmitter<RoomMediaEvents> {
       decoder: this.codec.createDecoder({ frameMs: this.frameMs }),
       payloadType: this.opts.codec.payloadType,
       red: this.red,
+      cn: this.cn(),
       clockRate: this.opts.codec.clockRate,
       frameMs: this.frameMs,
       jitter: this.opts.jitter,
@@ -365,7 +382,23 @@ export class RoomMedia extends EventEmitter<RoomMediaEvents> {
       ticks: this.clock.count,
       limiterGain: this.mixer.currentGain,
       members,
+      framesSuppressed: this.sendPath.framesSuppressed,
+      cnPacketsSent: this.sendPath.cnPacketsSent,
     };
+  }
+
+  /**
+   * Whether this member is sending voice (its last frame was voice and not muted; without a
+   * verdict, whether it was sent), and for each member whether its speech plays now.
+   */
+  activity(): { sending: boolean; receiving: Record<string, boolean> } {
+    const receiving: Record<string, boolean> = {};
+    for (const [name, m] of this.roster) receiving[name] = audible(m).speaking;
+    return { sending: this.state === 'running' && !this.mutedMic && this.dtx.voice, receiving };
+  }
+
+  private cn(): { payloadType: number } | false {
+    return this.opts.codec.cn ? { payloadType: CN_PAYLOAD_TYPE } : false;
   }
 
   private retire(stream: SenderStream): void {
@@ -375,17 +408,26 @@ export class RoomMedia extends EventEmitter<RoomMediaEvents> {
 
   private readonly onFrame = (frame: Frame): void => {
     if (this.state !== 'running') return;
+    const verdict = this.mutedMic ? null : (this.opts.voice?.capture(frame) ?? null);
     this.inputMeter.update(frame, this.frameMs);
     const registered = this.forwarder?.address != null;
     const direct = this.mesh !== null && (this.mesh.allConnected || !registered);
     if (!direct && !registered) return;
-    const packet = this.sendPath.packet(this.mutedMic ? this.silence : frame);
+    // Decided only for frames that can go: a CN "sent" while there is no path would be lost.
+    const decision = this.mutedMic ? this.dtx.muted() : this.dtx.frame(frame, verdict);
+    if (decision.send) return this.upload(this.sendPath.packet(frame), direct);
+    const cn = decision.cn && this.sendPath.comfortNoise(decision.cn);
+    if (cn) this.upload(cn, direct);
+    this.sendPath.skip(!this.mutedMic);
+  };
+
+  private upload(packet: Buffer, direct: boolean): void {
     // Direct while every pair carries media (or there is no forwarder to fall back on); else all
     // through the forwarder, so each member gets each packet one way, never twice.
     const copies = direct ? this.mesh!.send(packet) : (this.opts.link.send(packet, this.server!), 1);
     this.uploaded.packets += copies;
     this.uploaded.bytes += copies * packet.length;
-  };
+  }
 
   private readonly onPacket = (buf: Buffer, from: Address): void => {
     if (this.state !== 'running') return;
@@ -436,6 +478,7 @@ export class RoomMedia extends EventEmitter<RoomMediaEvents> {
     }
     const out = this.mixer.mix(this.mixList);
     this.opts.sink.write(out);
+    this.opts.voice?.playback(out);
     this.outputMeter.update(out, this.frameMs);
   };
 

@@ -57,6 +57,11 @@ export class SenderStream {
     return this.path.playing;
   }
 
+  /** Whether the member's speech plays now (not comfort noise, not nothing). */
+  get speaking(): boolean {
+    return this.path.speaking;
+  }
+
   initialDelayMs(): number {
     return this.path.initialDelayMs();
   }

@@ -8,7 +8,7 @@ import { EventEmitter } from 'node:events';
 import { ToneSource } from '../../../src/audio/sources/tone-source';
 import type { AudioSink, Frame } from '../../../src/audio/types';
 import { newSenderKey, type SenderKey } from '../../../src/media/crypto/sender-keys';
-import { RoomMedia, type RoomCodec } from '../../../src/media/room/room-media';
+import { RoomMedia, type RoomCodec, type RoomMediaOptions } from '../../../src/media/room/room-media';
 import { UdpLink } from '../../../src/media/udp-link';
 import { ManualTimers, concatFrames, goertzel } from '../../helpers/audio';
 import { FakeForwarder } from '../../helpers/fake-forwarder';
@@ -50,7 +50,7 @@ export class Room {
   ) {}
 
   /** Members named by `tones` (name → frequency), all keys known to all, registered. */
-  static async open(tones: Record<string, number>, codec = OPUS_20): Promise<Room> {
+  static async open(tones: Record<string, number>, codec = OPUS_20, extra: (name: string) => Partial<Pick<RoomMediaOptions, 'voice' | 'dtx'>> = () => ({})): Promise<Room> {
     const timers = new ManualTimers();
     const forwarder = await FakeForwarder.start();
     const members: Member[] = [];
@@ -67,6 +67,7 @@ export class Room {
         source: new ToneSource(freq, 0.2, { timers }),
         sink,
         timers,
+        ...extra(name),
       });
       const m: Member = { name, freq, key, link, sink, room, arrived: 0 };
       link.on('packet', () => m.arrived++);

@@ -178,16 +178,74 @@ test('keys are refused for an SSRC another member has, for its own SSRC, and bey
   expect(ann.room.members()).toHaveLength(32);
 });
 
-test("a member's muted microphone sends silence: the others stop hearing it, and its stream keeps going", async () => {
+test("a member's muted microphone sends nothing (no comfort noise in these terms): once its stream pauses the others stop hearing it, and count no loss", async () => {
   room = await Room.open(TONES);
   await room.step(SETTLE + 20);
   const cat = room.get('cat');
   cat.room.mutedMic = true;
   const sent = cat.room.stats().sent.packets;
-  await room.step(SETTLE + WINDOW);
-  expect(cat.room.stats().sent.packets).toBe(sent + SETTLE + WINDOW);
+  // The others wait, conceal, and after a second without packets take the stream as paused.
+  await room.step(60 + WINDOW);
+  expect(cat.room.stats().sent.packets).toBe(sent);
   for (const m of room.members) if (m !== cat) expectHears(m, others(m).filter((n) => n !== 'cat'));
+  for (const m of room.members) if (m !== cat) expect(m.room.stats().members.cat.lost).toBe(0);
   expect(cat.room.levels().input).toBeGreaterThan(-30);
+  expect(cat.room.activity().sending).toBe(false);
+});
+
+test("with comfort noise in the terms, a muted member sends a \"silence\" CN and a keep-alive a second: its stream stays up as silence, not loss, and speaks again with its first frame", async () => {
+  room = await Room.open(TONES, { ...OPUS_20, cn: true });
+  await room.step(SETTLE + 20);
+  const cat = room.get('cat');
+  const ann = room.get('ann');
+  expect(ann.room.activity().receiving.cat).toBe(true);
+  cat.room.mutedMic = true;
+  const sent = cat.room.stats().sent.packets;
+  await room.step(SETTLE + 2 * WINDOW);
+  const st = cat.room.stats();
+  expect(st.sent.packets - sent).toBe(3);
+  expect(st.cnPacketsSent).toBe(3);
+  for (const m of room.members) if (m !== cat) expectHears(m, others(m).filter((n) => n !== 'cat'));
+  const heardCat = ann.room.stats().members.cat;
+  expect(heardCat).toMatchObject({ lost: 0, concealedMs: 0, cnPacketsReceived: 3 });
+  expect(heardCat.comfortNoiseMs).toBeGreaterThan(0);
+  expect(ann.room.activity().receiving.cat).toBe(false);
+  cat.room.mutedMic = false;
+  await room.step(SETTLE + WINDOW);
+  for (const m of room.members) expectHears(m, others(m));
+  expect(ann.room.activity().receiving.cat).toBe(true);
+  expect(ann.room.stats().members.cat).toMatchObject({ lost: 0, concealedMs: 0 });
+});
+
+test('a member whose processing says silence, with DTX on, sends only comfort noise: the others play it as silence, not loss; every mix reaches the echo reference', async () => {
+  const verdicts: Record<string, boolean> = {};
+  const voices: Record<string, { played: number; closed: number }> = {};
+  room = await Room.open(TONES, { ...OPUS_20, cn: true }, (name) => {
+    verdicts[name] = true;
+    const v = { played: 0, closed: 0 };
+    voices[name] = v;
+    return {
+      dtx: true,
+      voice: { capture: () => verdicts[name], playback: () => void v.played++, close: () => void v.closed++ },
+    };
+  });
+  await room.step(SETTLE + 20);
+  const cat = room.get('cat');
+  const ann = room.get('ann');
+  verdicts.cat = false;
+  const sent = cat.room.stats().sent.packets;
+  await room.step(SETTLE + WINDOW);
+  const st = cat.room.stats();
+  // One CN at once, then an update every 400 ms.
+  expect(st.sent.packets - sent).toBe(3);
+  expect(st.framesSuppressed).toBe(SETTLE + WINDOW);
+  expect(cat.room.activity().sending).toBe(false);
+  expect(ann.room.activity()).toMatchObject({ sending: true, receiving: { bob: true, cat: false, dan: true } });
+  for (const m of room.members) if (m !== cat) expectHears(m, others(m).filter((n) => n !== 'cat'));
+  expect(ann.room.stats().members.cat).toMatchObject({ lost: 0, concealedMs: 0 });
+  expect(voices.ann.played).toBe(ann.sink.frames.length);
+  await room.close();
+  expect(Object.values(voices).every((v) => v.closed === 1)).toBe(true);
 });
 
 test('a forwarder that never answers fails the room with no_path, and stop() closes the socket', async () => {
