@@ -6,7 +6,7 @@ import { newIceCredentials } from '../media/ice/credentials';
 import type { StunServer } from '../media/ice/gather';
 import type { MediaError } from '../media/errors';
 import type { MediaSession } from '../media/media-session';
-import { acceptAnswer, answerOffer, MEDIA_DESCRIPTION_VERSION, RED_PAYLOAD_TYPE, type Agreement } from '../media/negotiation';
+import { acceptAnswer, answerOffer, CN_PAYLOAD_TYPE, MEDIA_DESCRIPTION_VERSION, RED_PAYLOAD_TYPE, type Agreement } from '../media/negotiation';
 import { CallSecurity, isRefusal } from '../media/crypto/call-security';
 import { fingerprintOf, Identity } from '../media/crypto/identity';
 import { verifyMediaKey } from '../media/crypto/media-key';
@@ -469,6 +469,8 @@ export class Phone extends EventEmitter<PhoneEvents> implements OutgoingOwner, I
       v: MEDIA_DESCRIPTION_VERSION,
       codecs: localCodecs(this.settings),
       red: { payloadType: RED_PAYLOAD_TYPE },
+      // Comfort noise is offered always: whether silences are suppressed is each sender's setting.
+      cn: { payloadType: CN_PAYLOAD_TYPE },
       candidates,
       ssrc,
       ice,

@@ -147,6 +147,11 @@ export class RoomSession extends EventEmitter<RoomEvents> {
     return this.ownerName === this.deps.me;
   }
 
+  /** This member's name in the room. */
+  get me(): string {
+    return this.deps.me;
+  }
+
   get members(): readonly string[] {
     return this.names;
   }
@@ -182,7 +187,7 @@ export class RoomSession extends EventEmitter<RoomEvents> {
   }
 
   private nextTerms(): RoomTerms | null {
-    const terms = reoffer(this.local, [...this.counters.values()]);
+    const terms = reoffer(this.local, [...this.counters.values()], { cn: true });
     return terms && { ...terms, topology: topologyFor(this.names.length, this.forward !== null) };
   }
 
@@ -385,7 +390,7 @@ export class RoomSession extends EventEmitter<RoomEvents> {
         allowLoopback: settings.allowLoopback,
         signal: (to, body) => void this.deps.link.request({ type: 'room.signal', room: this.id, to, body: { ...body } }).catch(() => undefined),
       },
-      codec: { ...terms.codec, name: terms.codec.name as 'opus' | 'pcm', red: terms.red },
+      codec: { ...terms.codec, name: terms.codec.name as 'opus' | 'pcm', red: terms.red, cn: terms.cn },
       send: this.keys.sendKey,
       source,
       sink,

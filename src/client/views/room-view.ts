@@ -42,12 +42,14 @@ export function roomView(room: RoomSession): RoomView {
   const media = room.media;
   const heard = new Map((media?.members() ?? []).map((m) => [m.name, m]));
   const levels = media?.levels() ?? { input: -Infinity, output: -Infinity };
+  // Oneself talks when the (processed) microphone holds voice; the others when their speech plays.
+  const sending = media?.activity().sending ?? false;
   return {
     id: room.id,
     owner: room.owner,
     members: room.members.map((name) => {
       const m = heard.get(name);
-      return { name, level: m?.level ?? -Infinity, talking: m?.talking ?? false, muted: m?.muted ?? null };
+      return { name, level: m?.level ?? -Infinity, talking: name === room.me ? sending : (m?.talking ?? false), muted: m?.muted ?? null };
     }),
     phase: room.phase,
     terms: room.terms,
