@@ -10,7 +10,8 @@
  * core, and VmHWM from /proc/PID/status. Repetitions interleave the systems so drift hits all.
  *
  * Options: --reps N (3), --measure S (15), --warmup S (3), --pin (caller on CPU 0, callee on CPU
- * 1, via taskset, for both systems), --modes a,b,c,d, --no-baresip.
+ * 1, via taskset, for both systems), --modes a,b,c,d, --no-baresip, --node-flags "FLAGS" (for the
+ * parley clients' node, e.g. "--max-semi-space-size=1", to try runtime settings).
  * Writes bench/results/client-cpu.json.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -36,6 +37,7 @@ const REPS = Number(option('reps', '3'));
 const MEASURE_S = Number(option('measure', '15'));
 const WARMUP_S = Number(option('warmup', '3'));
 const PIN = flag('pin');
+const NODE_FLAGS = option('node-flags', '').split(' ').filter(Boolean);
 
 interface Mode {
   key: string;
@@ -176,7 +178,7 @@ function next(child: ChildProcess, type: string): Promise<Record<string, unknown
 }
 
 function client(core: number, args: object): ChildProcess {
-  const [cmd, argv] = pinned(core, process.execPath, [path.join(__dirname, 'client-cpu-child.js'), JSON.stringify(args)]);
+  const [cmd, argv] = pinned(core, process.execPath, [...NODE_FLAGS, path.join(__dirname, 'client-cpu-child.js'), JSON.stringify(args)]);
   return spawn(cmd, argv, { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
 }
 
@@ -232,6 +234,7 @@ async function main(): Promise<void> {
   try {
     for (let rep = 0; rep < REPS; rep++) {
       for (const row of rows) {
+        const before = row.samples.length;
         if (row.key === 'baresip') {
           row.samples.push(...(await baresipRun(path.join(work, `baresip-${rep}`), wavs.speech, rep)));
         } else {
@@ -239,7 +242,7 @@ async function main(): Promise<void> {
           row.samples.push(...r.samples);
           row.active = r.active;
         }
-        const last = row.samples.slice(-2).map((s) => `${s.role} ${round(s.cpuPercent, 2)} % ${round(s.peakRssMb)} MB`);
+        const last = row.samples.slice(before).map((s) => `${s.role} ${round(s.cpuPercent, 2)} % ${round(s.peakRssMb)} MB`);
         console.log(`rep ${rep + 1}/${REPS} ${row.label}: ${last.join(', ')}`);
       }
     }
@@ -267,7 +270,7 @@ async function main(): Promise<void> {
     };
   });
 
-  console.log(`\nOne client in a call, Opus 20 ms, ${REPS} reps × ${MEASURE_S} s after ${WARMUP_S} s warm-up${PIN ? ', pinned (caller CPU 0, callee CPU 1)' : ''}; both clients of each call are samples (muted: the muted one only)\n`);
+  console.log(`\nOne client in a call, Opus 20 ms, ${REPS} reps × ${MEASURE_S} s after ${WARMUP_S} s warm-up${PIN ? ', pinned (caller CPU 0, callee CPU 1)' : ''}${NODE_FLAGS.length ? `, parley clients' node flags ${NODE_FLAGS.join(' ')}` : ''}; both clients of each call are samples (muted: the muted one only)\n`);
   console.log('| client | CPU % of one core, median | range | peak RSS MB | × baresip CPU |');
   console.log('|---|---|---|---|---|');
   for (const r of results) {
@@ -279,7 +282,7 @@ async function main(): Promise<void> {
 
   const dir = path.join(__dirname, '..', '..', 'bench', 'results');
   mkdirSync(dir, { recursive: true });
-  const meta = { date: new Date().toISOString(), reps: REPS, measureS: MEASURE_S, warmupS: WARMUP_S, pinned: PIN, node: process.version };
+  const meta = { date: new Date().toISOString(), reps: REPS, measureS: MEASURE_S, warmupS: WARMUP_S, pinned: PIN, node: process.version, nodeFlags: NODE_FLAGS };
   writeFileSync(path.join(dir, 'client-cpu.json'), JSON.stringify({ ...meta, results }, null, 2) + '\n');
 }
 
