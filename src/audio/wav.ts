@@ -150,34 +150,58 @@ function readSamples(data: Buffer, format: WavFormat): Float32Array {
   return out;
 }
 
-/** Reads a WAV file from disk, only as much of it as the checks allow. */
-export function readWavFile(path: string): WavAudio {
+/** Runs `use` on an open WAV file, reading only as much of it as the checks allow. */
+function withFile<T>(path: string, use: (read: ReadAt, size: number, fd: number) => T): T {
   const fd = openSync(path, 'r');
   try {
     const read: ReadAt = (offset, length) => {
       const b = Buffer.alloc(length);
       return b.subarray(0, readSync(fd, b, 0, length, offset));
     };
-    return decodeWith(read, fstatSync(fd).size);
+    return use(read, fstatSync(fd).size, fd);
   } finally {
     closeSync(fd);
   }
 }
 
+/** Reads a WAV file from disk, only as much of it as the checks allow. */
+export function readWavFile(path: string): WavAudio {
+  return withFile(path, decodeWith);
+}
+
+/** 16-bit little-endian samples read straight from the file into their final array. */
+function readInt16(fd: number, offset: number, bytes: number): Int16Array {
+  const out = new Int16Array(bytes >> 1);
+  const got = readSync(fd, new Uint8Array(out.buffer), 0, out.byteLength, offset) >> 1;
+  if (!LITTLE_ENDIAN) {
+    const view = new DataView(out.buffer);
+    for (let i = 0; i < got; i++) out[i] = view.getInt16(i * 2, true);
+  }
+  return got === out.length ? out : out.slice(0, got);
+}
+
 /**
  * Reads a WAV file and converts it to the pipeline's format: 48 kHz mono 16-bit. Failure is an
- * `input_device` AudioError whose message names the file and the reason.
+ * `input_device` AudioError whose message names the file and the reason. A file already in that
+ * format is read straight into the result; others go through one float copy per step they need.
  */
 export function readWavMono48k(path: string): Int16Array {
-  let wav: WavAudio;
   try {
-    wav = readWavFile(path);
+    return withFile(path, (read, size, fd) => {
+      const { format, dataOffset, dataBytes } = parseLayout(read, size);
+      if (!format.float && format.bitsPerSample === 16 && format.channels === 1 && format.sampleRate === SAMPLE_RATE) {
+        return readInt16(fd, dataOffset, dataBytes);
+      }
+      let samples = readSamples(read(dataOffset, dataBytes), format);
+      if (format.channels !== 1) samples = downmix(samples, format.channels);
+      if (format.sampleRate !== SAMPLE_RATE) samples = resample(samples, format.sampleRate, SAMPLE_RATE);
+      return toInt16(samples);
+    });
   } catch (err) {
     const e = err as NodeJS.ErrnoException;
     const why = e.code === 'ENOENT' ? 'no such file (ENOENT)' : e.code === 'EACCES' ? 'permission denied (EACCES)' : e.code === 'EISDIR' ? 'it is a directory (EISDIR)' : e.message;
     throw new AudioError('input_device', `cannot read WAV file ${path}: ${why}`, { detail: e.message, cause: err });
   }
-  return toInt16(resample(downmix(wav.samples, wav.channels), wav.sampleRate, SAMPLE_RATE));
 }
 
 /** The 44-byte canonical header for 16-bit PCM. */
