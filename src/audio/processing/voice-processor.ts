@@ -1,6 +1,9 @@
-import type { Frame } from '../types';
+import { SAMPLE_RATE, type Frame } from '../types';
 import { ENGINE_SAMPLES, type VoiceEngine } from './engine';
 import type { FrameProcessor } from './frame-processor';
+
+/** Voice goes on this long after the engines last heard it: word tails and short pauses are speech. */
+const HANGOVER_MS = 200;
 
 export interface VoiceProcessorOptions {
   /** The engines the microphone goes through, in order (e.g. a canceller, then a denoiser). */
@@ -19,6 +22,8 @@ export interface VoiceProcessorOptions {
  */
 export class VoiceProcessor implements FrameProcessor {
   private closed = false;
+  /** Samples since the engines last said voice; Infinity before they ever did. */
+  private sinceVoice = Infinity;
 
   constructor(private readonly opts: VoiceProcessorOptions) {}
 
@@ -37,7 +42,9 @@ export class VoiceProcessor implements FrameProcessor {
       for (const engine of this.opts.engines) partVerdict = engine.capture(part, delayMs) ?? partVerdict;
       if (partVerdict !== null) verdict = verdict === true || partVerdict;
     }
-    return verdict;
+    if (verdict === null) return null;
+    this.sinceVoice = verdict ? 0 : this.sinceVoice + frame.length;
+    return this.sinceVoice < (HANGOVER_MS * SAMPLE_RATE) / 1000;
   }
 
   playback(frame: Frame): void {
