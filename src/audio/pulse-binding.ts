@@ -3,8 +3,7 @@
  * absence is not an error until a pulse backend is asked to open: the build is skipped where
  * libpulse-dev is missing.
  */
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
+import { nativeAddon } from './native-addon';
 import { AudioError, type AudioErrorCode } from './errors';
 
 export interface PulseStreamOptions {
@@ -43,22 +42,9 @@ export interface PulseBinding {
   unref(handle: PulseHandle): void;
 }
 
-/** Where node-gyp puts it, seen from src/audio and dist/audio (one level below the package root) or dist-bench/src/audio (two). */
-const ADDONS = [join(__dirname, '..', '..', 'build', 'Release', 'parley_pulse.node'), join(__dirname, '..', '..', '..', 'build', 'Release', 'parley_pulse.node')];
-
-let loaded: { binding: PulseBinding } | { reason: string } | undefined;
-
 /** The binding, or an AudioError with `code` saying why there is none. */
 export function pulseBinding(code: AudioErrorCode): PulseBinding | AudioError {
-  if (!loaded) {
-    const found = ADDONS.find((p) => existsSync(p));
-    try {
-      // eslint-disable-next-line @typescript-eslint/no-require-imports
-      loaded = found ? { binding: require(found) as PulseBinding } : { reason: `no ${ADDONS[0]}` };
-    } catch (err) {
-      loaded = { reason: (err as Error).message.split('\n')[0] };
-    }
-  }
+  const loaded = nativeAddon<PulseBinding>('parley_pulse');
   if ('binding' in loaded) return loaded.binding;
   return new AudioError(code, 'PulseAudio support was not built (apt-get install libpulse-dev, then npm rebuild parley-voice)', { detail: loaded.reason });
 }

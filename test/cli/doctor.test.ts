@@ -11,6 +11,10 @@ test('with devices that open, every backend is ok and doctor exits 0', async () 
     const r = run(['doctor'], { env: { ALSA_CONFIG_PATH: device.confPath } });
     expect(await r.exited).toBe(EXIT.ok);
     expect(r.out()).toMatch(/^ {2}opus +ok +.*: works$/m);
+    // The voice engines are built by the set-up (binding.gyp) and really process a frame.
+    expect(r.out()).toMatch(/^ {2}webrtc-apm +ok +echo cancellation, noise suppression, gain control work$/m);
+    expect(r.out()).toMatch(/^ {2}speexdsp +ok +echo cancellation, noise suppression, gain control work$/m);
+    expect(r.out()).toMatch(/^ {2}a microphone's calls use: aec webrtc-apm, ns webrtc-apm, agc webrtc-apm$/m);
     expect(r.out()).toMatch(/^ {2}mic:arecord +ok +captured audio from ALSA device "default"$/m);
     expect(r.out()).toMatch(/^ {2}speaker:aplay +ok +played to ALSA device "default"$/m);
     // PulseAudio is whatever this machine has (no server here, a desktop's elsewhere); ALSA works.

@@ -8,8 +8,7 @@
  * echo path's bulk delay. Voice detection is always on; the high-pass filter is on whenever a
  * stage is.
  */
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
+import { nativeAddon } from '../native-addon';
 import { ENGINE_SAMPLES, type EngineOptions, type VoiceEngine } from './engine';
 
 declare const handleBrand: unique symbol;
@@ -41,25 +40,9 @@ export interface ApmBinding {
   close(handle: ApmHandle): void;
 }
 
-/** Where node-gyp puts it, seen from src/audio/processing and dist/audio/processing (two levels below the package root) or dist-bench/src/audio/processing (three). */
-const ADDONS = [
-  join(__dirname, '..', '..', '..', 'build', 'Release', 'parley_apm.node'),
-  join(__dirname, '..', '..', '..', '..', 'build', 'Release', 'parley_apm.node'),
-];
-
-let loaded: { binding: ApmBinding } | { reason: string } | undefined;
-
 /** The binding, or why there is none. */
 export function apmBinding(): ApmBinding | { unavailable: string } {
-  if (!loaded) {
-    const found = ADDONS.find((p) => existsSync(p));
-    try {
-      // eslint-disable-next-line @typescript-eslint/no-require-imports
-      loaded = found ? { binding: require(found) as ApmBinding } : { reason: `no ${ADDONS[0]}` };
-    } catch (err) {
-      loaded = { reason: (err as Error).message.split('\n')[0] };
-    }
-  }
+  const loaded = nativeAddon<ApmBinding>('parley_apm');
   if ('binding' in loaded) return loaded.binding;
   return {
     unavailable: `webrtc-audio-processing support was not built (apt-get install libwebrtc-audio-processing-dev, then npm rebuild parley-voice): ${loaded.reason}`,

@@ -3,8 +3,7 @@
  * binding.gyp at install where libspeexdsp-dev is present). A missing binding is a reason to give,
  * not an error at import: calls work without processing.
  */
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
+import { nativeAddon } from '../native-addon';
 import { ENGINE_SAMPLES, type EngineOptions, type VoiceEngine } from './engine';
 
 declare const handleBrand: unique symbol;
@@ -18,24 +17,8 @@ interface SpeexBinding {
   close(handle: SpeexHandle): void;
 }
 
-/** Where node-gyp puts it, seen from src/audio/processing and dist/audio/processing (two levels below the package root) or dist-bench/src/audio/processing (three). */
-const ADDONS = [
-  join(__dirname, '..', '..', '..', 'build', 'Release', 'parley_speexdsp.node'),
-  join(__dirname, '..', '..', '..', '..', 'build', 'Release', 'parley_speexdsp.node'),
-];
-
-let loaded: { binding: SpeexBinding } | { reason: string } | undefined;
-
 function binding(): SpeexBinding | string {
-  if (!loaded) {
-    const found = ADDONS.find((p) => existsSync(p));
-    try {
-      // eslint-disable-next-line @typescript-eslint/no-require-imports
-      loaded = found ? { binding: require(found) as SpeexBinding } : { reason: `no ${ADDONS[0]}` };
-    } catch (err) {
-      loaded = { reason: (err as Error).message.split('\n')[0] };
-    }
-  }
+  const loaded = nativeAddon<SpeexBinding>('parley_speexdsp');
   return 'binding' in loaded ? loaded.binding : loaded.reason;
 }
 

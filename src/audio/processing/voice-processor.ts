@@ -31,8 +31,20 @@ export class VoiceProcessor implements FrameProcessor {
     return this.opts.engines.map((e) => e.name);
   }
 
+  /** Why processing stopped mid-call (an engine threw), or null. */
+  failure: string | null = null;
+
   capture(frame: Frame): boolean | null {
     if (this.closed) return null;
+    try {
+      return this.process(frame);
+    } catch (err) {
+      this.fail(err);
+      return null;
+    }
+  }
+
+  private process(frame: Frame): boolean | null {
     const delayMs = this.opts.deviceDelayMs();
     let verdict: boolean | null = null;
     for (let at = 0; at + ENGINE_SAMPLES <= frame.length; at += ENGINE_SAMPLES) {
@@ -49,20 +61,41 @@ export class VoiceProcessor implements FrameProcessor {
 
   playback(frame: Frame): void {
     if (this.closed) return;
-    for (let at = 0; at + ENGINE_SAMPLES <= frame.length; at += ENGINE_SAMPLES) {
-      const part = frame.subarray(at, at + ENGINE_SAMPLES);
-      for (const engine of this.opts.engines) engine.playback(part);
+    try {
+      for (let at = 0; at + ENGINE_SAMPLES <= frame.length; at += ENGINE_SAMPLES) {
+        const part = frame.subarray(at, at + ENGINE_SAMPLES);
+        for (const engine of this.opts.engines) engine.playback(part);
+      }
+    } catch (err) {
+      this.fail(err);
     }
+  }
+
+  /** An engine that throws ends the processing, not the call: frames go through untouched from here. */
+  private fail(err: unknown): void {
+    this.failure = (err as Error).message;
+    this.close();
   }
 
   /** The echo path changed (another device): every engine forgets it. */
   reset(): void {
-    if (!this.closed) for (const engine of this.opts.engines) engine.reset();
+    if (this.closed) return;
+    try {
+      for (const engine of this.opts.engines) engine.reset();
+    } catch (err) {
+      this.fail(err);
+    }
   }
 
   close(): void {
     if (this.closed) return;
     this.closed = true;
-    for (const engine of this.opts.engines) engine.close();
+    for (const engine of this.opts.engines) {
+      try {
+        engine.close();
+      } catch {
+        // Closing is best effort: the others are still closed.
+      }
+    }
   }
 }

@@ -5,6 +5,9 @@
  * that is not there, is a failure (exit 1): a call there could only use files and tones.
  */
 import { chooseDevice, codecReport, frameSamples, getCodec, probeAudioDevices, type CodecName, type DeviceProbe } from '../../audio';
+import { ENGINE_FACTORIES } from '../../audio/processing/engines';
+import { ENGINE_SAMPLES, type EngineName } from '../../audio/processing/engine';
+import { openVoice } from '../call-voice';
 import { EXIT, type ExitCode } from '../exit-codes';
 import type { Reporter } from './reporter';
 
@@ -33,6 +36,35 @@ function checkCodecs(): CodecCheck[] {
       return { name: entry.name, status: 'failed', backend: entry.backend, message: (err as Error).message };
     }
   });
+}
+
+interface EngineCheck {
+  name: EngineName;
+  status: 'ok' | 'failed' | 'missing';
+  message: string;
+}
+
+/** Opens each voice engine with the stages it runs and processes one frame through it. */
+async function checkEngines(): Promise<EngineCheck[]> {
+  const checks: EngineCheck[] = [];
+  for (const [name, factory] of Object.entries(ENGINE_FACTORIES) as [EngineName, (typeof ENGINE_FACTORIES)[EngineName]][]) {
+    const all = name !== 'rnnoise';
+    const made = await factory({ aec: all, ns: true, agc: all }).catch((err: Error) => ({ unavailable: err.message }));
+    if ('unavailable' in made) {
+      checks.push({ name, status: 'missing', message: made.unavailable });
+      continue;
+    }
+    try {
+      made.playback(new Int16Array(ENGINE_SAMPLES));
+      made.capture(new Int16Array(ENGINE_SAMPLES), 0);
+      checks.push({ name, status: 'ok', message: all ? 'echo cancellation, noise suppression, gain control work' : 'noise suppression works' });
+    } catch (err) {
+      checks.push({ name, status: 'failed', message: (err as Error).message });
+    } finally {
+      made.close();
+    }
+  }
+  return checks;
 }
 
 const STATUS = { ok: 'ok     ', failed: 'FAILED ', missing: 'MISSING' } as const;
@@ -73,6 +105,10 @@ export async function doctor(
   opts: { strict?: boolean; verbose?: boolean; input?: string; output?: string } = {},
 ): Promise<ExitCode> {
   const codecs = checkCodecs();
+  const engines = await checkEngines();
+  const voice = await openVoice({ aec: true, ns: true, agc: true, dtx: true }, { source: {}, sink: {} });
+  voice.processor?.close();
+  const processing = Object.entries(voice.running).map(([stage, engine]) => `${stage} ${engine}`);
   const devices = await probeAudioDevices();
   const using = [await sideUse('input', opts.input ?? 'mic'), await sideUse('output', opts.output ?? 'speaker')];
   const inputs = devices.filter((d) => d.role === 'input');
@@ -86,6 +122,9 @@ export async function doctor(
   const lines = [
     'codecs:',
     ...codecs.map((c) => `  ${c.name.padEnd(14)} ${STATUS[c.status]} ${c.backend ? `${c.backend}: ` : ''}${c.message}`),
+    'voice processing (--aec, --ns, --agc):',
+    ...engines.map((e) => `  ${e.name.padEnd(14)} ${STATUS[e.status]} ${e.message}`),
+    `  a microphone's calls use: ${processing.length ? processing.join(', ') : `nothing (${voice.missing.join('; ')})`}`,
     'microphones (--input):',
     ...inputs.map((d) => deviceLine(d, opts.verbose ?? false)),
     'speakers (--output):',
@@ -95,6 +134,6 @@ export async function doctor(
     ...using.map((u) => `  ${u.side.padEnd(7)} ${u.spec.padEnd(Math.max(...using.map((x) => x.spec.length)))}  ${u.ok ? '' : 'FAILED '}${u.label}`),
     ...verdict,
   ];
-  report.data('doctor', { codecs, devices, using, canCapture, canPlay }, lines.join('\n'));
+  report.data('doctor', { codecs, engines, processing: voice.running, devices, using, canCapture, canPlay }, lines.join('\n'));
   return opts.strict && (!canCapture || !canPlay || using.some((u) => !u.ok)) ? EXIT.failed : EXIT.ok;
 }

@@ -64,3 +64,17 @@ test('reset reaches every engine; close closes each once, and a closed processor
   expect(f[0]).toBe(8);
   expect(a.log).toEqual(['reset', 'close']);
 });
+
+test('an engine that throws ends the processing, not the call: the frame goes on untouched and why is kept', () => {
+  const a = recorder('webrtc-apm');
+  a.engine.capture = () => {
+    throw new RangeError('webrtc-apm: ProcessStream failed (-11)');
+  };
+  const p = new VoiceProcessor({ engines: [a.engine], deviceDelayMs: () => 0 });
+  const f = frame([6, 6]);
+  expect(() => p.capture(f)).not.toThrow();
+  expect(p.failure).toBe('webrtc-apm: ProcessStream failed (-11)');
+  expect(p.capture(f)).toBeNull();
+  expect(f[0]).toBe(6);
+  expect(a.log).toEqual(['close']);
+});
