@@ -108,7 +108,7 @@ afterAll(() => rmSync(work, { recursive: true, force: true }));
 test(`the tarball is ${PACKAGE} and holds only what runs: dist (no source maps), bin, docs, README, LICENSE`, () => {
   expect(PACKAGE).toBe('parley-voice');
   expect(path.basename(tarball)).toBe(`${PACKAGE}-${VERSION}.tgz`);
-  const outside = files.filter((f) => !/^(dist\/.*\.js|dist\/.*\.d\.ts|bin\/[^/]+|docs\/[^/]+\.md|README\.md|LICENSE|package\.json|binding\.gyp|native\/[^/]+\.c|scripts\/build-native\.js)$/.test(f));
+  const outside = files.filter((f) => !/^(dist\/.*\.js|dist\/.*\.d\.ts|bin\/[^/]+|docs\/[^/]+\.md|README\.md|LICENSE|package\.json|binding\.gyp|native\/[^/]+\.(c|cc)|scripts\/build-native\.js)$/.test(f));
   expect(outside).toEqual([]);
   for (const f of ['bin/parley', 'bin/parley-server', 'dist/index.js', 'dist/index.d.ts', 'dist/client/cli.js', 'dist/server/cli.js', 'LICENSE', 'README.md']) {
     expect(files).toContain(f);
