@@ -24,6 +24,7 @@ const room = (over: Partial<RoomView> = {}): RoomView => ({
   micDb: -Infinity,
   speakerDb: -Infinity,
   micMuted: null,
+  processing: null,
   ...over,
 });
 const terms = { v: 1 as const, codec: { name: 'opus', payloadType: 111, clockRate: 48000, channels: 1, frameMs: 20 as const }, red: true, topology: 'forward' as const };
@@ -124,12 +125,21 @@ test("the room's happenings become lines (the last six), with the members as the
 
 test('the screen shows the phase as it goes, the agreed codec, levels and who is talking', () => {
   const running = inRoom({
-    room: room({ phase: 'running', terms, members: [member('alice'), member('bob', -20, true), member('carol')], micDb: -30, speakerDb: -20 }),
+    room: room({
+      phase: 'running',
+      terms,
+      members: [member('alice'), member('bob', -20, true), member('carol')],
+      micDb: -30,
+      speakerDb: -20,
+      processing: 'echo cancellation, noise suppression, gain control (webrtc-apm); silence suppression',
+    }),
     mutedHere: ['carol'],
     muted: true,
   });
   const screen = plain(render(running, ctx));
   expect(screen).toContain('Phase    running: opus at 20 ms frames, with redundancy');
+  expect(screen).toContain('Voice    echo cancellation, noise suppression, gain control (webrtc-apm); silence suppression');
+  expect(plain(render(inRoom({ room: room({ phase: 'running' }) }), ctx))).not.toContain('Voice');
   expect(screen).toMatch(/alice {2}\[-{16}\] +- dBFS {2}\(you\) \(owner\) MUTED/);
   expect(screen).toMatch(/ 1 {2}bob {4}\[#+-+\] +-20 dBFS {2}talking/);
   expect(screen).toMatch(/ 2 {2}carol {2}\[-+\] +- dBFS {2}\(muted here\)/);

@@ -13,7 +13,7 @@ import type { SenderKey } from '../../media/crypto/sender-keys';
 import type { MediaError } from '../../media/errors';
 import { RoomMedia } from '../../media/room/room-media';
 import { CallFailedError } from '../call-errors';
-import { localCodecs, PreparedMedia, type InputSpec, type MediaSettings, type OutputSpec } from '../call-media';
+import { localCodecs, PreparedMedia, type InputSpec, type MediaSettings, type OutputSpec, type VoiceInUse } from '../call-media';
 import type { ServerLink } from '../server-link';
 import { SignalingError, type RoomPush } from '../signaling-client';
 import { RoomKeys } from './room-keys';
@@ -90,6 +90,8 @@ export class RoomSession extends EventEmitter<RoomEvents> {
   /** Media changes one at a time. */
   private mediaQueue: Promise<void> = Promise.resolve();
   private prepared: PreparedMedia | null;
+  /** The microphone processing of the media running now (or last run). */
+  voice: VoiceInUse | null = null;
   private readonly local;
 
   private constructor(
@@ -377,6 +379,7 @@ export class RoomSession extends EventEmitter<RoomEvents> {
     this.prepared = null;
     const { settings } = this.deps;
     const { processor, dtx } = await prepared.openVoice(settings);
+    this.voice = prepared.voice;
     const { source, sink, link } = prepared.take();
     const { forward, forwarderIp } = this;
     const me = this.deps.me;

@@ -186,6 +186,7 @@ function roomScreen(s: Extract<UiState, { kind: 'in-room' }>, keys: readonly Bin
   const lines = [
     `Room     ${bold(room.id)}   ${dim('(share this id: the others join it with 4)')}`,
     `Phase    ${roomPhase(s)}`,
+    ...(room.processing ? [`Voice    ${room.processing}`] : []),
     `Speaker  ${levelMeter(room.speakerDb, 16)}`,
     '',
     `Members (${room.members.length}):`,

@@ -2,6 +2,7 @@
 import type { RoomPhase } from '../../protocol';
 import type { RoomSession } from '../room/room-session';
 import type { RoomTerms } from '../room/room-terms';
+import { describeVoice } from './call-view';
 
 export interface MemberLine {
   name: string;
@@ -24,6 +25,8 @@ export interface RoomView {
   speakerDb: number;
   /** Whether the media sends silence for the microphone; null while there is no media. */
   micMuted: boolean | null;
+  /** The microphone processing in words while media runs (describeVoice), else null. */
+  processing: string | null;
 }
 
 /** Something that happened in the room, worth a line on its screen. */
@@ -56,6 +59,7 @@ export function roomView(room: RoomSession): RoomView {
     micDb: levels.input,
     speakerDb: levels.output,
     micMuted: media ? media.mutedMic : null,
+    processing: media && room.voice ? describeVoice(room.voice) : null,
   };
 }
 
