@@ -308,18 +308,32 @@ void load(Apm *a, const int16_t *samples) {
   memcpy(f.data_, samples, kSamples * sizeof(int16_t));
 }
 
-napi_value Playback(napi_env env, napi_callback_info info) {
-  size_t argc = 2;
-  napi_value argv[2];
-  CHECK_NAPI(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  if (argc < 2) {
-    napi_throw_type_error(env, NULL, "webrtc-apm: playback(handle, frame)");
-    return NULL;
+/*
+ * The arguments of playback(handle, frame) and capture(handle, frame, delayMs): `want` of them
+ * into argv, the handle and the frame checked. False with a JavaScript exception pending when any
+ * is wrong.
+ */
+bool frame_call(napi_env env, napi_callback_info info, size_t want, const char *usage, napi_value *argv, Apm **a, int16_t **samples) {
+  size_t argc = want;
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok) {
+    napi_throw_error(env, NULL, "webrtc-apm binding: N-API call failed");
+    return false;
   }
-  Apm *a = unwrap(env, argv[0]);
-  if (!a) return NULL;
-  int16_t *samples = frame_arg(env, argv[1]);
-  if (!samples) return NULL;
+  if (argc < want) {
+    napi_throw_type_error(env, NULL, usage);
+    return false;
+  }
+  *a = unwrap(env, argv[0]);
+  if (!*a) return false;
+  *samples = frame_arg(env, argv[1]);
+  return *samples != NULL;
+}
+
+napi_value Playback(napi_env env, napi_callback_info info) {
+  napi_value argv[2];
+  Apm *a;
+  int16_t *samples;
+  if (!frame_call(env, info, 2, "webrtc-apm: playback(handle, frame)", argv, &a, &samples)) return NULL;
   load(a, samples);
   /* The reverse stream is only analysed (the far end's sound is not altered). */
   if (apm_failed(env, a->apm->AnalyzeReverseStream(&a->frame), "AnalyzeReverseStream")) return NULL;
@@ -327,17 +341,10 @@ napi_value Playback(napi_env env, napi_callback_info info) {
 }
 
 napi_value Capture(napi_env env, napi_callback_info info) {
-  size_t argc = 3;
   napi_value argv[3];
-  CHECK_NAPI(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  if (argc < 3) {
-    napi_throw_type_error(env, NULL, "webrtc-apm: capture(handle, frame, delayMs)");
-    return NULL;
-  }
-  Apm *a = unwrap(env, argv[0]);
-  if (!a) return NULL;
-  int16_t *samples = frame_arg(env, argv[1]);
-  if (!samples) return NULL;
+  Apm *a;
+  int16_t *samples;
+  if (!frame_call(env, info, 3, "webrtc-apm: capture(handle, frame, delayMs)", argv, &a, &samples)) return NULL;
   napi_valuetype type;
   CHECK_NAPI(env, napi_typeof(env, argv[2], &type));
   if (type != napi_number) {
