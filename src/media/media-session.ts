@@ -18,7 +18,6 @@ import { ReceivePath } from './receive-path';
 import { SendPath } from './send-path';
 import type { CallStats } from './stats';
 import type { FrameProcessor } from '../audio/processing/frame-processor';
-import { Dtx } from './dtx';
 import type { Address, UdpLink } from './udp-link';
 
 export interface MediaSessionOptions {
@@ -97,7 +96,6 @@ const BYE_SPACING_MS = 20;
 export class MediaSession extends EventEmitter<MediaSessionEvents> {
   readonly frameMs: number;
   private readonly samples: number;
-  private readonly dtx: Dtx;
   private readonly decoder: AudioDecoder;
   private readonly sendPath: SendPath;
   private readonly receivePath: ReceivePath;
@@ -124,7 +122,6 @@ export class MediaSession extends EventEmitter<MediaSessionEvents> {
     this.io = new SessionIo(opts, (err) => this.fail(err), this.onPacket);
     this.frameMs = agreement.codec.frameMs;
     this.samples = frameSamples(this.frameMs);
-    this.dtx = new Dtx({ frameMs: this.frameMs, dtx: opts.dtx ?? false, cn: !!agreement.cn });
     this.sendPath = new SendPath({
       encoder: codec.createEncoder({ frameMs: this.frameMs, bitrate: opts.bitrate }),
       key: { ...agreement.keys.send, ssrc: agreement.localSsrc },
@@ -133,6 +130,8 @@ export class MediaSession extends EventEmitter<MediaSessionEvents> {
       red: agreement.red,
       redundancy: opts.redundancy ?? (codec.name === 'opus' ? 2 : 1),
       cn: agreement.cn ?? false,
+      frameMs: this.frameMs,
+      dtx: opts.dtx,
     });
     this.decoder = codec.createDecoder({ frameMs: this.frameMs });
     this.receivePath = new ReceivePath({
@@ -282,7 +281,7 @@ export class MediaSession extends EventEmitter<MediaSessionEvents> {
    * noise, not nothing).
    */
   activity(): { sending: boolean; receiving: boolean } {
-    return { sending: this.state === 'running' && !this.muted && this.dtx.voice, receiving: this.receivePath.speaking };
+    return { sending: this.state === 'running' && !this.muted && this.sendPath.voice, receiving: this.receivePath.speaking };
   }
 
   /** Input (what is sent, before mute) and output (what is played) levels in dBFS RMS. */
@@ -296,14 +295,8 @@ export class MediaSession extends EventEmitter<MediaSessionEvents> {
     const verdict = this.muted ? null : (this.opts.voice?.capture(frame) ?? null);
     this.inputMeter.update(frame, this.frameMs);
     if (!this.ice.ready) return;
-    const decision = this.muted ? this.dtx.muted() : this.dtx.frame(frame, verdict);
-    if (decision.send) {
-      this.ice.sendMedia(this.sendPath.packet(frame));
-      return;
-    }
-    const cn = decision.cn && this.sendPath.comfortNoise(decision.cn);
-    if (cn) this.ice.sendMedia(cn);
-    this.sendPath.skip(!this.muted);
+    const packet = this.sendPath.outgoing(frame, verdict, this.muted);
+    if (packet) this.ice.sendMedia(packet);
   };
 
   private readonly onPacket = (buf: Buffer, from: Address): void => this.receive(buf, from, 'direct');

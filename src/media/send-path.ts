@@ -2,6 +2,7 @@ import type { AudioEncoder, Frame } from '../audio/types';
 import { SrtpSealer } from './crypto/srtp-gcm';
 import type { SenderKey } from './crypto/sender-keys';
 import { RtpSender } from './rtp-sender';
+import { Dtx } from './dtx';
 
 export interface SendPathOptions {
   encoder: AudioEncoder;
@@ -13,6 +14,10 @@ export interface SendPathOptions {
   redundancy: number;
   /** The comfort-noise payload type when it is agreed. */
   cn?: { payloadType: number } | false;
+  /** Frame duration (ms), for the silence policy's timing. */
+  frameMs: number;
+  /** Leave silent frames out (only with `cn` agreed); default false. */
+  dtx?: boolean;
 }
 
 /**
@@ -30,9 +35,29 @@ export class SendPath {
   /** Frames not sent because they were silent (DTX). */
   framesSuppressed = 0;
   cnPacketsSent = 0;
+  private readonly dtx: Dtx;
 
   constructor(private readonly opts: SendPathOptions) {
     this.rekey(opts.key);
+    this.dtx = new Dtx({ frameMs: opts.frameMs, dtx: opts.dtx ?? false, cn: !!opts.cn });
+  }
+
+  /** Whether the last captured frame held voice (and was not muted). */
+  get voice(): boolean {
+    return this.dtx.voice;
+  }
+
+  /**
+   * One captured frame, processed, with its voice verdict (null: none), under the silence
+   * policy (dtx.ts): its packet, a comfort-noise packet in its place, or null when nothing goes.
+   * Muted, nothing is encoded.
+   */
+  outgoing(frame: Frame, verdict: boolean | null, muted: boolean): Buffer | null {
+    const decision = muted ? this.dtx.muted() : this.dtx.frame(frame, verdict);
+    if (decision.send) return this.packet(frame);
+    const cn = decision.cn && this.comfortNoise(decision.cn);
+    this.skip(!muted);
+    return cn || null;
   }
 
   /** From the next packet on: this key, its SSRC, and a fresh sequence and timestamp. */

@@ -13,7 +13,6 @@ import { MediaError } from '../errors';
 import type { JitterBufferOptions } from '../jitter-buffer';
 import { CN_PAYLOAD_TYPE, RED_PAYLOAD_TYPE } from '../negotiation';
 import type { FrameProcessor } from '../../audio/processing/frame-processor';
-import { Dtx } from '../dtx';
 import { addressKey, candidatePriority } from '../candidates';
 import type { Address, UdpLink } from '../udp-link';
 import { ForwarderLink } from './forwarder-link';
@@ -146,7 +145,6 @@ interface Member {
 export class RoomMedia extends EventEmitter<RoomMediaEvents> {
   readonly frameMs: number;
   private readonly samples: number;
-  private readonly dtx: Dtx;
   private readonly codec: Codec;
   private readonly sendPath: SendPath;
   private readonly red: { payloadType: number } | false;
@@ -186,7 +184,6 @@ export class RoomMedia extends EventEmitter<RoomMediaEvents> {
     this.io = new SessionIo(opts, (err) => this.fail(err), this.onPacket);
     this.frameMs = codec.frameMs;
     this.samples = frameSamples(this.frameMs);
-    this.dtx = new Dtx({ frameMs: this.frameMs, dtx: opts.dtx ?? false, cn: !!codec.cn });
     this.codec = opts.implementation ?? getCodec(codec.name);
     this.red = codec.red ? { payloadType: RED_PAYLOAD_TYPE } : false;
     this.sendPath = new SendPath({
@@ -197,6 +194,8 @@ export class RoomMedia extends EventEmitter<RoomMediaEvents> {
       red: this.red,
       redundancy: opts.redundancy ?? (codec.name === 'opus' ? 2 : 1),
       cn: this.cn(),
+      frameMs: this.frameMs,
+      dtx: opts.dtx,
     });
     // Datagrams are told apart by their source address, which is never a host name.
     if (opts.server && isIP(opts.server.address) !== 4) throw new RangeError(`the forwarder's address must be an IPv4 address, not ${opts.server.address}`);
@@ -394,7 +393,7 @@ export class RoomMedia extends EventEmitter<RoomMediaEvents> {
   activity(): { sending: boolean; receiving: Record<string, boolean> } {
     const receiving: Record<string, boolean> = {};
     for (const [name, m] of this.roster) receiving[name] = audible(m).speaking;
-    return { sending: this.state === 'running' && !this.mutedMic && this.dtx.voice, receiving };
+    return { sending: this.state === 'running' && !this.mutedMic && this.sendPath.voice, receiving };
   }
 
   private cn(): { payloadType: number } | false {
@@ -414,11 +413,8 @@ export class RoomMedia extends EventEmitter<RoomMediaEvents> {
     const direct = this.mesh !== null && (this.mesh.allConnected || !registered);
     if (!direct && !registered) return;
     // Decided only for frames that can go: a CN "sent" while there is no path would be lost.
-    const decision = this.mutedMic ? this.dtx.muted() : this.dtx.frame(frame, verdict);
-    if (decision.send) return this.upload(this.sendPath.packet(frame), direct);
-    const cn = decision.cn && this.sendPath.comfortNoise(decision.cn);
-    if (cn) this.upload(cn, direct);
-    this.sendPath.skip(!this.mutedMic);
+    const packet = this.sendPath.outgoing(frame, verdict, this.mutedMic);
+    if (packet) this.upload(packet, direct);
   };
 
   private upload(packet: Buffer, direct: boolean): void {
