@@ -107,7 +107,7 @@ test('succession: the owner leaves, the longest-present member owns the room and
   // A fifth member in its own process, killed: the others are told, and its tone fades from the mix.
   const dying = run(['room', 'join', id, '--name', 'dying', '--server', `127.0.0.1:${server.port}`, '--input', 'tone:1700', '--output', 'null', '--relay', 'off', '--stun', 'off', '--json']);
   await dying.waitOut(/"event":"started"/);
-  await waitUntil(() => rest.every((m) => levelDb(lastSecond(m), 1700) > -40), 'the fifth member heard by all');
+  await waitUntil(() => rest.every((m) => levelDb(lastSecond(m), 1700) > -40), 'the fifth member heard by all', 30_000);
   const gone = rest.map((m) => once(m.room, 'member_left'));
   dying.child.kill('SIGKILL');
   for (const g of await Promise.all(gone)) expect(g).toMatchObject({ name: 'dying', disconnected: true });
