@@ -3,9 +3,11 @@
  *
  * pa_simple blocks, so each stream runs on a thread of its own and JavaScript never waits:
  * - playback: write() copies into a ring buffer and returns; the writer thread hands the ring
- *   to pa_simple_write a few ms at a time, blocking while the server's buffer is full. A ring
- *   that outgrows its bound loses its oldest bytes (counted), and a standing delay is cut (see
- *   trim_standing_delay), so delay cannot build up here; a watchdog ends stalls (see watchdog).
+ *   to pa_simple_write a few ms at a time, blocking while the server's buffer is full. How much
+ *   audio is still queued when the next write comes is kept near a margin that adapts to how
+ *   late writes come (see check_level): a standing delay above it is cut, and running dry
+ *   raises it. A ring that outgrows its bound loses its oldest bytes (counted), so delay cannot
+ *   build up here; a watchdog ends stalls (see watchdog).
  * - capture: the reader thread loops on pa_simple_read and hands each chunk to JavaScript
  *   through a threadsafe function.
  * Both threads measure pa_simple_get_latency between transfers (pa_simple is not used from two
@@ -49,8 +51,20 @@ typedef struct {
   char *server, *device, *name;
   pa_sample_spec spec;
   pa_buffer_attr attr;
-  /* playback: standing delay above this (µs, 0 = none) is cut, see trim_standing_delay */
-  int64_t target_us, window_min_us, window_start_us, skip_bytes;
+  /*
+   * playback level (see check_level), µs: the margin wanted queued when a write comes, its
+   * bounds (0 = no control), the lowest level seen in the current window and when that began,
+   * when the queue last ran dry or nearly, and the bytes still to skip (a standing delay cut)
+   */
+  int64_t margin_us, margin_floor_us, margin_ceiling_us, window_min_us, window_start_us, last_dry_us, skip_bytes;
+  /* playback: the writer waits until the ring holds this much (after running dry), then plays */
+  size_t hold_bytes;
+  /* playback: when the writer last began playing after a hold */
+  int64_t released_us;
+  /* playback: bytes taken from the ring and being written now (in neither ring nor server) */
+  size_t in_flight;
+  int started;
+  uint32_t underruns;
   pthread_t thread;
   pthread_mutex_t lock;
   pthread_cond_t wake;
@@ -61,8 +75,8 @@ typedef struct {
   /* capture chunk size */
   size_t chunk;
   int closing, drain;
-  /* last pa_simple_get_latency, µs; -1 until measured */
-  int64_t latency_us;
+  /* last pa_simple_get_latency, µs; -1 until measured; and when it was measured */
+  int64_t latency_us, measured_us;
   /* when the current pa_simple_write began (µs, CLOCK_MONOTONIC), 0 when not writing */
   int64_t write_since_us;
   /* the stall watchdog (playback): its thread, whether it should stop, stalls ended so far */
@@ -98,40 +112,87 @@ static void post_error(stream *s, const char *what, int err) {
   post(s, EV_ERROR, message, strlen(message));
 }
 
-static int64_t measure_latency(stream *s) {
-  int err = 0;
-  pa_usec_t us = pa_simple_get_latency(s->pa, &err);
-  if (us == (pa_usec_t)-1) return -1;
-  pthread_mutex_lock(&s->lock);
-  s->latency_us = (int64_t)us;
-  pthread_mutex_unlock(&s->lock);
-  return (int64_t)us;
-}
-
 static int64_t now_us(void) {
   struct timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);
   return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
+static int64_t measure_latency(stream *s) {
+  int err = 0;
+  pa_usec_t us = pa_simple_get_latency(s->pa, &err);
+  if (us == (pa_usec_t)-1) return -1;
+  pthread_mutex_lock(&s->lock);
+  s->latency_us = (int64_t)us;
+  s->measured_us = now_us();
+  pthread_mutex_unlock(&s->lock);
+  return (int64_t)us;
+}
+
 /*
- * The server's buffer only grows after an underrun that audio arriving in a burst ends (the
- * stream restarts with all of it queued), and that delay would stay for the rest of the call.
- * So the lowest latency seen over each second is watched, and what it keeps above the target
- * is skipped from the audio still to be written: one cut instead of a lasting delay.
+ * Writes come from a timer on the JavaScript thread, a frame at a time, and may come late: the
+ * audio still queued when one comes (the ring, the piece being written, and what the server held
+ * when last measured less what has played since) must cover that lateness, and whatever more it
+ * holds is delay. So that level is kept near a margin that adapts, as a jitter buffer adapts to
+ * its network: (a) running dry (level at zero: a gap was heard) raises the margin by
+ * MARGIN_STEP_US and holds playback until the ring has the margin and the frame, as prebuffering
+ * would, so the level stays up; coming near it (under DRY_NEAR_US) raises the margin without a
+ * hold; (b) each second, the lowest level seen above the margin (by more than MARGIN_SLACK_US)
+ * is a standing delay, skipped from the audio still to be written: one cut instead of a lasting
+ * delay; (c) after CALM_US without coming near dry, the margin comes down by MARGIN_EASE_US.
+ * The server's figure includes the sink's own latency, so "dry" here is a little late to see
+ * a real underrun: the margin's floor covers that. Runs on the JavaScript thread, locked.
  */
-static void trim_standing_delay(stream *s, int64_t latency_us) {
-  if (s->target_us <= 0 || latency_us < 0) return;
+#define MARGIN_STEP_US 10000
+#define MARGIN_EASE_US 2000
+#define MARGIN_SLACK_US 4000
+#define DRY_NEAR_US 2000
+#define CALM_US 10000000
+#define SETTLE_US 60000
+
+static size_t usec_bytes(stream *s, int64_t us) {
+  size_t frame = pa_frame_size(&s->spec);
+  return us <= 0 ? 0 : pa_usec_to_bytes((pa_usec_t)us, &s->spec) / frame * frame;
+}
+
+/* What the writer waits for: `bytes` and the margin behind them, within what the ring holds. */
+static size_t hold(stream *s, size_t bytes) {
+  size_t want = bytes + usec_bytes(s, s->margin_us);
+  return want < s->capacity ? want : s->capacity;
+}
+
+static void check_level(stream *s, size_t incoming) {
   int64_t now = now_us();
-  if (s->window_min_us < 0 || latency_us < s->window_min_us) s->window_min_us = latency_us;
-  if (now - s->window_start_us < 1000000) return;
-  int64_t excess = s->window_min_us - s->target_us;
-  if (excess > 0) {
-    int64_t frame = (int64_t)pa_frame_size(&s->spec);
-    pthread_mutex_lock(&s->lock);
-    s->skip_bytes += (int64_t)pa_usec_to_bytes((pa_usec_t)excess, &s->spec) / frame * frame;
-    pthread_mutex_unlock(&s->lock);
+  if (!s->started) {
+    /* The first frame waits for the margin behind it, as after running dry. */
+    s->started = 1;
+    s->hold_bytes = hold(s, incoming);
+    s->window_start_us = s->last_dry_us = now;
+    return;
   }
+  /* Until playback has run a while, the server's figure says little of what it holds. */
+  if (s->hold_bytes || s->latency_us < 0 || s->measured_us < s->released_us + SETTLE_US) return;
+  int64_t server = s->latency_us - (now - s->measured_us);
+  int64_t level = (int64_t)pa_bytes_to_usec(s->used + s->in_flight, &s->spec) + (server > 0 ? server : 0);
+  if (level < DRY_NEAR_US) {
+    s->margin_us = s->margin_us + MARGIN_STEP_US < s->margin_ceiling_us ? s->margin_us + MARGIN_STEP_US : s->margin_ceiling_us;
+    s->last_dry_us = now;
+    if (level <= 0) {
+      s->underruns++;
+      s->hold_bytes = hold(s, s->used + incoming);
+    }
+    s->window_min_us = -1;
+    s->window_start_us = now;
+    return;
+  }
+  if (now - s->last_dry_us > CALM_US && s->margin_us > s->margin_floor_us) {
+    s->margin_us = s->margin_us - MARGIN_EASE_US > s->margin_floor_us ? s->margin_us - MARGIN_EASE_US : s->margin_floor_us;
+    s->last_dry_us = now;
+  }
+  if (s->window_min_us < 0 || level < s->window_min_us) s->window_min_us = level;
+  if (now - s->window_start_us < 1000000) return;
+  int64_t excess = s->window_min_us - s->margin_us;
+  if (excess > MARGIN_SLACK_US) s->skip_bytes += (int64_t)usec_bytes(s, excess);
   s->window_min_us = -1;
   s->window_start_us = now;
 }
@@ -182,8 +243,6 @@ static void *watchdog(void *arg) {
 static void *writer(void *arg) {
   stream *s = arg;
   if (!connect_stream(s)) return NULL;
-  s->window_min_us = -1;
-  s->window_start_us = now_us();
   int watching = pthread_create(&s->watchdog, NULL, watchdog, s) == 0;
   size_t piece = pa_usec_to_bytes(WRITE_PIECE_US, &s->spec);
   size_t max_chunk = s->capacity;
@@ -191,7 +250,11 @@ static void *writer(void *arg) {
   int failed = chunk == NULL;
   while (!failed) {
     pthread_mutex_lock(&s->lock);
-    while (s->used == 0 && !s->closing) pthread_cond_wait(&s->wake, &s->lock);
+    while ((s->used == 0 || s->used < s->hold_bytes) && !s->closing) pthread_cond_wait(&s->wake, &s->lock);
+    if (s->hold_bytes) {
+      s->hold_bytes = 0;
+      s->released_us = now_us();
+    }
     if (s->used == 0 || (s->closing && !s->drain)) {
       pthread_mutex_unlock(&s->lock);
       break;
@@ -204,23 +267,21 @@ static void *writer(void *arg) {
     for (size_t i = 0; i < n; i++) chunk[i] = s->ring[(s->head + i) % s->capacity];
     s->head = (s->head + n) % s->capacity;
     s->used -= skip + n;
+    s->in_flight = n;
     s->write_since_us = now_us();
     pthread_mutex_unlock(&s->lock);
     int err = 0;
     int written = n == 0 || pa_simple_write(s->pa, chunk, n, &err) >= 0;
+    if (written) measure_latency(s);
     pthread_mutex_lock(&s->lock);
     s->write_since_us = 0;
+    s->in_flight = 0;
     pthread_mutex_unlock(&s->lock);
     if (!written) {
       post_error(s, "playback failed", err);
       failed = 1;
       break;
     }
-    int64_t latency = measure_latency(s);
-    pthread_mutex_lock(&s->lock);
-    int64_t waiting = (int64_t)pa_bytes_to_usec(s->used, &s->spec);
-    pthread_mutex_unlock(&s->lock);
-    trim_standing_delay(s, latency < 0 ? -1 : latency + waiting);
   }
   if (watching) {
     pthread_mutex_lock(&s->lock);
@@ -327,7 +388,7 @@ static char *get_string(napi_env env, napi_value obj, const char *key) {
 
 /*
  * open({ playback, server?, device?, name?, rate, channels, tlength, prebuf, minreq, fragsize,
- *        ringBytes, chunkBytes, targetMs }, onEvent) → handle, at once: the thread connects and
+ *        ringBytes, chunkBytes, marginMs, marginFloorMs, marginCeilingMs }, onEvent) → handle, at once: the thread connects and
  * reports 'open', or an error (pa_strerror's text) and 'closed'. Bad options throw.
  */
 static napi_value open_stream(napi_env env, napi_callback_info info) {
@@ -353,9 +414,12 @@ static napi_value open_stream(napi_env env, napi_callback_info info) {
     napi_throw_range_error(env, NULL, "open(): rate, channels, buffer sizes must be positive integers");
     return NULL;
   }
-  int64_t target_ms = 0;
-  napi_value tv;
-  if (napi_get_named_property(env, o, "targetMs", &tv) == napi_ok) napi_get_value_int64(env, tv, &target_ms);
+  uint32_t margin_ms, floor_ms, ceiling_ms;
+  if (!get_u32(env, o, "marginMs", 0, &margin_ms) || !get_u32(env, o, "marginFloorMs", margin_ms, &floor_ms) ||
+      !get_u32(env, o, "marginCeilingMs", margin_ms, &ceiling_ms) || floor_ms > margin_ms || margin_ms > ceiling_ms) {
+    napi_throw_range_error(env, NULL, "open(): marginFloorMs <= marginMs <= marginCeilingMs");
+    return NULL;
+  }
 
   stream *s = calloc(1, sizeof *s);
   if (!s || (playback && !(s->ring = malloc(ring_bytes)))) {
@@ -368,11 +432,14 @@ static napi_value open_stream(napi_env env, napi_callback_info info) {
   s->name = get_string(env, o, "name");
   s->spec = (pa_sample_spec){.format = PA_SAMPLE_S16LE, .rate = rate, .channels = (uint8_t)channels};
   s->attr = (pa_buffer_attr){.maxlength = (uint32_t)-1, .tlength = tlength, .prebuf = prebuf, .minreq = minreq, .fragsize = fragsize};
-  s->target_us = target_ms > 0 ? target_ms * 1000 : 0;
+  s->margin_us = (int64_t)margin_ms * 1000;
+  s->margin_floor_us = (int64_t)floor_ms * 1000;
+  s->margin_ceiling_us = (int64_t)ceiling_ms * 1000;
   s->playback = playback;
   s->capacity = ring_bytes;
   s->chunk = chunk_bytes;
   s->latency_us = -1;
+  s->window_min_us = -1;
   pthread_mutex_init(&s->lock, NULL);
   pthread_cond_init(&s->wake, NULL);
 
@@ -421,6 +488,7 @@ static napi_value write_stream(napi_env env, napi_callback_info info) {
   }
   pthread_mutex_lock(&s->lock);
   if (!s->closing) {
+    if (s->margin_ceiling_us > 0) check_level(s, length);
     if (length > s->capacity) {
       s->dropped += length - s->capacity;
       bytes += length - s->capacity;
@@ -442,7 +510,8 @@ static napi_value write_stream(napi_env env, napi_callback_info info) {
 
 /*
  * latency(handle) → { deviceUs (server's figure, -1 until measured), queuedBytes (ring),
- * stalls (playback stalls the watchdog ended) }.
+ * stalls (playback stalls the watchdog ended), underruns (times playback ran dry), marginUs
+ * (the level it keeps now, see check_level) }.
  */
 static napi_value latency_stream(napi_env env, napi_callback_info info) {
   size_t argc = 1;
@@ -452,16 +521,20 @@ static napi_value latency_stream(napi_env env, napi_callback_info info) {
   if (!s) return NULL;
   pthread_mutex_lock(&s->lock);
   double us = (double)s->latency_us, used = (double)s->used;
-  double stalls = (double)s->stalls;
+  double stalls = (double)s->stalls, underruns = (double)s->underruns, margin = (double)s->margin_us;
   pthread_mutex_unlock(&s->lock);
-  napi_value stalls_v;
+  napi_value stalls_v, underruns_v, margin_v;
   CHECK(env, napi_create_object(env, &result));
   CHECK(env, napi_create_double(env, us, &device));
   CHECK(env, napi_create_double(env, used, &queued));
   CHECK(env, napi_create_double(env, stalls, &stalls_v));
+  CHECK(env, napi_create_double(env, underruns, &underruns_v));
+  CHECK(env, napi_create_double(env, margin, &margin_v));
   CHECK(env, napi_set_named_property(env, result, "deviceUs", device));
   CHECK(env, napi_set_named_property(env, result, "queuedBytes", queued));
   CHECK(env, napi_set_named_property(env, result, "stalls", stalls_v));
+  CHECK(env, napi_set_named_property(env, result, "underruns", underruns_v));
+  CHECK(env, napi_set_named_property(env, result, "marginUs", margin_v));
   return result;
 }
 

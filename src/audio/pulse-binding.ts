@@ -24,8 +24,13 @@ export interface PulseStreamOptions {
   ringBytes?: number;
   /** Capture: the bytes each read hands on. */
   chunkBytes?: number;
-  /** Playback: latency (ms) above which a standing delay is cut; 0 = never. */
-  targetMs?: number;
+  /**
+   * Playback: the audio (ms) kept queued when a write comes, to cover writes that come late; it
+   * adapts between the floor and the ceiling (native/pulse.c, check_level). Absent = no control.
+   */
+  marginMs?: number;
+  marginFloorMs?: number;
+  marginCeilingMs?: number;
 }
 
 export type PulseEvent = 'open' | 'data' | 'error' | 'closed';
@@ -36,7 +41,7 @@ export interface PulseBinding {
   open(opts: PulseStreamOptions, onEvent: (type: PulseEvent, arg?: Buffer | string) => void): PulseHandle;
   /** Queues audio; returns the bytes dropped so far. */
   write(handle: PulseHandle, bytes: Buffer): number;
-  latency(handle: PulseHandle): { deviceUs: number; queuedBytes: number; stalls: number };
+  latency(handle: PulseHandle): { deviceUs: number; queuedBytes: number; stalls: number; underruns: number; marginUs: number };
   close(handle: PulseHandle, drain: boolean): void;
   release(handle: PulseHandle): void;
   unref(handle: PulseHandle): void;

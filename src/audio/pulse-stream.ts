@@ -74,20 +74,24 @@ export class PulseStream {
     });
   }
 
-  /** Playback: bytes dropped (a full queue, standing delay cut) and stalls ended, so far. */
-  readonly counters = { droppedBytes: 0, stalls: 0 };
+  private droppedBytes = 0;
+
+  /** Playback, so far: bytes dropped (a full queue, standing delay cut), stalls ended, times it ran dry; and the margin it keeps now. */
+  counters(): { droppedBytes: number; stalls: number; underruns: number; marginMs: number } {
+    const now = this.handle && this.binding.latency(this.handle);
+    return { droppedBytes: this.droppedBytes, stalls: now?.stalls ?? 0, underruns: now?.underruns ?? 0, marginMs: (now?.marginUs ?? 0) / 1000 };
+  }
 
   /** Queues audio for playback. */
   write(bytes: Buffer): void {
     if (!this.handle) return;
-    this.counters.droppedBytes = this.binding.write(this.handle, bytes);
+    this.droppedBytes = this.binding.write(this.handle, bytes);
   }
 
   /** The delay the server reports plus what waits to be written, in ms; undefined until measured. */
   latencyMs(bytesPerMs: number): number | undefined {
     if (!this.handle) return undefined;
-    const { deviceUs, queuedBytes, stalls } = this.binding.latency(this.handle);
-    this.counters.stalls = stalls;
+    const { deviceUs, queuedBytes } = this.binding.latency(this.handle);
     return deviceUs < 0 ? undefined : deviceUs / 1000 + queuedBytes / bytesPerMs;
   }
 

@@ -3,10 +3,12 @@
  * on a thread of the binding's own (native/pulse.c), so a write never blocks and the addon's
  * ALSA-over-PulseAudio stall (docs/architecture.md, "Audio") cannot happen.
  *
- * The stream's buffer is sized for 20 ms frames written once per period by a timer that may run
- * late: playback starts once `prebufMs` is queued, and starts again the same way after an
- * underrun, by itself; the server never holds more than `tlengthMs`; a standing delay above
- * `targetMs` (after an underrun ended by a burst) is cut within a second.
+ * Frames are written once per period by a timer that may run late, so some audio must still be
+ * queued when each comes: that margin starts at `marginMs` and adapts to how late writes come
+ * on this machine (native/pulse.c, check_level): running dry raises it (and playback restarts
+ * with it queued), ten calm seconds lower it, a standing delay above it is cut within a second.
+ * The server never holds more than `tlengthMs`; after an underrun the binding cannot see, it
+ * starts again by itself once `prebufMs` is queued.
  */
 import { EventEmitter } from 'node:events';
 import { PulseStream, pulseTarget } from '../pulse-stream';
@@ -24,8 +26,10 @@ export interface PulseSinkOptions {
   tlengthMs?: number;
   /** How much the server asks for at a time. */
   minreqMs?: number;
-  /** Latency above which a standing delay is cut. */
-  targetMs?: number;
+  /** Audio kept queued when a frame is written, at first; and the bounds it adapts within. */
+  marginMs?: number;
+  marginFloorMs?: number;
+  marginCeilingMs?: number;
   /** Audio waiting for the server beyond which the oldest is dropped. */
   maxQueueMs?: number;
 }
@@ -45,7 +49,7 @@ export class PulseSink extends EventEmitter implements AudioSink {
   open(): Promise<void> {
     if (this.stream) return Promise.resolve();
     if (this.opening) return this.opening;
-    const { prebufMs = 30, tlengthMs = 40, minreqMs = 10, targetMs = 40, maxQueueMs = 100, env, device } = this.opts;
+    const { prebufMs = 10, tlengthMs = 40, minreqMs = 10, marginMs = 10, marginFloorMs = 6, marginCeilingMs = 60, maxQueueMs = 100, env, device } = this.opts;
     const bytes = (ms: number) => Math.round(ms * BYTES_PER_MS) & ~1;
     const opening = PulseStream.open(
       {
@@ -58,7 +62,9 @@ export class PulseSink extends EventEmitter implements AudioSink {
         prebuf: bytes(prebufMs),
         minreq: bytes(minreqMs),
         ringBytes: bytes(maxQueueMs),
-        targetMs,
+        marginMs,
+        marginFloorMs,
+        marginCeilingMs,
       },
       'the speaker (PulseAudio)',
       'output_device',
@@ -89,10 +95,10 @@ export class PulseSink extends EventEmitter implements AudioSink {
     return done;
   }
 
-  /** Audio dropped (ms) and stalls ended since open. */
-  get stats(): { droppedMs: number; stalls: number } {
-    const c = this.stream?.counters;
-    return { droppedMs: (c?.droppedBytes ?? 0) / BYTES_PER_MS, stalls: c?.stalls ?? 0 };
+  /** Since open: audio dropped (ms), stalls ended, times playback ran dry; and the margin kept now (ms). */
+  get stats(): { droppedMs: number; stalls: number; underruns: number; marginMs: number } {
+    const { droppedBytes, ...rest } = this.stream?.counters() ?? { droppedBytes: 0, stalls: 0, underruns: 0, marginMs: 0 };
+    return { droppedMs: droppedBytes / BYTES_PER_MS, ...rest };
   }
 
   get isOpen(): boolean {
