@@ -38,7 +38,7 @@ interface Run {
   load: 'idle' | 'loaded';
   directions: Direction[];
   /** What each receiver's call stats said at the end (jitter buffer delay, concealment). */
-  stats: Record<string, { bufferDelayMs: number; concealedMs: number; insertedMs: number; removedMs: number; speakerLatencyMs?: number; micLatencyMs?: number }>;
+  stats: Record<string, { bufferDelayMs: number; concealedMs: number; insertedMs: number; removedMs: number; speakerLatencyMs?: number; speakerUnderruns?: number; micLatencyMs?: number }>;
 }
 
 const sides = ['alice', 'bob'] as const;
@@ -102,6 +102,7 @@ async function oneCall(load: Run['load'], seconds: number): Promise<Run> {
         insertedMs: round(s.insertedMs),
         removedMs: round(s.removedMs),
         speakerLatencyMs: round(s.deviceOutputMs ?? NaN),
+        speakerUnderruns: s.deviceOutputUnderruns ?? NaN,
         micLatencyMs: round(s.deviceInputMs ?? NaN),
       };
     }

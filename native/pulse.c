@@ -240,6 +240,41 @@ static void *watchdog(void *arg) {
   }
 }
 
+/* A sample of the ring (S16LE), `at` bytes after its head. */
+static int16_t ring_sample(stream *s, size_t at) {
+  unsigned char lo = (unsigned char)s->ring[(s->head + at) % s->capacity], hi = (unsigned char)s->ring[(s->head + at + 1) % s->capacity];
+  return (int16_t)(uint16_t)(lo | hi << 8);
+}
+
+static void set_ring_sample(stream *s, size_t at, int16_t v) {
+  s->ring[(s->head + at) % s->capacity] = (char)(v & 0xff);
+  s->ring[(s->head + at + 1) % s->capacity] = (char)((uint16_t)v >> 8);
+}
+
+/*
+ * Takes what check_level asked to skip out of the ring's head, as much as is there, crossfading
+ * CUT_FADE_US of the audio before the cut into the audio after it so that no click is heard.
+ * Returns the bytes skipped (the head has moved past them). Locked.
+ */
+#define CUT_FADE_US 2500
+
+static size_t cut(stream *s) {
+  size_t fade = usec_bytes(s, CUT_FADE_US);
+  if (s->skip_bytes <= 0 || s->used <= fade) return 0;
+  size_t frame = pa_frame_size(&s->spec);
+  size_t skip = (size_t)s->skip_bytes < s->used - fade ? (size_t)s->skip_bytes : (s->used - fade) / frame * frame;
+  if (skip == 0) return 0;
+  for (size_t at = 0; at + 1 < fade; at += 2) {
+    double w = (double)at / (double)fade;
+    set_ring_sample(s, skip + at, (int16_t)((1 - w) * ring_sample(s, at) + w * ring_sample(s, skip + at)));
+  }
+  s->skip_bytes -= (int64_t)skip;
+  s->dropped += skip;
+  s->head = (s->head + skip) % s->capacity;
+  s->used -= skip;
+  return skip;
+}
+
 static void *writer(void *arg) {
   stream *s = arg;
   if (!connect_stream(s)) return NULL;
@@ -259,14 +294,11 @@ static void *writer(void *arg) {
       pthread_mutex_unlock(&s->lock);
       break;
     }
-    size_t skip = s->skip_bytes < (int64_t)s->used ? (size_t)s->skip_bytes : s->used;
-    s->skip_bytes -= (int64_t)skip;
-    s->dropped += skip;
-    s->head = (s->head + skip) % s->capacity;
-    size_t n = s->used - skip < piece ? s->used - skip : piece;
+    cut(s);
+    size_t n = s->used < piece ? s->used : piece;
     for (size_t i = 0; i < n; i++) chunk[i] = s->ring[(s->head + i) % s->capacity];
     s->head = (s->head + n) % s->capacity;
-    s->used -= skip + n;
+    s->used -= n;
     s->in_flight = n;
     s->write_since_us = now_us();
     pthread_mutex_unlock(&s->lock);

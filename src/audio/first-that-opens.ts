@@ -11,6 +11,7 @@ import type { AudioSink, AudioSource, Frame } from './types';
 interface Device extends EventEmitter {
   open(): Promise<void>;
   latencyMs?(): number | undefined;
+  underruns?(): number | undefined;
 }
 
 async function openFirst<T extends Device>(candidates: (() => T)[], relay: EventEmitter, events: string[]): Promise<T> {
@@ -69,6 +70,10 @@ export class FirstSink extends EventEmitter implements AudioSink {
 
   latencyMs(): number | undefined {
     return this.chosen?.latencyMs?.();
+  }
+
+  underruns(): number | undefined {
+    return this.chosen?.underruns?.();
   }
 
   async close(): Promise<void> {

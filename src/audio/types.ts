@@ -36,6 +36,8 @@ export interface AudioSink extends EventEmitter {
   readonly description: string;
   /** Playback delay the device reports (its buffer and what waits for it), in ms, where the backend can tell. */
   latencyMs?(): number | undefined;
+  /** Times playback ran dry since open (a gap was heard), where the backend can tell. */
+  underruns?(): number | undefined;
   /** Opens the output (a WAV file is created); idempotent. Rejects with an `output_device` AudioError. */
   open(): Promise<void>;
   /** Called once per frame period by the playout clock. */

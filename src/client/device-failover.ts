@@ -152,6 +152,10 @@ export class FailoverSink extends EventEmitter implements AudioSink, DeviceEvent
     return this.chain.current.latencyMs?.();
   }
 
+  underruns(): number | undefined {
+    return this.chain.current.underruns?.();
+  }
+
   close(): Promise<void> {
     return this.chain.close();
   }

@@ -265,6 +265,7 @@ export class MediaSession extends EventEmitter<MediaSessionEvents> {
       rttMs: this.ice.rttMs,
       deviceInputMs: this.opts.source.latencyMs?.() ?? null,
       deviceOutputMs: this.opts.sink.latencyMs?.() ?? null,
+      deviceOutputUnderruns: this.opts.sink.underruns?.() ?? null,
       foreignDropped: this.foreign,
       decryptFailed: r.decryptFailed,
       replayed: r.replayed,

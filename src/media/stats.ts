@@ -34,6 +34,8 @@ export interface CallStats {
   /** Delay the capture and playback devices report (their buffers), null where the backend cannot tell. */
   deviceInputMs: number | null;
   deviceOutputMs: number | null;
+  /** Times the playback device ran dry (each a gap heard), null where the backend cannot tell. */
+  deviceOutputUnderruns: number | null;
   /** Datagrams from anyone but the negotiated peer, dropped unread. */
   foreignDropped: number;
   /** Packets from the peer's address and SSRC that did not authenticate (forged, modified, wrong key): dropped. */

@@ -141,6 +141,7 @@ test('the end-of-call notice says how the received audio fared', () => {
     recovered: 2,
     deviceInputMs: null,
     deviceOutputMs: 31,
+    deviceOutputUnderruns: 2,
     sent: 500,
     received: 495,
     path: 'direct (host) to 127.0.0.1:40000',
@@ -153,6 +154,7 @@ test('the end-of-call notice says how the received audio fared', () => {
   expect(screen).toMatch(/Voice +echo cancellation \(webrtc-apm\); silence suppression/);
   expect(screen).toMatch(/Speaker .*dBFS  talking/);
   expect(screen).not.toMatch(/Mic .*talking/);
+  expect(screen).toMatch(/devices: capture -, playback 31 ms \(ran dry 2×\)/);
   const ended = transition(talking, { type: 'call-ended', end: { reason: 'peer_gone', byMe: false }, now: 65_000 }, cfg);
   expect(ended.state).toMatchObject({
     kind: 'menu',

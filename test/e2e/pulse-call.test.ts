@@ -87,6 +87,7 @@ maybe.each([
     // The PulseAudio backends report their device delays into the call's stats; the others cannot.
     const stats = call.stats();
     expect(stats.deviceOutputMs).toEqual(output === 'speaker' ? expect.any(Number) : null);
+    expect(stats.deviceOutputUnderruns).toEqual(output === 'speaker' ? expect.any(Number) : null);
     expect(stats.deviceInputMs).toEqual(input === 'mic' ? expect.any(Number) : null);
     const ended = new Promise((r) => call.once('ended', r));
     await call.hangup();

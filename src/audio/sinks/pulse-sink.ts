@@ -114,6 +114,11 @@ export class PulseSink extends EventEmitter implements AudioSink {
     return this.stream?.latencyMs(BYTES_PER_MS);
   }
 
+  /** Times playback ran dry since open; undefined while closed. */
+  underruns(): number | undefined {
+    return this.stream?.counters().underruns;
+  }
+
   /** Plays out what is queued, then releases the stream; idempotent. */
   async close(): Promise<void> {
     const opening = this.opening;

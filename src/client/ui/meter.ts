@@ -17,7 +17,7 @@ export function statsLines(v: LiveView): string[] {
   return [
     `RTT ${rtt}   jitter ${v.jitterMs.toFixed(1)} ms   loss ${v.lossPct.toFixed(1)}%   packets ${v.sent} sent / ${v.received} received`,
     `buffer ${v.bufferMs.toFixed(0)} ms (target ${v.targetMs.toFixed(0)})   ${qualityLine(v)}`,
-    ...(v.deviceInputMs === null && v.deviceOutputMs === null ? [] : [`devices: capture ${deviceMs(v.deviceInputMs)}, playback ${deviceMs(v.deviceOutputMs)}`]),
+    ...(v.deviceInputMs === null && v.deviceOutputMs === null ? [] : [`devices: capture ${deviceMs(v.deviceInputMs)}, playback ${deviceMs(v.deviceOutputMs)}${v.deviceOutputUnderruns ? ` (ran dry ${v.deviceOutputUnderruns}×)` : ''}`]),
   ];
 }
 

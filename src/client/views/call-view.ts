@@ -34,6 +34,8 @@ export interface LiveView {
   /** Delay in the capture and playback devices' own buffers, where the backend reports it. */
   deviceInputMs: number | null;
   deviceOutputMs: number | null;
+  /** Times the playback device ran dry (a gap heard), where the backend reports it. */
+  deviceOutputUnderruns?: number | null;
   sent: number;
   received: number;
   /** Frames not sent for silence (DTX), comfort-noise packets sent and received, comfort noise played (ms). */
@@ -72,6 +74,7 @@ export function liveView(call: ActiveCall): LiveView {
     recovered: s.framesRecovered,
     deviceInputMs: s.deviceInputMs,
     deviceOutputMs: s.deviceOutputMs,
+    deviceOutputUnderruns: s.deviceOutputUnderruns,
     sent: s.packetsSent,
     received: s.packetsReceived,
     framesSuppressed: s.framesSuppressed,
