@@ -63,7 +63,7 @@ typedef struct {
   int64_t released_us;
   /* playback: bytes taken from the ring and being written now (in neither ring nor server) */
   size_t in_flight;
-  int started;
+  int started, came_near;
   uint32_t underruns;
   pthread_t thread;
   pthread_mutex_t lock;
@@ -139,7 +139,10 @@ static int64_t measure_latency(stream *s) {
  * would, so the level stays up; coming near it (under DRY_NEAR_US) raises the margin without a
  * hold; (b) each second, the lowest level seen above the margin (by more than MARGIN_SLACK_US)
  * is a standing delay, skipped from the audio still to be written: one cut instead of a lasting
- * delay; (c) after CALM_US without coming near dry, the margin comes down by MARGIN_EASE_US.
+ * delay; (c) after a calm spell without coming near dry, the margin comes down by
+ * MARGIN_EASE_US: every FIRST_CALM_US until the first time it came near dry (a call starts with
+ * a safe margin and finds its level within seconds), every CALM_US after that (a machine that
+ * was late once will be again, and each time is a gap heard).
  * The server's figure includes the sink's own latency, so "dry" here is a little late to see
  * a real underrun: the margin's floor covers that. Runs on the JavaScript thread, locked.
  */
@@ -147,7 +150,8 @@ static int64_t measure_latency(stream *s) {
 #define MARGIN_EASE_US 2000
 #define MARGIN_SLACK_US 4000
 #define DRY_NEAR_US 2000
-#define CALM_US 10000000
+#define FIRST_CALM_US 2000000
+#define CALM_US 15000000
 #define SETTLE_US 60000
 
 static size_t usec_bytes(stream *s, int64_t us) {
@@ -177,6 +181,7 @@ static void check_level(stream *s, size_t incoming) {
   if (level < DRY_NEAR_US) {
     s->margin_us = s->margin_us + MARGIN_STEP_US < s->margin_ceiling_us ? s->margin_us + MARGIN_STEP_US : s->margin_ceiling_us;
     s->last_dry_us = now;
+    s->came_near = 1;
     if (level <= 0) {
       s->underruns++;
       s->hold_bytes = hold(s, s->used + incoming);
@@ -185,7 +190,7 @@ static void check_level(stream *s, size_t incoming) {
     s->window_start_us = now;
     return;
   }
-  if (now - s->last_dry_us > CALM_US && s->margin_us > s->margin_floor_us) {
+  if (now - s->last_dry_us > (s->came_near ? CALM_US : FIRST_CALM_US) && s->margin_us > s->margin_floor_us) {
     s->margin_us = s->margin_us - MARGIN_EASE_US > s->margin_floor_us ? s->margin_us - MARGIN_EASE_US : s->margin_floor_us;
     s->last_dry_us = now;
   }

@@ -6,7 +6,7 @@
  * Frames are written once per period by a timer that may run late, so some audio must still be
  * queued when each comes: that margin starts at `marginMs` and adapts to how late writes come
  * on this machine (native/pulse.c, check_level): running dry raises it (and playback restarts
- * with it queued), ten calm seconds lower it, a standing delay above it is cut within a second.
+ * with it queued), calm spells lower it, a standing delay above it is cut within a second.
  * The server never holds more than `tlengthMs`; after an underrun the binding cannot see, it
  * starts again by itself once `prebufMs` is queued.
  */
@@ -49,7 +49,7 @@ export class PulseSink extends EventEmitter implements AudioSink {
   open(): Promise<void> {
     if (this.stream) return Promise.resolve();
     if (this.opening) return this.opening;
-    const { prebufMs = 10, tlengthMs = 40, minreqMs = 10, marginMs = 10, marginFloorMs = 6, marginCeilingMs = 60, maxQueueMs = 100, env, device } = this.opts;
+    const { prebufMs = 10, tlengthMs = 40, minreqMs = 10, marginMs = 20, marginFloorMs = 6, marginCeilingMs = 60, maxQueueMs = 100, env, device } = this.opts;
     const bytes = (ms: number) => Math.round(ms * BYTES_PER_MS) & ~1;
     const opening = PulseStream.open(
       {
