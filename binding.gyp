@@ -17,7 +17,7 @@
         ["has_pulse==1", {
           "sources": ["native/pulse.c"],
           "cflags": ["-Wall", "-Wextra", "-O2", "<@(pulse_cflags)"],
-          "libraries": ["<@(pulse_libs)"]
+          "libraries": ["<@(pulse_libs)", "-lm"]
         }, {
           "type": "none"
         }]

@@ -22,6 +22,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <math.h>
 #include <string.h>
 #include <time.h>
 #include <pulse/sample.h>
@@ -257,27 +258,50 @@ static void set_ring_sample(stream *s, size_t at, int16_t v) {
 }
 
 /*
- * Takes what check_level asked to skip out of the ring's head, as much as is there, crossfading
- * CUT_FADE_US of the audio before the cut into the audio after it so that no click is heard.
- * Returns the bytes skipped (the head has moved past them). Locked.
+ * Takes what check_level asked to skip out of the ring's head a pitch period at a time, as a
+ * time-stretcher compresses: the lag (CUT_MIN_US..CUT_MAX_US) at which the audio best repeats
+ * itself over CUT_MATCH_US is found, the audio before it is crossfaded into the audio after it
+ * over that span, and the lag is removed. A voice (or any periodic sound) then goes on as it was,
+ * a period sooner, with no click and no jump in its phase; silence is cut anywhere. Waits until
+ * the ring holds enough to choose. Locked.
  */
-#define CUT_FADE_US 2500
+#define CUT_MIN_US 2500
+#define CUT_MAX_US 12500
+#define CUT_MATCH_US 5000
 
-static size_t cut(stream *s) {
-  size_t fade = usec_bytes(s, CUT_FADE_US);
-  if (s->skip_bytes <= 0 || s->used <= fade) return 0;
-  size_t frame = pa_frame_size(&s->spec);
-  size_t skip = (size_t)s->skip_bytes < s->used - fade ? (size_t)s->skip_bytes : (s->used - fade) / frame * frame;
-  if (skip == 0) return 0;
-  for (size_t at = 0; at + 1 < fade; at += 2) {
-    double w = (double)at / (double)fade;
-    set_ring_sample(s, skip + at, (int16_t)((1 - w) * ring_sample(s, at) + w * ring_sample(s, skip + at)));
+static void cut(stream *s) {
+  size_t frame = pa_frame_size(&s->spec), channels = s->spec.channels;
+  size_t lo = usec_bytes(s, CUT_MIN_US) / frame, hi = usec_bytes(s, CUT_MAX_US) / frame, n = usec_bytes(s, CUT_MATCH_US) / frame;
+  if (s->skip_bytes <= 0 || s->used / frame < hi + n) return;
+  /* Channel 0 chooses the lag; every channel is crossfaded. */
+  size_t best = lo;
+  double best_score = -2;
+  for (size_t lag = lo; lag <= hi; lag++) {
+    double xy = 0, xx = 0, yy = 0;
+    for (size_t i = 0; i < n; i++) {
+      double x = ring_sample(s, i * frame), y = ring_sample(s, (lag + i) * frame);
+      xy += x * y;
+      xx += x * x;
+      yy += y * y;
+    }
+    double score = xx * yy > 0 ? xy / sqrt(xx * yy) : 1;
+    if (score > best_score) {
+      best_score = score;
+      best = lag;
+    }
   }
-  s->skip_bytes -= (int64_t)skip;
-  s->dropped += skip;
-  s->head = (s->head + skip) % s->capacity;
-  s->used -= skip;
-  return skip;
+  for (size_t i = 0; i < n; i++) {
+    double w = (double)i / (double)n;
+    for (size_t c = 0; c < channels; c++) {
+      size_t at = i * frame + 2 * c, later = (best + i) * frame + 2 * c;
+      set_ring_sample(s, later, (int16_t)((1 - w) * ring_sample(s, at) + w * ring_sample(s, later)));
+    }
+  }
+  size_t bytes = best * frame;
+  s->skip_bytes = s->skip_bytes > (int64_t)bytes ? s->skip_bytes - (int64_t)bytes : 0;
+  s->dropped += bytes;
+  s->head = (s->head + bytes) % s->capacity;
+  s->used -= bytes;
 }
 
 static void *writer(void *arg) {
