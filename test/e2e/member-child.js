@@ -55,6 +55,9 @@ setInterval(() => {
 }, STALL_EVERY_MS);
 
 let mark = 0;
+let mediaCount = 0;
+/** The room's events, each passed on as it happens: { event, payload, isOwner }. */
+const EVENTS = ['member_joined', 'member_left', 'owner', 'offer', 'acked', 'nacked', 'started', 'incompatible', 'audio', 'untrusted', 'ended'];
 
 /** [from, to) of the latest SECOND frames since the mark that no stall (its own, or `others`) touched; null when every one was. */
 function calmWindow(others = []) {
@@ -91,13 +94,23 @@ async function main() {
   const phone = await Phone.connect({ server: { host: '127.0.0.1', port }, udpHost: '127.0.0.1', codecs: codecs ?? ['opus', 'pcm'], stun: false, relay: 'off' });
   await phone.register(name);
   const room = await phone.enterRoom('join', roomId, { input: new ToneSource(tone, 0.25), output: sink });
-  room.on('ended', (end) => process.send({ event: 'ended', end }));
-  room.on('started', ({ terms }) => process.send({ event: 'started', terms: { codec: terms.codec.name, topology: terms.topology }, isOwner: room.isOwner }));
+  for (const event of EVENTS) room.on(event, (payload) => process.send({ event, payload, isOwner: room.isOwner }));
+  // Which media object the room runs (a new round with the same terms keeps it): a number per object.
+  const mediaIds = new WeakMap();
   const commands = {
     members: () => room.members.length,
     start: async ({ topology }) => {
       await room.start({ topology });
       return true;
+    },
+    leave: async () => {
+      await room.leave();
+      return true;
+    },
+    state: () => {
+      const media = room.media;
+      if (media && !mediaIds.has(media)) mediaIds.set(media, ++mediaCount);
+      return { isOwner: room.isOwner, members: room.members.length, terms: room.terms, media: media ? mediaIds.get(media) : null };
     },
     mark: () => {
       mark = frames.length;

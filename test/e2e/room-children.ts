@@ -6,6 +6,7 @@
  * own loop, measures its own stalls and judges only its own calm seconds.
  */
 import { fork, type ChildProcess } from 'node:child_process';
+import { EventEmitter } from 'node:events';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import type { CodecName } from '../../src/audio/types';
@@ -34,7 +35,17 @@ interface Judged {
   sent: number;
 }
 
-export class ChildMember {
+/** What `state` tells of a member's room. */
+export interface ChildState {
+  isOwner: boolean;
+  members: number;
+  terms: { codec: { name: string }; topology: string } | null;
+  /** A number for the media object the room runs (the same while a new round keeps it), null when none. */
+  media: number | null;
+}
+
+/** A member in a child process: the room's events (as RoomEvents, their payloads as JSON) are emitted here. */
+export class ChildMember extends EventEmitter {
   /** Resolves when the room's media runs here: the terms as this member took them. */
   readonly started: Promise<Started>;
   private readonly pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
@@ -47,11 +58,13 @@ export class ChildMember {
     readonly tone: number,
     private readonly child: ChildProcess,
   ) {
+    super();
     child.stderr!.on('data', (d) => (this.err += d));
+    child.on('message', (m: { event?: string; payload?: unknown }) => m.event && this.emit(m.event, m.payload));
     this.started = new Promise((resolve, reject) =>
-      child.on('message', (m: { event?: string; end?: unknown } & Started) => {
-        if (m.event === 'started') resolve(m);
-        if (m.event === 'ended') reject(new Error(`${name}: the room ended: ${JSON.stringify(m.end)}`));
+      child.on('message', (m: { event?: string; payload?: { terms: { codec: { name: string }; topology: string } }; isOwner: boolean }) => {
+        if (m.event === 'started') resolve({ terms: { codec: m.payload!.terms.codec.name, topology: m.payload!.terms.topology }, isOwner: m.isOwner });
+        if (m.event === 'ended') reject(new Error(`${name}: the room ended: ${JSON.stringify(m.payload)}`));
       }),
     );
     // Awaited by whoever needs it; an end before then is reported there.
@@ -94,8 +107,22 @@ export class ChildMember {
     return this.request('members');
   }
 
+  /** Resolves with the payload of the next `event` of its room. */
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  next(event: string): Promise<any> {
+    return new Promise((resolve) => this.once(event, resolve));
+  }
+
   start(topology?: 'mesh' | 'forward'): Promise<void> {
     return this.request('start', { topology });
+  }
+
+  leave(): Promise<void> {
+    return this.request('leave');
+  }
+
+  state(): Promise<ChildState> {
+    return this.request('state');
   }
 
   mark(): Promise<void> {
@@ -132,14 +159,17 @@ export class ChildRoomTestbed {
 
   constructor(private readonly port: () => number) {}
 
+  /** One member joining `room` (a new room's first is its owner). */
+  async member(name: string, tone: number, room: string, codecs?: CodecName[]): Promise<ChildMember> {
+    const m = await ChildMember.join(this.port(), name, tone, room, codecs);
+    this.members.push(m);
+    return m;
+  }
+
   /** Members join one room in turn; the first is its owner and starts once all are in; resolves when media runs everywhere. */
   async room(id: string, tones: number[]): Promise<ChildMember[]> {
     const members: ChildMember[] = [];
-    for (const [i, tone] of tones.entries()) {
-      const m = await ChildMember.join(this.port(), `m${i}-${id}`, tone, id);
-      this.members.push(m);
-      members.push(m);
-    }
+    for (const [i, tone] of tones.entries()) members.push(await this.member(`m${i}-${id}`, tone, id));
     await waitUntil(async () => (await members[0].members()) === tones.length, 'everyone in the room', 30_000, 100);
     await members[0].start();
     await Promise.all(members.map((m) => m.started));
@@ -179,6 +209,12 @@ export async function playedByChildren(members: ChildMember[], seconds: number):
   await waitUntil(async () => (await status()).every((s) => s.played >= seconds * 50), `every member to play ${seconds} s`, 30_000, 100);
   const deadline = Date.now() + 60_000;
   while (!(await status()).every((s) => s.calm) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
+}
+
+/** Each member's level of each of `tones` in its latest calm second since the last playedByChildren (its latest second when none is calm). */
+export async function levelsOfChildren(members: ChildMember[], tones: number[]): Promise<number[][]> {
+  const spans = await allStalls(members);
+  return (await Promise.all(members.map((m) => m.judge(tones, spans)))).map((j) => j.levels);
 }
 
 /** As expectEveryoneHeard, on what each child heard in its latest calm second; each member's figures. */
