@@ -18,8 +18,8 @@
 // It measures its own event loop's stalls (what LoopStalls does in media-helpers.ts). A member
 // hears what the others sent, through the forwarder: a stall of theirs, or of the test's
 // process, is a gap in its streams as much as one of its own. So the test gathers every
-// process's stalls and hands them in (`stalls`), and a second is calm when none of them, nor the
-// settle time after one, touched it (what calmWindow does). Times are milliseconds since the
+// process's stalls (its own among them) and hands them in (`stalls`), and a second is calm when
+// none of them, nor the settle time after one, touched it (what calmWindow does). Times are milliseconds since the
 // epoch, performance's clock (timeOrigin + now): the same in every process on the machine.
 const { EventEmitter } = require('node:events');
 const { performance } = require('node:perf_hooks');
@@ -59,10 +59,10 @@ let mediaCount = 0;
 /** The room's events, each passed on as it happens: { event, payload, isOwner }. */
 const EVENTS = ['member_joined', 'member_left', 'owner', 'offer', 'acked', 'nacked', 'started', 'incompatible', 'audio', 'untrusted', 'ended'];
 
-/** [from, to) of the latest SECOND frames since the mark that no stall (its own, or `others`) touched; null when every one was. */
-function calmWindow(others = []) {
+/** [from, to) of the latest SECOND frames since the mark that none of `stalls` touched; null when every one was. */
+function calmWindow(stalls) {
   const since = times[mark] ?? Infinity;
-  const near = [...spans, ...others].filter((s) => s.to + SETTLE_MS >= since);
+  const near = stalls.filter((s) => s.to + SETTLE_MS >= since);
   for (let end = frames.length; end - SECOND >= mark; end--) {
     const from = times[end - SECOND];
     const to = times[end - 1];
