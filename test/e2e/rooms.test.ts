@@ -3,7 +3,9 @@
  * phones with tone sources and recording sinks. Everyone hears everyone else's tone, at much the
  * same level, and not their own; terms are negotiated (a PCM-only member nacks, the owner
  * re-offers); the owner's leaving names the next; a member whose connection dies stops being
- * heard; and what the forwarder copies carries none of the audio.
+ * heard; and what the forwarder copies carries none of the audio. Where rooms of several are
+ * judged by ear, each member runs in a process of its own (room-children.ts: built code from
+ * dist/, so build first); the identity and datagram tests keep theirs in this process.
  */
 import dgram from 'node:dgram';
 import { startServer, type RunningServer } from '../../src/server';
