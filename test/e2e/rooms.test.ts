@@ -3,24 +3,31 @@
  * phones with tone sources and recording sinks. Everyone hears everyone else's tone, at much the
  * same level, and not their own; terms are negotiated (a PCM-only member nacks, the owner
  * re-offers); the owner's leaving names the next; a member whose connection dies stops being
- * heard; and what the forwarder copies carries none of the audio.
+ * heard; and what the forwarder copies carries none of the audio. Where rooms of several are
+ * judged by ear, each member runs in a process of its own (room-children.ts: built code from
+ * dist/, so build first); the identity and datagram tests keep theirs in this process.
  */
 import dgram from 'node:dgram';
 import { startServer, type RunningServer } from '../../src/server';
 import { getCodec } from '../../src/audio';
 import { Identity } from '../../src/media/crypto/identity';
 import { MemoryKnownPeers } from '../../src/client/known-peers';
-import { waitFor, waitUntil } from '../helpers/wait';
+import { waitUntil } from '../helpers/wait';
 import { run } from '../cli/helpers/parley';
 import { expectEveryoneHeard, lastSecond, levelDb, once, played, RoomTestbed } from './room-helpers';
 import { TappedTone } from './media-helpers';
+import { ChildRoomTestbed, expectEveryoneHeardByChildren, levelsOfChildren, playedByChildren } from './room-children';
 
 jest.setTimeout(90_000);
 
 let server: RunningServer;
 const bed = new RoomTestbed(() => server);
 const member = bed.member.bind(bed);
-const room = bed.room.bind(bed);
+/**
+ * Members each in a process of their own, for the tests that judge what rooms of several hear:
+ * four to eight members on this one loop fall behind on a busy machine (see room-children.ts).
+ */
+const children = new ChildRoomTestbed(() => server.port);
 
 beforeAll(async () => {
   server = await startServer({ host: '127.0.0.1', port: 0, udpPort: 0, logLevel: 'error', resumeGraceMs: 0 });
@@ -29,91 +36,91 @@ afterAll(async () => {
   await server.close();
 });
 afterEach(async () => {
-  await bed.close();
+  await Promise.all([bed.close(), children.close()]);
 });
 
 test('five members, five tones, through the forwarder (past MESH_MAX): each hears the four others at much the same level, and not itself', async () => {
   const before = server.rooms.forwarder!.forwarded.packets;
-  const members = await room('five', [440, 620, 930, 1310, 1700]);
-  expect(members[0].room.isOwner).toBe(true);
-  expect(members.map((m) => m.room.terms?.codec.name)).toEqual(['opus', 'opus', 'opus', 'opus', 'opus']);
-  expect(members.map((m) => m.room.terms?.topology)).toEqual(['forward', 'forward', 'forward', 'forward', 'forward']);
-  await played(members, 2);
-  expectEveryoneHeard(members);
+  const members = await children.room('five', [440, 620, 930, 1310, 1700]);
+  const started = await Promise.all(members.map((m) => m.started));
+  expect(started[0].isOwner).toBe(true);
+  expect(started.map((s) => s.terms.codec)).toEqual(['opus', 'opus', 'opus', 'opus', 'opus']);
+  expect(started.map((s) => s.terms.topology)).toEqual(['forward', 'forward', 'forward', 'forward', 'forward']);
+  await playedByChildren(members, 2);
+  await expectEveryoneHeardByChildren(members);
   expect(server.rooms.forwarder!.forwarded.packets - before).toBeGreaterThan(5 * 4 * 50);
 });
 
 test('eight members through the forwarder: each hears the seven others', async () => {
-  const members = await room('eight', [350, 500, 650, 800, 1000, 1200, 1450, 1700]);
-  await played(members, 2);
-  expectEveryoneHeard(members);
+  const members = await children.room('eight', [350, 500, 650, 800, 1000, 1200, 1450, 1700]);
+  await playedByChildren(members, 2);
+  const judged = await expectEveryoneHeardByChildren(members);
   // Each member's upload is one stream, whatever the room's size.
-  for (const m of members) {
-    const { sent } = m.room.media!.stats();
-    expect(sent.packets).toBeGreaterThan(50);
+  for (const { sent, frames } of judged) {
+    expect(sent).toBeGreaterThan(50);
     // Nothing went to a member of its own: about one packet a frame played, not seven.
-    expect(sent.packets).toBeLessThan(1.5 * m.heard.frames.length + 100);
+    expect(sent).toBeLessThan(1.5 * frames + 100);
   }
 });
 
 test('negotiation: a PCM-only member nacks with a counter-proposal, the owner re-offers PCM, all ack, and a latecomer is brought in', async () => {
   const id = 'terms';
-  const owner = await member('owner', 440, id);
-  const pcmOnly = await member('pcm-only', 620, id, { codecs: ['pcm'] });
-  const third = await member('third', 930, id);
-  await waitUntil(() => owner.room.members.length === 3, 'three in the room');
-  const nacked = once(owner.room, 'nacked');
+  const owner = await children.member('owner', 440, id);
+  const pcmOnly = await children.member('pcm-only', 620, id, ['pcm']);
+  const third = await children.member('third', 930, id);
+  await waitUntil(async () => (await owner.members()) === 3, 'three in the room', 15_000, 100);
+  const nacked = owner.next('nacked');
   const offers: number[] = [];
-  third.room.on('offer', ({ round }) => offers.push(round));
-  const started = [owner, pcmOnly, third].map((m) => once(m.room, 'started'));
-  await owner.room.start();
+  third.on('offer', ({ round }) => offers.push(round));
+  const started = [owner, pcmOnly, third].map((m) => m.next('started'));
+  await owner.start();
   const nack = await nacked;
   expect(nack.by).toBe('pcm-only');
-  expect(nack.counter?.codecs.map((c) => c.name)).toEqual(['pcm']);
+  expect(nack.counter?.codecs.map((c: { name: string }) => c.name)).toEqual(['pcm']);
   const agreed = await Promise.all(started);
   for (const a of agreed) expect(a.terms.codec.name).toBe('pcm');
   // The opus offer and the pcm re-offer, two rounds.
   expect(offers.length).toBe(2);
   expect(offers[1]).toBeGreaterThan(offers[0]);
 
-  const late = await member('late', 1310, id);
-  await waitFor(late.room, 'started');
-  expect(late.room.terms?.codec.name).toBe('pcm');
+  const late = await children.member('late', 1310, id);
+  expect((await late.next('started')).terms.codec.name).toBe('pcm');
   const all = [owner, pcmOnly, third, late];
-  await played(all, 2);
-  expectEveryoneHeard(all);
+  await playedByChildren(all, 2);
+  await expectEveryoneHeardByChildren(all);
 });
 
 test('succession: the owner leaves, the longest-present member owns the room and starts a new round; a member whose connection dies is no longer heard', async () => {
   const id = 'succession';
-  const members = await room(id, [440, 620, 930, 1310]);
-  const [first, second, third] = members;
-  const told = [second, third, members[3]].map((m) => once(m.room, 'member_left'));
-  const owners = [second, third, members[3]].map((m) => once(m.room, 'owner'));
-  await first.room.leave();
+  const members = await children.room(id, [440, 620, 930, 1310]);
+  const [first, second, third, fourth] = members;
+  const told = [second, third, fourth].map((m) => m.next('member_left'));
+  const owners = [second, third, fourth].map((m) => m.next('owner'));
+  await first.leave();
   for (const left of await Promise.all(told)) expect(left).toMatchObject({ name: first.name, owner: second.name, disconnected: false });
   for (const o of await Promise.all(owners)) expect(o.name).toBe(second.name);
-  expect(second.room.isOwner).toBe(true);
+  expect((await second.state()).isOwner).toBe(true);
   // The new owner can start a round; with the same terms, media goes on as it was.
-  const accepted = [third, members[3]].map((m) => once(m.room, 'acked'));
-  const mediaBefore = third.room.media;
-  await second.room.start();
+  const accepted = [third, fourth].map((m) => m.next('acked'));
+  const mediaBefore = (await third.state()).media;
+  expect(mediaBefore).not.toBeNull();
+  await second.start();
   await Promise.all(accepted);
-  expect(third.room.media).toBe(mediaBefore);
-  const rest = [second, third, members[3]];
-  await played(rest, 1.5);
-  expectEveryoneHeard(rest);
+  expect((await third.state()).media).toBe(mediaBefore);
+  const rest = [second, third, fourth];
+  await playedByChildren(rest, 1.5);
+  await expectEveryoneHeardByChildren(rest);
 
   // A fifth member in its own process, killed: the others are told, and its tone fades from the mix.
   const dying = run(['room', 'join', id, '--name', 'dying', '--server', `127.0.0.1:${server.port}`, '--input', 'tone:1700', '--output', 'null', '--relay', 'off', '--stun', 'off', '--json']);
   await dying.waitOut(/"event":"started"/);
-  await waitUntil(() => rest.every((m) => levelDb(lastSecond(m), 1700) > -40), 'the fifth member heard by all', 30_000);
-  const gone = rest.map((m) => once(m.room, 'member_left'));
+  await waitUntil(async () => (await levelsOfChildren(rest, [1700])).every(([db]) => db > -40), 'the fifth member heard by all', 30_000, 200);
+  const gone = rest.map((m) => m.next('member_left'));
   dying.child.kill('SIGKILL');
   for (const g of await Promise.all(gone)) expect(g).toMatchObject({ name: 'dying', disconnected: true });
-  await played(rest, 1.5);
-  for (const m of rest) expect(levelDb(lastSecond(m), 1700)).toBeLessThan(-60);
-  expectEveryoneHeard(rest);
+  await playedByChildren(rest, 1.5);
+  for (const [db] of await levelsOfChildren(rest, [1700])) expect(db).toBeLessThan(-60);
+  await expectEveryoneHeardByChildren(rest);
 });
 
 test('what members send (direct in a mesh, or to the forwarder) carries no audio: the L16 samples sent are nowhere in the datagrams', async () => {
