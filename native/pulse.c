@@ -147,12 +147,12 @@ static int64_t measure_latency(stream *s) {
  * The server's figure includes the sink's own latency, so "dry" here is a little late to see
  * a real underrun: the margin's floor covers that. Runs on the JavaScript thread, locked.
  */
-#define MARGIN_STEP_US 10000
+#define MARGIN_STEP_US 8000
 #define MARGIN_EASE_US 2000
 #define MARGIN_SLACK_US 4000
 #define DRY_NEAR_US 2000
 #define FIRST_CALM_US 2000000
-#define CALM_US 15000000
+#define CALM_US 6000000
 #define SETTLE_US 60000
 
 static size_t usec_bytes(stream *s, int64_t us) {

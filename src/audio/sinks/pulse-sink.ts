@@ -49,7 +49,7 @@ export class PulseSink extends EventEmitter implements AudioSink {
   open(): Promise<void> {
     if (this.stream) return Promise.resolve();
     if (this.opening) return this.opening;
-    const { prebufMs = 10, tlengthMs = 40, minreqMs = 10, marginMs = 20, marginFloorMs = 6, marginCeilingMs = 60, maxQueueMs = 100, env, device } = this.opts;
+    const { prebufMs = 10, tlengthMs = 40, minreqMs = 10, marginMs = 20, marginFloorMs = 8, marginCeilingMs = 60, maxQueueMs = 100, env, device } = this.opts;
     const bytes = (ms: number) => Math.round(ms * BYTES_PER_MS) & ~1;
     const opening = PulseStream.open(
       {
