@@ -139,8 +139,7 @@ static int64_t measure_latency(stream *s) {
  * MARGIN_STEP_US and holds playback until the ring has the margin and the frame, as prebuffering
  * would, so the level stays up; coming near it (under DRY_NEAR_US) raises the margin without a
  * hold; (b) each second, the lowest level seen above the margin (by more than MARGIN_SLACK_US)
- * is a standing delay, skipped from the audio still to be written: one cut instead of a lasting
- * delay; (c) after a calm spell without coming near dry, the margin comes down by
+ * is a standing delay, taken out of the audio still to be written (see cut); (c) after a calm spell without coming near dry, the margin comes down by
  * MARGIN_EASE_US: every FIRST_CALM_US until the first time it came near dry (a call starts with
  * a safe margin and finds its level within seconds), every CALM_US after that (a machine that
  * was late once will be again, and each time is a gap heard).
