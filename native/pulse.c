@@ -139,8 +139,8 @@ static int64_t measure_latency(stream *s) {
  * MARGIN_STEP_US and holds playback until the ring has the margin and the frame, as prebuffering
  * would, so the level stays up; coming near it (under DRY_NEAR_US) raises the margin without a
  * hold; (b) each second, the lowest level seen above the margin (by more than MARGIN_SLACK_US)
- * is a standing delay, taken out of the audio still to be written (see cut); (c) after a calm spell without coming near dry, the margin comes down by
- * MARGIN_EASE_US: every FIRST_CALM_US until the first time it came near dry (a call starts with
+ * is a standing delay, taken out of the audio still to be written (see cut); (c) after a
+ * calm spell without coming near dry, the margin comes down by MARGIN_EASE_US: every FIRST_CALM_US until the first time it came near dry (a call starts with
  * a safe margin and finds its level within seconds), every CALM_US after that (a machine that
  * was late once will be again, and each time is a gap heard).
  * The server's figure includes the sink's own latency, so "dry" here is a little late to see
@@ -268,17 +268,22 @@ static void set_ring_sample(stream *s, size_t at, int16_t v) {
 #define CUT_MAX_US 12500
 #define CUT_MATCH_US 5000
 
+/* Channel 0 of the most frames cut() looks at: CUT_MAX_US + CUT_MATCH_US at 48 kHz, with room. */
+#define CUT_SPAN_MAX 1024
+
 static void cut(stream *s) {
   size_t frame = pa_frame_size(&s->spec), channels = s->spec.channels;
   size_t lo = usec_bytes(s, CUT_MIN_US) / frame, hi = usec_bytes(s, CUT_MAX_US) / frame, n = usec_bytes(s, CUT_MATCH_US) / frame;
-  if (s->skip_bytes <= 0 || s->used / frame < hi + n) return;
-  /* Channel 0 chooses the lag; every channel is crossfaded. */
+  if (s->skip_bytes <= 0 || s->used / frame < hi + n || hi + n > CUT_SPAN_MAX) return;
+  /* Channel 0 chooses the lag, from a straight copy (the ring wraps); every channel is crossfaded. */
+  double v[CUT_SPAN_MAX];
+  for (size_t i = 0; i < hi + n; i++) v[i] = ring_sample(s, i * frame);
   size_t best = lo;
   double best_score = -2;
   for (size_t lag = lo; lag <= hi; lag++) {
     double xy = 0, xx = 0, yy = 0;
     for (size_t i = 0; i < n; i++) {
-      double x = ring_sample(s, i * frame), y = ring_sample(s, (lag + i) * frame);
+      double x = v[i], y = v[lag + i];
       xy += x * y;
       xx += x * x;
       yy += y * y;
