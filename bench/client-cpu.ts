@@ -11,7 +11,7 @@
  *
  * Options: --reps N (3), --measure S (15), --warmup S (3), --pin (caller on CPU 0, callee on CPU
  * 1, via taskset, for both systems), --modes a,b,c,d, --no-baresip, --node-flags "FLAGS" (for the
- * parley clients' node, e.g. "--max-semi-space-size=1", to try runtime settings).
+ * parley clients' node, to try runtime settings; by default the ones `bin/parley` starts node with).
  * Writes bench/results/client-cpu.json.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -38,7 +38,12 @@ const REPS = Number(option('reps', '3'));
 const MEASURE_S = Number(option('measure', '15'));
 const WARMUP_S = Number(option('warmup', '3'));
 const PIN = flag('pin');
-const NODE_FLAGS = option('node-flags', '').split(' ').filter(Boolean);
+/** The node options on `bin/parley`'s first line (`#!/usr/bin/env -S node FLAGS`): the client as users run it. */
+function parleyNodeFlags(): string {
+  const first = readFileSync(path.join(__dirname, '..', '..', 'bin', 'parley'), 'utf8').split('\n')[0];
+  return first.replace(/^#!.*?\bnode\b/, '').trim();
+}
+const NODE_FLAGS = option('node-flags', parleyNodeFlags()).split(' ').filter(Boolean);
 
 interface Mode {
   key: string;

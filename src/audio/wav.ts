@@ -150,15 +150,19 @@ function readSamples(data: Buffer, format: WavFormat): Float32Array {
   return out;
 }
 
+/** Reads `length` bytes at `offset` of an open file (fewer at its end). */
+function readerOf(fd: number): ReadAt {
+  return (offset, length) => {
+    const b = Buffer.alloc(length);
+    return b.subarray(0, readSync(fd, b, 0, length, offset));
+  };
+}
+
 /** Runs `use` on an open WAV file, reading only as much of it as the checks allow. */
-function withFile<T>(path: string, use: (read: ReadAt, size: number, fd: number) => T): T {
+function withFile<T>(path: string, use: (read: ReadAt, size: number) => T): T {
   const fd = openSync(path, 'r');
   try {
-    const read: ReadAt = (offset, length) => {
-      const b = Buffer.alloc(length);
-      return b.subarray(0, readSync(fd, b, 0, length, offset));
-    };
-    return use(read, fstatSync(fd).size, fd);
+    return use(readerOf(fd), fstatSync(fd).size);
   } finally {
     closeSync(fd);
   }
@@ -169,34 +173,93 @@ export function readWavFile(path: string): WavAudio {
   return withFile(path, decodeWith);
 }
 
-/** 16-bit little-endian samples read straight from the file into their final array. */
-function readInt16(fd: number, offset: number, bytes: number): Int16Array {
-  const out = new Int16Array(bytes >> 1);
-  const got = readSync(fd, new Uint8Array(out.buffer), 0, out.byteLength, offset) >> 1;
-  if (!LITTLE_ENDIAN) {
-    const view = new DataView(out.buffer);
-    for (let i = 0; i < got; i++) out[i] = view.getInt16(i * 2, true);
-  }
-  return got === out.length ? out : out.slice(0, got);
+/** The pipeline's samples of a WAV file, read a span at a time. */
+export interface WavSamples {
+  /** Samples in the file, 48 kHz mono. */
+  readonly length: number;
+  /** Copies samples from `at` into `into`; returns how many (fewer at the end). */
+  read(into: Int16Array, at: number): number;
+  close(): void;
 }
 
 /**
- * Reads a WAV file and converts it to the pipeline's format: 48 kHz mono 16-bit. Failure is an
- * `input_device` AudioError whose message names the file and the reason. A file already in that
- * format is read straight into the result; others go through one float copy per step they need.
+ * Opens a WAV file in the pipeline's format: 48 kHz mono 16-bit. A file already in that format is
+ * read from disk as it plays, so a long file costs no memory; others are converted whole, one float
+ * copy per step they need. Failure is an `input_device` AudioError naming the file and the reason.
  */
-export function readWavMono48k(path: string): Int16Array {
+export function openWavMono48k(path: string): WavSamples {
+  const fd = wavFailure(path, () => openSync(path, 'r'));
+  let keepOpen = false;
   try {
-    return withFile(path, (read, size, fd) => {
-      const { format, dataOffset, dataBytes } = parseLayout(read, size);
-      if (!format.float && format.bitsPerSample === 16 && format.channels === 1 && format.sampleRate === SAMPLE_RATE) {
-        return readInt16(fd, dataOffset, dataBytes);
+    const read = readerOf(fd);
+    const { format, dataOffset, dataBytes } = wavFailure(path, () => parseLayout(read, fstatSync(fd).size));
+    if (!format.float && format.bitsPerSample === 16 && format.channels === 1 && format.sampleRate === SAMPLE_RATE) {
+      keepOpen = true;
+      return fileSamples(fd, dataOffset, dataBytes >> 1);
+    }
+    return memorySamples(wavFailure(path, () => convert(read(dataOffset, dataBytes), format)));
+  } finally {
+    if (!keepOpen) closeSync(fd);
+  }
+}
+
+/** Reads a whole WAV file in the pipeline's format (see openWavMono48k). */
+export function readWavMono48k(path: string): Int16Array {
+  const wav = openWavMono48k(path);
+  try {
+    const out = new Int16Array(wav.length);
+    wav.read(out, 0);
+    return out;
+  } finally {
+    wav.close();
+  }
+}
+
+function convert(data: Buffer, format: WavFormat): Int16Array {
+  let samples = readSamples(data, format);
+  if (format.channels !== 1) samples = downmix(samples, format.channels);
+  if (format.sampleRate !== SAMPLE_RATE) samples = resample(samples, format.sampleRate, SAMPLE_RATE);
+  return toInt16(samples);
+}
+
+function memorySamples(audio: Int16Array): WavSamples {
+  return {
+    length: audio.length,
+    read(into, at) {
+      const n = Math.max(0, Math.min(into.length, audio.length - at));
+      into.set(audio.subarray(at, at + n));
+      return n;
+    },
+    close() {},
+  };
+}
+
+/** 16-bit little-endian samples read straight from the file into the caller's array. */
+function fileSamples(fd: number, dataOffset: number, length: number): WavSamples {
+  let open = true;
+  return {
+    length,
+    read(into, at) {
+      const want = Math.max(0, Math.min(into.length, length - at));
+      if (!open || want === 0) return 0;
+      const got = readSync(fd, new Uint8Array(into.buffer, into.byteOffset, want * 2), 0, want * 2, dataOffset + at * 2) >> 1;
+      if (!LITTLE_ENDIAN) {
+        const view = new DataView(into.buffer, into.byteOffset);
+        for (let i = 0; i < got; i++) into[i] = view.getInt16(i * 2, true);
       }
-      let samples = readSamples(read(dataOffset, dataBytes), format);
-      if (format.channels !== 1) samples = downmix(samples, format.channels);
-      if (format.sampleRate !== SAMPLE_RATE) samples = resample(samples, format.sampleRate, SAMPLE_RATE);
-      return toInt16(samples);
-    });
+      return got;
+    },
+    close() {
+      if (open) closeSync(fd);
+      open = false;
+    },
+  };
+}
+
+/** Runs `step`, turning what it throws into an `input_device` AudioError that names the file. */
+function wavFailure<T>(path: string, step: () => T): T {
+  try {
+    return step();
   } catch (err) {
     const e = err as NodeJS.ErrnoException;
     const why = e.code === 'ENOENT' ? 'no such file (ENOENT)' : e.code === 'EACCES' ? 'permission denied (EACCES)' : e.code === 'EISDIR' ? 'it is a directory (EISDIR)' : e.message;

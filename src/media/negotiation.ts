@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import { s, type Infer } from '../protocol/schema';
 import type { CodecName } from '../audio/types';
 import type { Candidate } from './candidates';
 import { iceCredentialsSchema, type IceCredentials } from './ice/credentials';
@@ -18,53 +18,53 @@ export const RED_PAYLOAD_TYPE = 63;
 export const CN_PAYLOAD_TYPE = 105;
 export const MEDIA_DESCRIPTION_VERSION = 1;
 
-export const codecSchema = z.object({
-  name: z.string().max(32),
-  payloadType: z.number().int().min(0).max(127),
-  clockRate: z.number().int().positive(),
-  frameMs: z.union([z.literal(10), z.literal(20), z.literal(40)]),
+export const codecSchema = s.object({
+  name: s.string().max(32),
+  payloadType: s.number().int().min(0).max(127),
+  clockRate: s.number().int().positive(),
+  frameMs: s.union([s.literal(10), s.literal(20), s.literal(40)]),
 });
-export const candidateSchema = z.object({
-  ip: z.string().max(64),
-  port: z.number().int().min(1).max(65535),
-  type: z.enum(['host', 'srflx', 'prflx', 'relay']),
-  priority: z.number().int().min(1).max(0xffffffff).optional(),
+export const candidateSchema = s.object({
+  ip: s.string().max(64),
+  port: s.number().int().min(1).max(65535),
+  type: s.enum(['host', 'srflx', 'prflx', 'relay']),
+  priority: s.number().int().min(1).max(0xffffffff).optional(),
 });
 /** RFC 2198 redundancy the sender of this description can receive, and its payload type. */
-const redSchema = z.union([z.literal(false), z.object({ payloadType: z.number().int().min(0).max(127) })]);
+const redSchema = s.union([s.literal(false), s.object({ payloadType: s.number().int().min(0).max(127) })]);
 /**
  * RFC 3389 comfort noise the sender of this description can receive, and its payload type.
  * Optional: a description from before comfort noise has none, and then neither side sends it.
  */
-const cnSchema = z.union([z.literal(false), z.object({ payloadType: z.number().int().min(0).max(127) })]).optional();
+const cnSchema = s.union([s.literal(false), s.object({ payloadType: s.number().int().min(0).max(127) })]).optional();
 
-export const offerSchema = z.object({
-  v: z.literal(MEDIA_DESCRIPTION_VERSION),
-  codecs: z.array(codecSchema).max(16),
+export const offerSchema = s.object({
+  v: s.literal(MEDIA_DESCRIPTION_VERSION),
+  codecs: s.array(codecSchema).max(16),
   red: redSchema,
   cn: cnSchema,
-  candidates: z.array(candidateSchema).max(32),
+  candidates: s.array(candidateSchema).max(32),
   /** The RTP SSRC this side sends with: packets claiming another are not the peer's. */
-  ssrc: z.number().int().min(0).max(0xffffffff),
+  ssrc: s.number().int().min(0).max(0xffffffff),
   /** This side's ICE credentials: connectivity checks to it must carry them. */
   ice: iceCredentialsSchema,
   /** This side's signed ephemeral key: media is encrypted, always. */
   crypto: mediaKeySchema,
 });
-export const answerSchema = z.object({
-  v: z.literal(MEDIA_DESCRIPTION_VERSION),
+export const answerSchema = s.object({
+  v: s.literal(MEDIA_DESCRIPTION_VERSION),
   codec: codecSchema,
   red: redSchema,
   cn: cnSchema,
-  candidates: z.array(candidateSchema).max(32),
-  ssrc: z.number().int().min(0).max(0xffffffff),
+  candidates: s.array(candidateSchema).max(32),
+  ssrc: s.number().int().min(0).max(0xffffffff),
   ice: iceCredentialsSchema,
   crypto: mediaKeySchema,
 });
 
-export type CodecDescription = z.infer<typeof codecSchema>;
-export type Offer = z.infer<typeof offerSchema>;
-export type Answer = z.infer<typeof answerSchema>;
+export type CodecDescription = Infer<typeof codecSchema>;
+export type Offer = Infer<typeof offerSchema>;
+export type Answer = Infer<typeof answerSchema>;
 
 /** What both ends agreed on, from one side's point of view. */
 export interface Agreement {

@@ -6,3 +6,5 @@ export * from './signaling';
 export * from './stun';
 export * from './rooms';
 export * from './comfort-noise';
+export { SHORT_LINE_CHARS } from './fields';
+export { s, type Infer, type Issue, type Schema } from './schema';

@@ -2,7 +2,7 @@
  * The clock and the paced sources, on time that the tests move (ManualTimers): what is checked
  * is the schedule itself, so a busy machine cannot make it pass or fail.
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, mkdtempSync, openSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
@@ -232,6 +232,34 @@ describe('WAV file source', () => {
     expect(rms(frames[frames.length - 1])).toBeGreaterThan(1000);
   });
 
+  it('reads a file in the pipeline format as it plays; converts any other whole at open', async () => {
+    const rate48 = join(dir, 'stream48.wav');
+    const rate441 = join(dir, 'whole441.wav');
+    writeFileSync(rate48, encodeWav(signals.tone(440, 200)));
+    writeFileSync(rate441, encodeWav(signals.tone(440, 200, 0.5, 44100), 44100));
+    const played = async (path: string) => {
+      const timers = new ManualTimers();
+      const source = new WavFileSource(path, false, { timers });
+      await source.open();
+      // Silence over the file's last 100 ms of data, after open.
+      const fd = openSync(path, 'r+');
+      const half = Buffer.alloc((path === rate48 ? 4800 : 4410) * 2);
+      writeSync(fd, half, 0, half.length, 44 + half.length);
+      closeSync(fd);
+      const { frames } = await run(source, timers, 960);
+      timers.advance(400);
+      await source.stop();
+      return frames;
+    };
+    const streamed = await played(rate48);
+    expect(streamed).toHaveLength(10);
+    expect(rms(streamed[2])).toBeGreaterThan(1000);
+    expect(rms(streamed[8])).toBe(0);
+    const converted = await played(rate441);
+    expect(converted).toHaveLength(10);
+    expect(rms(converted[8])).toBeGreaterThan(1000);
+  });
+
   it('open() reads and checks the file once, before any frame size; stop() releases it unstarted', async () => {
     const path = join(dir, 'open.wav');
     writeFileSync(path, encodeWav(signals.tone(440, 100)));
@@ -240,7 +268,7 @@ describe('WAV file source', () => {
     expect(source.isOpen).toBe(false);
     await Promise.all([source.open(), source.open()]);
     expect(source.isOpen).toBe(true);
-    // The file can go: what start() plays was read at open.
+    // The file can go: the source holds it open from open().
     rmSync(path);
     const { frames } = await run(source, timers, 480);
     timers.advance(100);

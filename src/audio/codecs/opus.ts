@@ -11,6 +11,8 @@
  * to 0 (one frame): exactly one frame of real Opus PLC, with the decoder state kept right for
  * the next packet.
  */
+import { existsSync, readdirSync } from 'node:fs';
+import path from 'node:path';
 import { frameSamples, SAMPLE_RATE, type AudioDecoder, type AudioEncoder, type Codec, type Frame } from '../types';
 import { int16ToLE, leToInt16 } from '../wav';
 import { checkFrameMs } from './frame-sizes';
@@ -38,9 +40,22 @@ interface Binding {
   create(): OpusState;
 }
 
-function nativeBinding(): Binding {
+/**
+ * @discordjs/opus's compiled addon, loaded by its path. The package's own entry finds the same
+ * file through node-pre-gyp, which loads ~8 MB of JavaScript into every client to do it; its
+ * entry is still the fallback when the file is not where the package builds it.
+ */
+function discordOpus(): typeof import('@discordjs/opus') {
+  const prebuild = path.join(path.dirname(require.resolve('@discordjs/opus/package.json')), 'prebuild');
+  // The package's binary.module_path: {node_abi}-napi-v{napi}-{platform}-{arch}-{libc}-{libc_version}.
+  const prefix = `node-v${process.versions.modules}-napi-v3-${process.platform}-${process.arch}-`;
+  const dir = existsSync(prebuild) ? readdirSync(prebuild).find((d) => d.startsWith(prefix) && existsSync(path.join(prebuild, d, 'opus.node'))) : undefined;
   // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const { OpusEncoder } = require('@discordjs/opus') as typeof import('@discordjs/opus');
+  return require(dir ? path.join(prebuild, dir, 'opus.node') : '@discordjs/opus');
+}
+
+function nativeBinding(): Binding {
+  const { OpusEncoder } = discordOpus();
   return {
     backend: '@discordjs/opus (native libopus)',
     create() {

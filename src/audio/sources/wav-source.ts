@@ -1,13 +1,13 @@
 import { basename } from 'node:path';
 import type { Frame } from '../types';
 import { AudioError } from '../errors';
-import { readWavMono48k } from '../wav';
+import { openWavMono48k, type WavSamples } from '../wav';
 import { PacedSource, type PacedSourceOptions } from './paced-source';
 
-/** Plays a WAV file (any rate/channels, converted to 48 kHz mono) once or in a loop. */
+/** Plays a WAV file (any rate/channels, converted to 48 kHz mono) once or in a loop, read as it plays. */
 export class WavFileSource extends PacedSource {
   readonly description: string;
-  private audio: Int16Array | undefined;
+  private audio: WavSamples | undefined;
   private offset = 0;
 
   constructor(
@@ -19,15 +19,19 @@ export class WavFileSource extends PacedSource {
     this.description = `wav ${basename(path)}${loop ? ' (loop)' : ''}`;
   }
 
-  /** Reads and checks the whole file: a bad one fails here, before any call is made. */
+  /** Opens and checks the file: a bad one fails here, before any call is made. */
   protected override async prepare(): Promise<void> {
-    const audio = readWavMono48k(this.path);
-    if (audio.length === 0 && this.loop) throw new AudioError('input_device', `cannot loop WAV file ${this.path}: it holds no audio`);
+    const audio = openWavMono48k(this.path);
+    if (audio.length === 0 && this.loop) {
+      audio.close();
+      throw new AudioError('input_device', `cannot loop WAV file ${this.path}: it holds no audio`);
+    }
     this.audio = audio;
     this.offset = 0;
   }
 
   protected override async release(): Promise<void> {
+    this.audio?.close();
     this.audio = undefined;
   }
 
@@ -42,8 +46,8 @@ export class WavFileSource extends PacedSource {
     const frame = new Int16Array(samples);
     let filled = 0;
     while (filled < samples && this.offset < audio.length) {
-      const n = Math.min(samples - filled, audio.length - this.offset);
-      frame.set(audio.subarray(this.offset, this.offset + n), filled);
+      const n = audio.read(frame.subarray(filled), this.offset);
+      if (n === 0) break;
       filled += n;
       this.offset += n;
       if (this.loop && this.offset >= audio.length) this.offset = 0;

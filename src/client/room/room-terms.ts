@@ -5,7 +5,7 @@
  * every codec it has and the frame sizes it takes for each. The owner's next offer is the first
  * of its own codecs, at a frame size, that every counter-proposal so far allows.
  */
-import { z } from 'zod';
+import { s, type Infer } from '../../protocol/schema';
 import { FRAME_MS, type FrameMs } from '../../audio/codecs/frame-sizes';
 import { codecSchema, type CodecDescription } from '../../media/negotiation';
 
@@ -22,8 +22,8 @@ export const ROOM_TERMS_VERSION = 1;
 export const MESH_MAX = 4;
 
 /** How media travels: `mesh`, each member to each other directly; `forward`, through the server's forwarder. */
-export const topologySchema = z.enum(['mesh', 'forward']);
-export type Topology = z.infer<typeof topologySchema>;
+export const topologySchema = s.enum(['mesh', 'forward']);
+export type Topology = Infer<typeof topologySchema>;
 
 /** An offer without a topology is one from before meshes: through the forwarder. */
 /**
@@ -31,19 +31,19 @@ export type Topology = z.infer<typeof topologySchema>;
  * while muted, and leave silent frames out when set to. Optional: an offer without it is one from
  * before comfort noise, and then no member sends it.
  */
-export const roomTermsSchema = z.object({
-  v: z.literal(ROOM_TERMS_VERSION),
+export const roomTermsSchema = s.object({
+  v: s.literal(ROOM_TERMS_VERSION),
   codec: codecSchema,
-  red: z.boolean(),
-  cn: z.boolean().optional(),
+  red: s.boolean(),
+  cn: s.boolean().optional(),
   topology: topologySchema.default('forward'),
 });
-export type RoomTerms = z.infer<typeof roomTermsSchema>;
+export type RoomTerms = Infer<typeof roomTermsSchema>;
 
-export const counterSchema = z.object({
-  codecs: z.array(z.object({ name: z.string().max(32), frameMs: z.array(z.number().int()).max(FRAME_MS.length) })).max(8),
+export const counterSchema = s.object({
+  codecs: s.array(s.object({ name: s.string().max(32), frameMs: s.array(s.number().int()).max(FRAME_MS.length) })).max(8),
 });
-export type Counter = z.infer<typeof counterSchema>;
+export type Counter = Infer<typeof counterSchema>;
 
 /** What a member answers an offer: ack, or nack with what it could take instead. */
 export type Verdict = { ack: true; terms: RoomTerms } | { ack: false; counter: Counter; why: string };

@@ -5,15 +5,15 @@
  * so a signature cannot be replayed into another call; the role keeps a caller's signature
  * from being reflected back as an answer.
  */
-import { z } from 'zod';
+import { s, type Infer } from '../../protocol/schema';
 import { verifySignature, type Identity } from './identity';
 
 export const MEDIA_SUITE = 'AEAD_AES_128_GCM';
-const b64url = (chars: number) => z.string().length(chars).regex(/^[A-Za-z0-9_-]+$/);
+const b64url = (chars: number) => s.string().length(chars).regex(/^[A-Za-z0-9_-]+$/);
 
-export const mediaKeySchema = z.object({
+export const mediaKeySchema = s.object({
   /** The SRTP protection profile (RFC 7714); the only one this version speaks. */
-  suite: z.literal(MEDIA_SUITE),
+  suite: s.literal(MEDIA_SUITE),
   /** Ephemeral X25519 public key, 32 raw bytes in base64url. */
   key: b64url(43),
   /** Long-term Ed25519 identity public key, 32 raw bytes in base64url. */
@@ -21,7 +21,7 @@ export const mediaKeySchema = z.object({
   /** Ed25519 signature (64 bytes, base64url) over signedPart(). */
   sig: b64url(86),
 });
-export type MediaKey = z.infer<typeof mediaKeySchema>;
+export type MediaKey = Infer<typeof mediaKeySchema>;
 export type Role = 'caller' | 'callee';
 
 /** What the identity signs: a label, the role, the ephemeral key, the SSRC and the ICE ufrag. */

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { z } from 'zod';
+import { s, type Infer } from '../../protocol/schema';
 
 /**
  * ICE short-term credentials (RFC 8445 §5.3), fresh per call and per side, carried in the offer
@@ -13,9 +13,9 @@ export interface IceCredentials {
 
 /** ice-char (RFC 8839): letters, digits, `+` and `/`; at least 24 bits of ufrag, 128 of password. */
 const iceChars = /^[A-Za-z0-9+/]+$/;
-export const iceCredentialsSchema = z.object({
-  ufrag: z.string().min(4).max(32).regex(iceChars),
-  pwd: z.string().min(22).max(64).regex(iceChars),
+export const iceCredentialsSchema = s.object({
+  ufrag: s.string().min(4).max(32).regex(iceChars),
+  pwd: s.string().min(22).max(64).regex(iceChars),
 });
 
 export function newIceCredentials(): IceCredentials {

@@ -1,5 +1,5 @@
 import { EventEmitter } from 'node:events';
-import { z } from 'zod';
+import { s, type Infer } from '../../protocol/schema';
 import type { Timers } from '../../audio/timers';
 import { addressKey, type Candidate } from '../candidates';
 import { IceAgent, type IceAgentOptions } from '../ice/agent';
@@ -20,7 +20,7 @@ export interface MeshSignal {
   candidates: Candidate[];
 }
 
-const signalSchema = z.object({ ice: iceCredentialsSchema.optional(), candidates: z.array(z.unknown()).max(MAX_SIGNAL_CANDIDATES).default([]) });
+const signalSchema = s.object({ ice: iceCredentialsSchema.optional(), candidates: s.array(s.unknown()).max(MAX_SIGNAL_CANDIDATES).default([]) });
 
 /** A signal's body as read here, or null when it is not one. Candidates that do not parse are left out. */
 export function parseMeshSignal(body: unknown): MeshSignal | null {

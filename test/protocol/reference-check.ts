@@ -1,27 +1,17 @@
-import { MAX_REQ_CHARS } from './limits';
-import type { ClientMessage } from './signaling';
+import { MAX_REQ_CHARS, SHORT_LINE_CHARS, type ClientMessage } from '../../src/protocol';
 
 /**
- * A quick check of the requests a call is made of (call, answer, hangup, ping), in their plain
- * form, before the schemas: it accepts a strict subset of what the zod schemas accept, and then
- * returns what zod would (the parsed object itself, as it has no field zod would strip). Anything
- * it is not sure of (an unknown or optional field it does not handle, a long line, a `__proto__`
- * key) it leaves to zod, which decides with its reasons. test/protocol/quick-parse.test.ts holds it to that.
+ * An independent reading of the requests a call is made of (call, answer, hangup, ping), in their
+ * plain form, written field by field from docs/protocol.md: what it accepts, the schemas must
+ * accept and return unchanged (the parsed object itself, as it has no field to strip). Anything it
+ * is unsure of (an unknown or optional field it does not handle, a `__proto__` key, a line over
+ * SHORT_LINE_CHARS) it leaves undecided.
  */
-
-/**
- * Lines up to this many characters cannot hold a body over MAX_BODY_BYTES (16 KiB) however they
- * are written: serialising parsed JSON grows a text only through numbers (`9e20`, 4 characters,
- * becomes 21) — at most 5.25 bytes a character — and 3000 × 5.25 = 15,750. Longer lines go to zod,
- * which measures the body.
- */
-export const QUICK_MAX_CHARS = 3000;
-
 type Obj = Record<string, unknown>;
 
-/** `raw` (JSON.parse of `line`, already known to be an object) as a message, or undefined to ask zod. */
-export function quickClientMessage(raw: Obj, chars: number): ClientMessage | undefined {
-  if (chars > QUICK_MAX_CHARS || !validReq(raw.req)) return undefined;
+/** `raw` (JSON.parse of a line, already known to be an object) as a message, or undefined when undecided. */
+export function referenceCheck(raw: Obj, chars: number): ClientMessage | undefined {
+  if (chars > SHORT_LINE_CHARS || !validReq(raw.req)) return undefined;
   switch (raw.type) {
     case 'call':
       return onlyKeys(raw, CALL_KEYS) && typeof raw.to === 'string' && raw.to.length <= 256 && isBody(raw.offer) ? (raw as ClientMessage) : undefined;
@@ -46,7 +36,7 @@ const ANSWER_KEYS = new Set(['type', 'req', 'call', 'accept', 'answer']);
 const HANGUP_KEYS = new Set(['type', 'req', 'call', 'reason']);
 const PING_KEYS = new Set(['type', 'req']);
 
-/** Absent, a string of at most MAX_REQ_CHARS, or a safe integer (zod's `int()`). */
+/** Absent, a string of at most MAX_REQ_CHARS, or a safe integer. */
 function validReq(v: unknown): boolean {
   return v === undefined || (typeof v === 'string' ? v.length <= MAX_REQ_CHARS : Number.isSafeInteger(v));
 }
@@ -55,7 +45,7 @@ function isCallId(v: unknown): boolean {
   return typeof v === 'string' && v.length >= 1 && v.length <= 64;
 }
 
-/** A JSON object with no own `__proto__` key (zod's record would not copy that one as it is). */
+/** A JSON object with no own `__proto__` key (left undecided: a copy would lose it). */
 function isBody(v: unknown): boolean {
   return typeof v === 'object' && v !== null && !Array.isArray(v) && !Object.prototype.hasOwnProperty.call(v, '__proto__');
 }
