@@ -86,3 +86,19 @@ test('the checks see a whole frame inserted or dropped in speech', () => {
     expect(minCorrelation(blocks) < 0.9 || largestStep(spliced) > largestStep(r.signal) * 1.2).toBe(true);
   }
 });
+
+test.each([
+  [700, 1000],
+  [1200, 2000],
+])('a link that stalls %i ms of every %i: the delay stays within the maximum, the excess is dropped or compressed', (stallMs, everyMs) => {
+  // Everything sent during a stall arrives together at its end, again and again.
+  const arrivals = steady(1500).map((a) => {
+    const phase = a.at % everyMs;
+    return phase < stallMs ? { ...a, at: a.at - phase + stallMs + 1 } : a;
+  });
+  const r = simulate(arrivals, 1450, { jitter: { maxDelayMs: 400 } });
+  const settled = r.delays.slice(500);
+  expect(Math.max(...settled)).toBeLessThanOrEqual(400 + F);
+  // What could not wait was given up or taken out, not kept as delay.
+  expect(r.stats.concealed + r.stats.skipped).toBeGreaterThan(0);
+});
