@@ -8,6 +8,7 @@ import type { AudioSink, AudioSource } from '../audio/types';
 import { ENGINE_FACTORIES } from '../audio/processing/engines';
 import type { EngineName, EngineStages, VoiceEngine } from '../audio/processing/engine';
 import { VoiceProcessor } from '../audio/processing/voice-processor';
+import { PauseGate } from '../audio/processing/pause-gate';
 import { FailoverSink, FailoverSource } from './device-failover';
 import type { VoiceSettings } from './phone';
 
@@ -40,13 +41,13 @@ export interface OpenedVoice {
   missing: string[];
 }
 
-/** Opens the engines for the stages switched on; never throws: what cannot run is said in `missing`. */
 /** The devices' reported delays, where a backend reports them. */
 export interface DelayReports {
   source: Pick<AudioSource, 'latencyMs'>;
   sink: Pick<AudioSink, 'latencyMs'>;
 }
 
+/** Opens the engines for the stages switched on; never throws: what cannot run is said in `missing`. */
 export async function openVoice(settings: VoiceSettings, devices: DelayReports): Promise<OpenedVoice> {
   const wanted = (['aec', 'ns', 'agc'] as const).filter((s) => settings[s]);
   if (wanted.length === 0) return { processor: null, running: {}, missing: [] };
@@ -79,6 +80,7 @@ export async function openVoice(settings: VoiceSettings, devices: DelayReports):
     const processor = new VoiceProcessor({
       engines,
       deviceDelayMs: () => (devices.sink.latencyMs?.() ?? 0) + (devices.source.latencyMs?.() ?? 0),
+      ...(running.ns && { pauseGate: new PauseGate() }),
     });
     return { processor, running, missing: [] };
   }

@@ -67,6 +67,13 @@ export const APM_AGC_CREST_DB = 8;
 /** The library's own filter: the extended filter spans 128 ms beyond the estimated bulk delay. */
 export const APM_MAX_TAIL_MS = 128;
 
+/**
+ * NoiseSuppression's level: moderate. In a fan at 5 dB SNR it lowers the floor ~14 dB and keeps
+ * speech within ~2.5 dB; high lowers it ~18 dB but takes 3.6 dB of the speech. A call's pipeline
+ * adds a gate in the pauses (pause-gate.ts) for the rest of the floor.
+ */
+export const APM_NS_LEVEL = 1;
+
 export function agcLevelFor(targetDbfs: number): number {
   return Math.min(31, Math.max(0, Math.round(-targetDbfs - APM_AGC_CREST_DB)));
 }
@@ -75,7 +82,7 @@ export function agcLevelFor(targetDbfs: number): number {
  * An engine with the stages asked for. The binding's defaults, chosen by measurement
  * (test/audio/processing/apm-engine.test.ts): low echo suppression (the same echo return loss
  * enhancement as moderate or high on the test rooms, with less near speech lost in double talk),
- * high noise suppression (the noise floor down ~19 dB; moderate gives only ~13), the digital gain
+ * moderate noise suppression (APM_NS_LEVEL), the digital gain
  * control with the library's 9 dB compression gain and its limiter, and very-low voice likelihood
  * (fan noise is rarely taken for voice; speech still is ~95% of the time).
  */
@@ -88,7 +95,7 @@ export function createApmEngine(opts: EngineOptions): VoiceEngine | { unavailabl
   if (opts.tailMs !== undefined && opts.tailMs > APM_MAX_TAIL_MS) {
     return { unavailable: `webrtc-apm cancels echo tails up to ${APM_MAX_TAIL_MS} ms beyond the estimated delay, not ${opts.tailMs} ms` };
   }
-  const handle = binding.create({ aec: opts.aec, ns: opts.ns, agc: opts.agc, agcLevel: agcLevelFor(target) });
+  const handle = binding.create({ aec: opts.aec, ns: opts.ns, agc: opts.agc, agcLevel: agcLevelFor(target), nsLevel: APM_NS_LEVEL });
   let closed = false;
   const check = (frame: Int16Array): void => {
     if (closed) throw new Error('webrtc-apm: the engine is closed');

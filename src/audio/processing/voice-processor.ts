@@ -1,6 +1,7 @@
 import { SAMPLE_RATE, type Frame } from '../types';
 import { ENGINE_SAMPLES, type VoiceEngine } from './engine';
 import type { FrameProcessor } from './frame-processor';
+import type { PauseGate } from './pause-gate';
 
 /** Voice goes on this long after the engines last heard it: word tails and short pauses are speech. */
 const HANGOVER_MS = 200;
@@ -13,6 +14,8 @@ export interface VoiceProcessorOptions {
    * device still holds plus what the microphone device held before handing the frame on.
    */
   deviceDelayMs: () => number;
+  /** Turns the background down further between words, after the engines (with noise suppression). */
+  pauseGate?: PauseGate;
 }
 
 /**
@@ -54,6 +57,7 @@ export class VoiceProcessor implements FrameProcessor {
       for (const engine of this.opts.engines) partVerdict = engine.capture(part, delayMs) ?? partVerdict;
       if (partVerdict !== null) verdict = verdict === true || partVerdict;
     }
+    this.opts.pauseGate?.process(frame);
     if (verdict === null) return null;
     this.sinceVoice = verdict ? 0 : this.sinceVoice + frame.length;
     return this.sinceVoice < (HANGOVER_MS * SAMPLE_RATE) / 1000;

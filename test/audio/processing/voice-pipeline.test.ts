@@ -84,8 +84,7 @@ maybe('noise suppression: a fan at 5 dB SNR drops ≥ 15 dB in the pauses, speec
   const out = run(await processor({ ns: true }), new Int16Array(scene.mixed.length), scene.mixed);
   const f = noiseFigures(scene, out, 2000);
   expect(f.floorDropDb).toBeGreaterThanOrEqual(15);
-  // The target is 3 dB; the chosen suppressor takes 3.6 dB of speech inside the noise (docs/benchmarks.md).
-  expect(Math.abs(f.speechChangeDb)).toBeLessThanOrEqual(4.5);
+  expect(Math.abs(f.speechChangeDb)).toBeLessThanOrEqual(3);
 });
 
 maybe.each([

@@ -1,6 +1,9 @@
 /** The frame processor's own work, on engines that record what they are given. */
 import { ENGINE_SAMPLES, type VoiceEngine } from '../../../src/audio/processing/engine';
 import { VoiceProcessor } from '../../../src/audio/processing/voice-processor';
+import { PauseGate } from '../../../src/audio/processing/pause-gate';
+import { seededRandom } from '../../../src/audio/signals';
+import { rms } from '../../helpers/audio';
 
 /** An engine that halves what it captures and says voice when the frame's first sample is odd. */
 function recorder(name: VoiceEngine['name'], verdicts = true) {
@@ -77,4 +80,40 @@ test('an engine that throws ends the processing, not the call: the frame goes on
   expect(p.capture(f)).toBeNull();
   expect(f[0]).toBe(6);
   expect(a.log).toEqual(['close']);
+});
+
+describe('the pause gate', () => {
+  const frame = (amplitude: number, seed: number): Int16Array => {
+    const rnd = seededRandom(seed);
+    return Int16Array.from({ length: 960 }, () => Math.round((2 * rnd() - 1) * amplitude));
+  };
+
+  it('passes voice as it is and turns the background down its depth between words', () => {
+    const gate = new PauseGate(12);
+    // A second of background to learn it, then speech 30 dB above it, then background again.
+    for (let i = 0; i < 50; i++) gate.process(frame(100, i));
+    const voice = frame(3200, 99);
+    const passed = Int16Array.from(voice);
+    expect(gate.process(passed)).toBe(true);
+    // Opening takes 5 ms at the start of the first voiced frame; the next one is untouched.
+    const next = frame(3200, 100);
+    const untouched = Int16Array.from(next);
+    gate.process(untouched);
+    expect(untouched).toEqual(next);
+    const after: number[] = [];
+    for (let i = 0; i < 25; i++) {
+      const bg = frame(100, 200 + i);
+      const out = Int16Array.from(bg);
+      gate.process(out);
+      after.push(rms(out) / rms(bg));
+    }
+    // The hangover (150 ms) keeps it open, then it closes over 60 ms, to 12 dB down.
+    expect(after[0]).toBeCloseTo(1, 2);
+    expect(after.at(-1)).toBeCloseTo(10 ** (-12 / 20), 2);
+  });
+
+  it('refuses a depth that is not a number of dB', () => {
+    expect(() => new PauseGate(-1)).toThrow(RangeError);
+    expect(() => new PauseGate(NaN)).toThrow(RangeError);
+  });
 });
