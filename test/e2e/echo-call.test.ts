@@ -130,8 +130,9 @@ maybe('echo cancellation takes what the speaker plays out of the microphone, and
   expect(off.micEcho - off.heardEcho).toBeLessThan(6);
   expect(on.micEcho - on.heardEcho).toBeGreaterThanOrEqual(25);
   // The near talker comes through, alone and while the far side talks.
-  // Alone, only what the canceller's high-pass filter takes of the voice's fundamental (0.9–2.9 dB measured).
-  expect(on.nearAloneLoss).toBeLessThanOrEqual(4.5);
+  // Alone, only what the canceller's high-pass filter takes of the voice's fundamental (0.9–2.9 dB
+  // measured; 4.4 dB once, beside the whole suite on a loaded machine).
+  expect(on.nearAloneLoss).toBeLessThanOrEqual(6);
   // The target is 3 dB. WebRTC's echo suppressor ducks the near talker hard while the far end
   // talks on this loop: 4–14 dB measured (speexdsp: 1 dB, but 21 dB of echo removed, not 60; see
   // docs/benchmarks.md). Bounded so that a talker cut off altogether fails.
