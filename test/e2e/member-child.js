@@ -4,12 +4,18 @@
 // the machine) of their own: eight members on the test's one event loop need most of a core,
 // and on a loaded machine fall behind all at once.
 //
-// argv[2] is JSON: { port, name, tone, room, codecs? }. Over IPC it reports { ready } once in
-// the room, then { event: 'started', terms, isOwner } when media runs ({ event: 'ended', end }
-// if the room ends for it); it answers requests
+// argv[2] is JSON: { port, name, tone, room, codecs?, walled? }. `walled: { udpPort }` walls the
+// member in: it advertises a dead-end candidate (port 9), and a firewall lets its socket talk
+// to the server's UDP port only (datagrams to any other port are not sent, from any other port
+// not received), so no one reaches it directly and its checks reach no one.
+//
+// Over IPC it reports { ready } once in the room, then { event: 'started', terms, isOwner } when
+// media runs ({ event: 'ended', end } if the room ends for it); it answers requests
 // { id, cmd, ... } with { id, result } or { id, error }:
 //   members            → the room's member count
 //   start {topology}   → starts the room (the owner)
+//   stats              → the room media's { pairs, sent, uploaded } (packets), read at one
+//                         instant, and the room's terms (null figures when no media runs)
 //   mark               → judging looks only at what is played from now on
 //   stalls {since}     → its own event loop's stalls that ended after `since`
 //   status {stalls}    → { played: frames since the mark, calm: whether a calm second is there }
@@ -21,12 +27,31 @@
 // process's stalls (its own among them) and hands them in (`stalls`), and a second is calm when
 // none of them, nor the settle time after one, touched it (what calmWindow does). Times are milliseconds since the
 // epoch, performance's clock (timeOrigin + now): the same in every process on the machine.
+const dgram = require('node:dgram');
 const { EventEmitter } = require('node:events');
 const { performance } = require('node:perf_hooks');
 const { Phone } = require('../../dist/client/phone');
 const { ToneSource } = require('../../dist/audio');
 
-const { port, name, tone, room: roomId, codecs } = JSON.parse(process.argv[2]);
+const { port, name, tone, room: roomId, codecs, walled } = JSON.parse(process.argv[2]);
+
+if (walled) {
+  // The firewall: this process's only UDP socket is the phone's media socket.
+  const send = dgram.Socket.prototype.send;
+  dgram.Socket.prototype.send = function (...args) {
+    // send(msg, port, address, cb), or send(msg, offset, length, port, address, cb).
+    const to = typeof args[1] === 'number' && typeof args[2] === 'number' ? args[3] : args[1];
+    if (to !== walled.udpPort) return;
+    return send.apply(this, args);
+  };
+  const emit = dgram.Socket.prototype.emit;
+  dgram.Socket.prototype.emit = function (event, ...args) {
+    if (event === 'message' && args[1] && args[1].port !== walled.udpPort) return false;
+    return emit.call(this, event, ...args);
+  };
+}
+/** The dead end a walled member advertises: its host candidate, on port 9 instead of its own. */
+const deadEnd = (host) => [{ ...host[0], port: 9 }];
 const SECOND = 50;
 const SETTLE_MS = 500;
 const STALL_EVERY_MS = 5;
@@ -91,7 +116,7 @@ function levelDb(from, to, freq) {
 }
 
 async function main() {
-  const phone = await Phone.connect({ server: { host: '127.0.0.1', port }, udpHost: '127.0.0.1', codecs: codecs ?? ['opus', 'pcm'], stun: false, relay: 'off' });
+  const phone = await Phone.connect({ server: { host: '127.0.0.1', port }, udpHost: '127.0.0.1', codecs: codecs ?? ['opus', 'pcm'], stun: false, relay: 'off', ...(walled ? { candidates: deadEnd } : {}) });
   await phone.register(name);
   const room = await phone.enterRoom('join', roomId, { input: new ToneSource(tone, 0.25), output: sink });
   for (const event of EVENTS) room.on(event, (payload) => process.send({ event, payload, isOwner: room.isOwner }));
@@ -111,6 +136,15 @@ async function main() {
       const media = room.media;
       if (media && !mediaIds.has(media)) mediaIds.set(media, ++mediaCount);
       return { isOwner: room.isOwner, members: room.members.length, terms: room.terms, media: media ? mediaIds.get(media) : null };
+    },
+    stats: () => {
+      const stats = room.media ? room.media.stats() : null;
+      return {
+        pairs: stats ? stats.pairs : {},
+        sent: stats ? stats.sent.packets : null,
+        uploaded: stats ? stats.uploaded.packets : null,
+        terms: room.terms,
+      };
     },
     mark: () => {
       mark = frames.length;

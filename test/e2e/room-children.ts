@@ -53,6 +53,27 @@ export interface ChildState {
   media: number | null;
 }
 
+/** What `stats` tells of a member's room media, read at one instant (packet counts, null when no media runs). */
+export interface ChildStats {
+  /** Each mesh pair's state, by the other member's name ({} when the room is not a mesh). */
+  pairs: Record<string, 'waiting' | 'checking' | 'connected' | 'failed'>;
+  /** Packets sealed (one per frame sent, whatever the number of copies). */
+  sent: number | null;
+  /** Packets that left the socket: one per copy (one per other member in a mesh, one to the forwarder). */
+  uploaded: number | null;
+  terms: { codec: { name: string }; topology: string } | null;
+}
+
+/** How a member runs, besides its name, tone and room. */
+export interface ChildOptions {
+  codecs?: CodecName[];
+  /**
+   * Walls it in: it advertises a dead-end candidate and its socket talks to the server's UDP
+   * port (`udpPort`) only, both ways.
+   */
+  walled?: { udpPort: number };
+}
+
 /** A member in a child process: the room's events (as RoomEvents, their payloads as JSON) are emitted here. */
 export class ChildMember extends EventEmitter {
   /** Resolves when the room's media runs here: the terms as this member took them. */
@@ -93,8 +114,8 @@ export class ChildMember extends EventEmitter {
   }
 
   /** A member joined to `room` on the server at `port`, with a tone of `tone` Hz; resolves once it is in the room. */
-  static async join(port: number, name: string, tone: number, room: string, codecs?: CodecName[]): Promise<ChildMember> {
-    const child = fork(SCRIPT, [JSON.stringify({ port, name, tone, room, codecs })], { stdio: ['ignore', 'ignore', 'pipe', 'ipc'] });
+  static async join(port: number, name: string, tone: number, room: string, opts: ChildOptions = {}): Promise<ChildMember> {
+    const child = fork(SCRIPT, [JSON.stringify({ port, name, tone, room, codecs: opts.codecs, walled: opts.walled })], { stdio: ['ignore', 'ignore', 'pipe', 'ipc'] });
     const m = new ChildMember(name, tone, child);
     await new Promise<void>((resolve, reject) => {
       child.on('message', (msg: { ready?: boolean }) => msg.ready && resolve());
@@ -134,6 +155,10 @@ export class ChildMember extends EventEmitter {
     return this.request('state');
   }
 
+  stats(): Promise<ChildStats> {
+    return this.request('stats');
+  }
+
   mark(): Promise<void> {
     return this.request('mark');
   }
@@ -169,18 +194,21 @@ export class ChildRoomTestbed {
   constructor(private readonly port: () => number) {}
 
   /** One member joining `room` (a new room's first is its owner). */
-  async member(name: string, tone: number, room: string, codecs?: CodecName[]): Promise<ChildMember> {
-    const m = await ChildMember.join(this.port(), name, tone, room, codecs);
+  async member(name: string, tone: number, room: string, codecs?: CodecName[], opts: ChildOptions = {}): Promise<ChildMember> {
+    const m = await ChildMember.join(this.port(), name, tone, room, { codecs, ...opts });
     this.members.push(m);
     return m;
   }
 
-  /** Members join one room in turn; the first is its owner and starts once all are in; resolves when media runs everywhere. */
-  async room(id: string, tones: number[]): Promise<ChildMember[]> {
+  /**
+   * Members join one room in turn; the first is its owner and starts once all are in (in
+   * `topology`, if given); resolves when media runs everywhere.
+   */
+  async room(id: string, tones: number[], opts: { topology?: 'mesh' | 'forward'; members?: (i: number) => ChildOptions } = {}): Promise<ChildMember[]> {
     const members: ChildMember[] = [];
-    for (const [i, tone] of tones.entries()) members.push(await this.member(`m${i}-${id}`, tone, id));
+    for (const [i, tone] of tones.entries()) members.push(await this.member(`m${i}-${id}`, tone, id, undefined, opts.members?.(i)));
     await waitUntil(async () => (await members[0].members()) === tones.length, 'everyone in the room', 30_000, 100);
-    await members[0].start();
+    await members[0].start(opts.topology);
     await Promise.all(members.map((m) => m.started));
     return members;
   }
