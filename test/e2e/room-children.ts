@@ -254,7 +254,7 @@ export async function levelsOfChildren(members: ChildMember[], tones: number[]):
   return (await Promise.all(members.map((m) => m.judge(tones, spans)))).map((j) => j.levels);
 }
 
-/** As expectEveryoneHeard, on what each child heard in its latest calm second; each member's figures. */
+/** Checks what each child heard in its latest calm second (checkHeard); each member's figures. */
 export async function expectEveryoneHeardByChildren(members: ChildMember[]): Promise<Judged[]> {
   const tones = members.map((m) => m.tone);
   const spans = await allStalls(members);

@@ -46,17 +46,6 @@ export class RoomTestbed {
     return { name, tone, phone: p, room, heard };
   }
 
-  /** Members join one room; the first is its owner and starts once all are in (in `topology`, if given); resolves when media runs everywhere. */
-  async room(id: string, tones: number[], opts: { codecs?: CodecName[][]; members?: (i: number) => MemberOptions; topology?: 'mesh' | 'forward' } = {}): Promise<Member[]> {
-    const members: Member[] = [];
-    for (const [i, tone] of tones.entries()) members.push(await this.member(`m${i}-${id}`, tone, id, { codecs: opts.codecs?.[i], ...opts.members?.(i) }));
-    await waitUntil(() => members[0].room.members.length === tones.length, 'everyone in the room');
-    const started = members.map((m) => once(m.room, 'started'));
-    await members[0].room.start({ topology: opts.topology });
-    await Promise.all(started);
-    return members;
-  }
-
   async close(): Promise<void> {
     await Promise.all(this.phones.splice(0).map((p) => p.close()));
   }
@@ -87,17 +76,6 @@ const SETTLE_MS = 500;
 export function lastSecond(m: Member): Int16Array {
   const n = m.heard.frames.length;
   return calmWindow(m.heard, stalls, SECOND, SETTLE_MS, marks.get(m) ?? 0) ?? m.heard.samples(Math.max(0, n - SECOND), n);
-}
-
-/** Everyone's recording holds every other tone, within 6 dB of each other, and its own 30 dB below the weakest. */
-export function expectEveryoneHeard(members: Member[]): void {
-  const lines: string[] = [];
-  for (const m of members) {
-    const x = lastSecond(m);
-    const others = members.filter((o) => o !== m).map((o) => levelDb(x, o.tone));
-    lines.push(checkHeard(m.name, others, levelDb(x, m.tone)));
-  }
-  console.log(`${members.length} members:\n  ${lines.join('\n  ')}`);
 }
 
 /**

@@ -14,7 +14,7 @@ import { Identity } from '../../src/media/crypto/identity';
 import { MemoryKnownPeers } from '../../src/client/known-peers';
 import { waitUntil } from '../helpers/wait';
 import { run } from '../cli/helpers/parley';
-import { expectEveryoneHeard, lastSecond, levelDb, once, played, RoomTestbed } from './room-helpers';
+import { lastSecond, levelDb, once, played, RoomTestbed } from './room-helpers';
 import { TappedTone } from './media-helpers';
 import { ChildRoomTestbed, expectEveryoneHeardByChildren, levelsOfChildren, playedByChildren } from './room-children';
 
