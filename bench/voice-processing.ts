@@ -24,6 +24,7 @@ import {
   noiseScene,
   reconvergenceMs,
   runEngine,
+  runProcessor,
   SHOUT_DBFS,
   vadAccuracy,
   WHISPER_DBFS,
@@ -123,12 +124,7 @@ async function pipelineNoise() {
     const s = noiseScene({ seed, ms: 12_000, snrDb: 5 });
     const opened = await openVoice({ aec: false, ns: true, agc: false, dtx: false }, { source: {}, sink: {} });
     if (!opened.processor) return null;
-    const out = Int16Array.from(s.mixed);
-    for (let at = 0; at + 960 <= out.length; at += 960) {
-      opened.processor.playback(new Int16Array(960));
-      opened.processor.capture(out.subarray(at, at + 960));
-    }
-    opened.processor.close();
+    const out = runProcessor(opened.processor, new Int16Array(0), s.mixed);
     const f = noiseFigures(s, out, CONVERGE_MS);
     scenes.push({ seed, engine: opened.running.ns, floorDropDb: round(f.floorDropDb), speechChangeDb: round(f.speechChangeDb) });
   }

@@ -4,6 +4,7 @@
  * times are ms, windows are [startMs, endMs) spans. Levels are RMS dBFS (full scale 32768).
  */
 import { ENGINE_SAMPLES, type VoiceEngine } from '../../src/audio/processing/engine';
+import type { FrameProcessor } from '../../src/audio/processing/frame-processor';
 import { msToSamples, seededRandom, speechLike } from '../../src/audio/signals';
 import { SAMPLE_RATE } from '../../src/audio/types';
 
@@ -263,6 +264,22 @@ export function runEngine(
     vad.push(engine.capture(out.subarray(at, at + ENGINE_SAMPLES), delay));
   }
   return { out, vad };
+}
+
+/**
+ * Feeds a call's processing (src/client/call-voice.ts) a scene 20 ms at a time, as a session's
+ * playout tick and capture do: the far end's frame played, then the microphone's captured.
+ * Returns what it made of the microphone, and closes it.
+ */
+export function runProcessor(p: FrameProcessor, far: Int16Array, mic: Int16Array): Int16Array {
+  const frame = 960;
+  const out = Int16Array.from(mic);
+  for (let at = 0; at + frame <= mic.length; at += frame) {
+    p.playback(far.length >= at + frame ? far.slice(at, at + frame) : new Int16Array(frame));
+    p.capture(out.subarray(at, at + frame));
+  }
+  p.close();
+  return out;
 }
 
 /**

@@ -15,12 +15,12 @@ import {
   noiseFigures,
   noiseScene,
   reconvergenceMs,
+  runProcessor,
   SHOUT_DBFS,
   WHISPER_DBFS,
   windowsOf,
 } from '../../helpers/voice-lab';
 
-const FRAME = 960;
 const NO_REPORTS = { source: {}, sink: {} };
 const built = apmAvailable();
 // eslint-disable-next-line no-console
@@ -33,17 +33,6 @@ async function processor(stages: { aec?: boolean; ns?: boolean; agc?: boolean })
   return opened.processor;
 }
 
-/** The scene through the processor, 20 ms at a time: the far end played, then the microphone captured. */
-function run(p: VoiceProcessor, far: Int16Array, mic: Int16Array): Int16Array {
-  const out = Int16Array.from(mic);
-  for (let at = 0; at + FRAME <= mic.length; at += FRAME) {
-    p.playback(far.slice(at, at + FRAME));
-    p.capture(out.subarray(at, at + FRAME));
-  }
-  p.close();
-  return out;
-}
-
 describe('echo cancellation', () => {
   maybe.each([
     [40, 6],
@@ -51,7 +40,7 @@ describe('echo cancellation', () => {
     [120, 20],
   ])('an echo %i ms late and %i dB down: ≥ 25 dB taken out after 2 s of far speech', async (delayMs, attenuationDb) => {
     const scene = echoScene({ seed: delayMs, ms: 8000, delayMs, attenuationDb });
-    const out = run(await processor({ aec: true }), scene.far, scene.mic);
+    const out = runProcessor(await processor({ aec: true }), scene.far, scene.mic);
     expect(erleDb(scene.mic, out, windowsOf(scene.segments, 'far-only', 2000))).toBeGreaterThanOrEqual(25);
   });
 
@@ -59,13 +48,13 @@ describe('echo cancellation', () => {
   // talks: 4.7 dB here, 2 dB on the benchmark's scene (docs/benchmarks.md). Bounded, so a worse one fails.
   maybe('the near talker during double talk loses at most 6 dB', async () => {
     const scene = echoScene({ seed: 5, ms: 12_000, delayMs: 80, attenuationDb: 10, nearSegments: [[4000, 7000], [9000, 11_000]] });
-    const out = run(await processor({ aec: true }), scene.far, scene.mic);
+    const out = runProcessor(await processor({ aec: true }), scene.far, scene.mic);
     expect(doubleTalkLossDb(out, scene.near, windowsOf(scene.segments, 'double-talk'))).toBeLessThanOrEqual(6);
   });
 
   maybe('an abrupt change of the echo delay is cancelled again within 2 s', async () => {
     const scene = echoScene({ seed: 9, ms: 12_000, delayMs: [{ atMs: 0, delayMs: 40 }, { atMs: 6000, delayMs: 120 }], attenuationDb: 10 });
-    const out = run(await processor({ aec: true }), scene.far, scene.mic);
+    const out = runProcessor(await processor({ aec: true }), scene.far, scene.mic);
     expect(erleDb(scene.mic, out, [[2000, 6000]])).toBeGreaterThanOrEqual(25);
     const back = reconvergenceMs(scene.mic, out, 6000, 25, { windowMs: 200 });
     expect(back).not.toBeNull();
@@ -74,14 +63,14 @@ describe('echo cancellation', () => {
 
   maybe('without it, the echo goes through untouched', async () => {
     const scene = echoScene({ seed: 40, ms: 4000, delayMs: 40, attenuationDb: 6 });
-    const out = run(await processor({ ns: true }), scene.far, scene.mic);
+    const out = runProcessor(await processor({ ns: true }), scene.far, scene.mic);
     expect(erleDb(scene.mic, out, windowsOf(scene.segments, 'far-only', 2000))).toBeLessThan(6);
   });
 });
 
 maybe('noise suppression: a fan at 5 dB SNR drops ≥ 15 dB in the pauses, speech keeps its level', async () => {
   const scene = noiseScene({ seed: 3, ms: 12_000, snrDb: 5 });
-  const out = run(await processor({ ns: true }), new Int16Array(scene.mixed.length), scene.mixed);
+  const out = runProcessor(await processor({ ns: true }), new Int16Array(scene.mixed.length), scene.mixed);
   const f = noiseFigures(scene, out, 2000);
   expect(f.floorDropDb).toBeGreaterThanOrEqual(15);
   expect(Math.abs(f.speechChangeDb)).toBeLessThanOrEqual(3);
@@ -92,7 +81,7 @@ maybe.each([
   ['a shout', SHOUT_DBFS],
 ])('gain control brings %s near the target level', async (_what, dbfs) => {
   const scene = noiseScene({ seed: 21, ms: 20_000, snrDb: 40, speechDbfs: dbfs });
-  const out = run(await processor({ agc: true }), new Int16Array(scene.mixed.length), scene.mixed);
+  const out = runProcessor(await processor({ agc: true }), new Int16Array(scene.mixed.length), scene.mixed);
   expect(Math.abs(landingDbfs(scene, out, 10_000) - AGC_TARGET_DBFS)).toBeLessThanOrEqual(6);
 });
 
