@@ -9,12 +9,16 @@
  * the whole process from /proc/PID/stat over the measurement window after a warm-up, as % of one
  * core, and VmHWM from /proc/PID/status. Repetitions interleave the systems so drift hits all.
  *
+ * A third row, when gcc and libopus-dev are here: bench/native-loop.c, the same per-frame Opus and
+ * UDP work in C on one thread (no jitter buffer, encryption or playback): what the media loop
+ * would cost at least taken out of the JavaScript event loop.
+ *
  * Options: --reps N (3), --measure S (15), --warmup S (3), --pin (caller on CPU 0, callee on CPU
- * 1, via taskset, for both systems), --modes a,b,c,d, --no-baresip, --node-flags "FLAGS" (for the
+ * 1, via taskset, for all systems), --modes a,b,c,d, --no-baresip, --no-native, --node-flags "FLAGS" (for the
  * parley clients' node, to try runtime settings; by default the ones `bin/parley` starts node with).
  * Writes bench/results/client-cpu.json.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -169,6 +173,47 @@ async function baresipRun(work: string, wav: string, rep: number): Promise<Sampl
   }
 }
 
+/** bench/native-loop.c built into `work`: the binary's path, or why there is none. */
+function buildNativeLoop(work: string): { bin: string } | { unavailable: string } {
+  const source = path.join(__dirname, '..', '..', 'bench', 'native-loop.c');
+  const bin = path.join(work, 'native-loop');
+  const r = spawnSync('cc', ['-O2', '-o', bin, source, '-lopus'], { encoding: 'utf8' });
+  if (r.error) return { unavailable: `no C compiler (${r.error.message}): npm run setup:bench` };
+  if (r.status !== 0) return { unavailable: `it did not build (npm run setup:bench installs libopus-dev): ${r.stderr.trim().split('\n')[0]}` };
+  return { bin };
+}
+
+async function nativeRun(bin: string, wav: string, rep: number): Promise<Sample[]> {
+  const base = 40000 + ((process.pid * 7 + rep * 40) % 20000);
+  const [cc, ca] = pinned(1, bin, [wav, String(base + 1), String(base)]);
+  const [ac, aa] = pinned(0, bin, [wav, String(base), String(base + 1)]);
+  const callee = spawn(cc, ca, { stdio: ['ignore', 'pipe', 'inherit'] });
+  const caller = spawn(ac, aa, { stdio: ['ignore', 'pipe', 'inherit'] });
+  const said = [callee, caller].map((c) => {
+    let text = '';
+    c.stdout!.on('data', (d: Buffer) => (text += d.toString()));
+    return () => text;
+  });
+  let samples: Sample[];
+  try {
+    await Promise.all([waitFor(callee, 'ready', 5000), waitFor(caller, 'ready', 5000)]);
+    samples = await measurePids([
+      { role: 'caller', pid: caller.pid! },
+      { role: 'callee', pid: callee.pid! },
+    ]);
+  } finally {
+    caller.kill('SIGTERM');
+    callee.kill('SIGTERM');
+    await Promise.all([exited(caller), exited(callee)]);
+  }
+  // Each side must have heard the other for the figures to be of a call.
+  for (const text of said) {
+    const m = /sent (\d+) decoded (\d+)/.exec(text());
+    if (!m || Number(m[2]) < Number(m[1]) / 2) throw new Error(`native loop: the two sides did not exchange audio (${text().trim() || 'no report'})`);
+  }
+  return samples;
+}
+
 function next(child: ChildProcess, type: string): Promise<Record<string, unknown>> {
   return new Promise((resolve, reject) => {
     const on = (m: { type: string }) => {
@@ -233,8 +278,11 @@ async function main(): Promise<void> {
   const modes = MODES.filter((m) => wanted.includes(m.key));
   const withBaresip = !flag('no-baresip') && existsSync(BARESIP);
   if (!withBaresip) console.log(`baresip: skipped (${existsSync(BARESIP) ? '--no-baresip' : `${BARESIP} missing: apt-get install baresip-core`})`);
+  const native = flag('no-native') ? { unavailable: '--no-native' } : buildNativeLoop(work);
+  if ('unavailable' in native) console.log(`native loop: skipped (${native.unavailable})`);
   const rows: { key: string; label: string; samples: Sample[]; active?: unknown }[] = [];
   if (withBaresip) rows.push({ key: 'baresip', label: 'baresip 1.0, no processing', samples: [] });
+  if ('bin' in native) rows.push({ key: 'native', label: 'native loop (C, no Node): Opus 20 ms both ways', samples: [] });
   for (const m of modes) rows.push({ key: m.key, label: m.label, samples: [] });
 
   try {
@@ -243,6 +291,8 @@ async function main(): Promise<void> {
         const before = row.samples.length;
         if (row.key === 'baresip') {
           row.samples.push(...(await baresipRun(path.join(work, `baresip-${rep}`), wavs.speech, rep)));
+        } else if (row.key === 'native' && 'bin' in native) {
+          row.samples.push(...(await nativeRun(native.bin, wavs.speech, rep)));
         } else {
           const r = await parleyRun(modes.find((m) => m.key === row.key)!, wavs);
           row.samples.push(...r.samples);

@@ -6,7 +6,7 @@ import path from 'node:path';
  * another's figures. `npm run bench -- NAME…` runs only those; options after the names
  * (`npm run bench -- signaling --clients 2000 --reps 3`) go to each bench that runs.
  */
-const BENCHES = ['signaling/bench', 'latency', 'media-cpu', 'media-cpu-floor', 'client-cpu', 'media-crypto', 'voice-processing', 'device-latency', 'mouth-to-ear', 'nat-setup', 'relay', 'forwarder', 'room-client', 'room-topology', 'room-latency', 'reregister'];
+const BENCHES = ['signaling/bench', 'latency', 'media-cpu', 'media-cpu-floor', 'client-cpu', 'media-crypto', 'voice-processing', 'echo-cancellers', 'device-latency', 'mouth-to-ear', 'nat-setup', 'relay', 'forwarder', 'room-client', 'room-topology', 'room-latency', 'reregister'];
 
 const args = process.argv.slice(2);
 const firstOption = args.findIndex((a) => a.startsWith('--'));

@@ -10,11 +10,12 @@
 #          libwebrtc-audio-processing-dev (the voice-processing binding, binding.gyp)
 #   bench  what bench/device-latency.ts needs: PulseAudio, its tools and its ALSA plugin (a device
 #          that keeps real time on machines without a sound card), and arecord/aplay; baresip
-#          (bench/client-cpu.ts calls between two baresip instances for comparison)
+#          (bench/client-cpu.ts calls between two baresip instances for comparison), and gcc and
+#          libopus-dev (its native loop: the same per-frame work in C, bench/native-loop.c)
 set -euo pipefail
 case "${1:-}" in
   run) packages=(g++ make python3 pkg-config libasound2-dev libpulse-dev alsa-utils sox libsox-fmt-alsa pulseaudio pulseaudio-utils libasound2-plugins tmux libjemalloc2 iproute2 nftables conntrack coturn libspeexdsp-dev libwebrtc-audio-processing-dev) ;;
-  bench) packages=(pulseaudio pulseaudio-utils libasound2-plugins alsa-utils baresip-core) ;;
+  bench) packages=(pulseaudio pulseaudio-utils libasound2-plugins alsa-utils baresip-core gcc libopus-dev) ;;
   *) echo "usage: $0 run|bench" >&2; exit 2 ;;
 esac
 missing=()

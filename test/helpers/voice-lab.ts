@@ -249,7 +249,7 @@ export function noiseScene(o: { seed: number; ms: number; snrDb: number; speechD
  * verdicts. `delayMs` is what the devices report, fixed or by time.
  */
 export function runEngine(
-  engine: VoiceEngine,
+  engine: Pick<VoiceEngine, 'playback' | 'capture'>,
   far: Int16Array,
   mic: Int16Array,
   opts: { delayMs?: number | ((ms: number) => number) } = {},
