@@ -160,8 +160,13 @@ async function baresipRun(work: string, wav: string, rep: number): Promise<Sampl
   const [ac, aa] = pinned(0, BARESIP, ['-f', path.join(work, 'a'), '-e', `/dial sip:b@127.0.0.1:${pb}`]);
   const caller = spawn(ac, aa, { stdio: ['ignore', 'pipe', 'pipe'] });
   const callerUp = waitFor(caller, 'Call established', 20_000);
+  return measurePair(caller, callee, Promise.all([calleeUp, callerUp]));
+}
+
+/** Once both are `up`, measures the pair; then ends both processes, whatever happened. */
+async function measurePair(caller: ChildProcess, callee: ChildProcess, up: Promise<unknown>): Promise<Sample[]> {
   try {
-    await Promise.all([calleeUp, callerUp]);
+    await up;
     return await measurePids([
       { role: 'caller', pid: caller.pid! },
       { role: 'callee', pid: callee.pid! },
@@ -194,18 +199,7 @@ async function nativeRun(bin: string, wav: string, rep: number): Promise<Sample[
     c.stdout!.on('data', (d: Buffer) => (text += d.toString()));
     return () => text;
   });
-  let samples: Sample[];
-  try {
-    await Promise.all([waitFor(callee, 'ready', 5000), waitFor(caller, 'ready', 5000)]);
-    samples = await measurePids([
-      { role: 'caller', pid: caller.pid! },
-      { role: 'callee', pid: callee.pid! },
-    ]);
-  } finally {
-    caller.kill('SIGTERM');
-    callee.kill('SIGTERM');
-    await Promise.all([exited(caller), exited(callee)]);
-  }
+  const samples = await measurePair(caller, callee, Promise.all([waitFor(callee, 'ready', 5000), waitFor(caller, 'ready', 5000)]));
   // Each side must have heard the other for the figures to be of a call.
   for (const text of said) {
     const m = /sent (\d+) decoded (\d+)/.exec(text());
