@@ -133,7 +133,10 @@ test('a 30 s call on a calm link: the recording matches what was sent, and after
   const bob = await phone('bob');
   const heard = new RecordingSink();
   const bobCall = new Promise<ActiveCall>((r) => bob.once('incoming', (c) => void c.accept({ input: new WavFileSource(wav), output: 'null' }).then(r)));
-  const stalls = new LoopStalls();
+  // The playout holds ~5 ms on this link (its target adapts to the link's jitter), so a tick of
+  // this process late by more than that can make it stretch: such a tick counts as a stall here,
+  // not only the 8 ms the watcher takes for one elsewhere.
+  const stalls = new LoopStalls(5, 4);
   const call = await alice.call('bob', { input: 'silence', output: heard }).result;
   await bobCall;
 
@@ -141,10 +144,11 @@ test('a 30 s call on a calm link: the recording matches what was sent, and after
   const atOneSecond = changes(call.stats());
   // How far over target the buffer's delay was, by recording position: after a stall it is
   // far over while the playout takes the stall back, compressing as it goes.
-  const over: { at: number; ms: number }[] = [];
+  // And when the playout stretched or compressed, by recording position and time.
+  const over: { at: number; t: number; ms: number; stretchedMs: number }[] = [];
   const sampler = setInterval(() => {
     const s = call.stats();
-    over.push({ at: heard.frames.length * heard.frames[0].length, ms: s.bufferDelayMs - s.targetDelayMs });
+    over.push({ at: heard.frames.length * heard.frames[0].length, t: performance.now(), ms: s.bufferDelayMs - s.targetDelayMs, stretchedMs: s.insertedMs + s.removedMs });
   }, 20);
   await waitUntil(() => heard.frames.length >= (CALL_MS + SKIP_MS) / call.frameMs, 'the call to have played 31 s', 6 * CALL_MS);
   stalls.stop();
@@ -156,14 +160,19 @@ test('a 30 s call on a calm link: the recording matches what was sent, and after
   // A window was played during a stall when a frame in it was written from the stall's start
   // to 100 ms after its end (the ticks the stall held up all run at its end), or while the
   // buffer, after stalls, was still more than two frames over target: taking a stall back
-  // compresses all along, more than a window can be aligned across.
+  // compresses all along, more than a window can be aligned across. So was a window in which
+  // the playout stretched or compressed within a second of a stall's end: its answer to the
+  // stall, which can come a few frames later, when the frame the stall held up is due.
   const frameSamples = rec.length / heard.frames.length;
   const stalled = (from: number, to: number) => {
     const t0 = heard.times[Math.floor(from / frameSamples)];
     const t1 = heard.times[Math.min(heard.times.length - 1, Math.ceil(to / frameSamples))];
     const during = stalls.spans.some((s) => s.from - call.frameMs <= t1 && s.to + 100 >= t0);
     const recovering = stalls.spans.length > 0 && over.some((o) => o.at >= from - 100 * RATE && o.at <= to && o.ms > 2 * call.frameMs);
-    return during || recovering;
+    const answering = over.some(
+      (o, i) => i > 0 && o.at >= from - 100 * RATE && o.at <= to && o.stretchedMs > over[i - 1].stretchedMs && stalls.spans.some((s) => s.to <= o.t && o.t - s.to <= 1000),
+    );
+    return during || recovering || answering;
   };
   const { nccs, skipped } = windowCorrelations(rec, sent, stalled);
   const after = {
