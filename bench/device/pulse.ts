@@ -28,10 +28,14 @@ export class PulseDaemon {
   readonly env: NodeJS.ProcessEnv;
   readonly mouthFifo: string;
   readonly earFifo: string;
+  /** The end of what the daemon wrote to stderr: why it stopped, if it did. */
+  private lastWords = '';
+
   private constructor(
     readonly dir: string,
     private readonly daemon: ChildProcess,
   ) {
+    daemon.stderr?.on('data', (c: Buffer) => (this.lastWords = (this.lastWords + c.toString()).slice(-2000)));
     this.mouthFifo = join(dir, 'mouth.fifo');
     this.earFifo = join(dir, 'ear.fifo');
     this.env = {
@@ -58,8 +62,6 @@ export class PulseDaemon {
     const env = { ...process.env, HOME: dir, XDG_RUNTIME_DIR: dir, PULSE_RUNTIME_PATH: dir, PULSE_STATE_PATH: dir };
     const args = ['-n', '--daemonize=no', '--exit-idle-time=-1', '--use-pid-file=no', '--log-level=error', '--log-target=stderr', '-F', join(dir, 'parley.pa')];
     const daemon = spawn('pulseaudio', args, { env, stdio: ['ignore', 'ignore', 'pipe'] });
-    let stderr = '';
-    daemon.stderr?.on('data', (c: Buffer) => (stderr = (stderr + c.toString()).slice(-2000)));
     const pulse = new PulseDaemon(dir, daemon);
     const deadline = Date.now() + 5000;
     while (Date.now() < deadline) {
@@ -67,15 +69,25 @@ export class PulseDaemon {
       if (pulse.pactl('info').ok && existsSync(pulse.mouthFifo)) return pulse;
       await new Promise((r) => setTimeout(r, 100));
     }
+    const why = pulse.lastWords.trim() || 'no answer within 5 s';
     await pulse.stop();
-    throw new Error(`pulseaudio did not start: ${stderr.trim() || 'no answer within 5 s'}`);
+    throw new Error(`pulseaudio did not start: ${why}`);
   }
 
-  /** Runs pactl against this daemon; `err` says why it failed (its stderr, or the timeout). */
+  /** Null while the daemon runs; else how it ended and what it said last. */
+  ended(): string | null {
+    const d = this.daemon;
+    if (d.exitCode === null && d.signalCode === null) return null;
+    return `the daemon ended (${d.signalCode ?? `exit code ${d.exitCode}`})${this.lastWords.trim() ? `: ${this.lastWords.trim()}` : ''}`;
+  }
+
+  /** Runs pactl against this daemon; `err` says why it failed (its stderr, or the timeout, and whether the daemon is gone). */
   pactl(...args: string[]): { ok: boolean; out: string; err: string } {
     // Generous: on a loaded 2-core machine a module load has taken over 2 s.
     const r = spawnSync('pactl', args, { env: this.env, encoding: 'utf8', timeout: 15_000 });
-    return { ok: r.status === 0, out: r.stdout ?? '', err: r.error ? r.error.message : (r.stderr ?? '').trim() };
+    const err = r.error ? r.error.message : (r.stderr ?? '').trim();
+    const ended = r.status === 0 ? null : this.ended();
+    return { ok: r.status === 0, out: r.stdout ?? '', err: ended ? `${err}; ${ended}` : err };
   }
 
   /** Configured latency of the ear sink and the mouth source right now, in ms (PulseAudio's own buffering). */
