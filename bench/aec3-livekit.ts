@@ -3,7 +3,7 @@
  * library (`@livekit/rtc-ffi-bindings`, an optional package of bench/: its npm package carries
  * a prebuilt Node-API library, where Debian 12 has only the older WebRTC canceller). Driven
  * through the library's protobuf requests; the frame is handed over by pointer and processed
- * in place. Null, and why, when the package is not installed.
+ * in place. When the package is not installed, a string says so.
  */
 import type { VoiceEngine } from '../src/audio/processing/engine';
 import { ENGINE_SAMPLES } from '../src/audio/processing/engine';

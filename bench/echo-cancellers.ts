@@ -34,10 +34,16 @@ const CANCELLERS: { name: string; make: () => Promise<Canceller | string> }[] = 
   { name: 'webrtc-aec3 (LiveKit)', make: async () => createAec3() },
 ];
 
-/** Runs a scene through a fresh canceller, the echo's true delay reported unless told otherwise. */
-async function through(make: () => Promise<Canceller | string>, far: Int16Array, mic: Int16Array, delayMs: number): Promise<Int16Array> {
+/** A fresh canceller; its absence was checked before measuring. */
+async function fresh(make: () => Promise<Canceller | string>): Promise<Canceller> {
   const c = await make();
   if (typeof c === 'string') throw new Error(c);
+  return c;
+}
+
+/** Runs a scene through a fresh canceller, `delayMs` reported as the echo's delay. */
+async function through(make: () => Promise<Canceller | string>, far: Int16Array, mic: Int16Array, delayMs: number): Promise<Int16Array> {
+  const c = await fresh(make);
   try {
     return runEngine(c, far, mic, { delayMs }).out;
   } finally {
@@ -71,8 +77,7 @@ async function measure(make: () => Promise<Canceller | string>) {
   const cpu: number[] = [];
   const s = echoScene({ seed: 24, ms: 4000, delayMs: 60, attenuationDb: 12, nearSegments: [[1000, 3000]] });
   for (let run = 0; run < CPU_RUNS; run++) {
-    const c = await make();
-    if (typeof c === 'string') throw new Error(c);
+    const c = await fresh(make);
     const t0 = process.cpuUsage();
     runEngine(c, s.far, s.mic, { delayMs: 60 });
     const used = process.cpuUsage(t0);
