@@ -5,13 +5,14 @@ import path from 'node:path';
 import { Child } from './children';
 import type { CallsResult, HoldResult, ServerKind, ServerStats } from './ipc';
 import { machineBusyMicros, openFilesLimit } from './machine';
-import { ratioStats, renderTable, REFERENCES, type CallFigures, type MemoryFigures, type PerServer, type RepFigures, type Target } from './report';
+import { ratioStats, renderTable, TARGET_REFERENCES, type CallFigures, type MemoryFigures, type PerServer, type RepFigures, type Target } from './report';
 import { median } from './stats';
 
 /**
- * parley's signaling server against two Socket.IO references in one run, with the same
- * generator (load.ts) for all: the least a Socket.IO server can do for the job
- * (socketio-min-server.ts) and the one usually written (socketio-server.ts). Each repetition,
+ * parley's signaling server against three references in one run, with the same generator
+ * (load.ts) for all: the least a Socket.IO server can do for the job (socketio-min-server.ts),
+ * the one usually written (socketio-server.ts), and the least a Node server does for it on
+ * parley's own transport (ndjson-min-server.ts). Each repetition,
  * for each server in turn: a fresh server process, `clients` clients registered and held
  * (memory per client), then pairs looping call → accepted → hang-up while those clients stay
  * connected (set-ups/s, latency, server CPU per set-up). Server on one core, generators on the
@@ -20,7 +21,7 @@ import { median } from './stats';
  * Options: --clients N --pairs N --seconds S --warmup S --reps N --no-pin, --only KIND (one
  * server), --profile DIR (each server process writes a V8 CPU profile there).
  */
-const ALL: ServerKind[] = ['parley', 'socketio-min', 'socketio'];
+const ALL: ServerKind[] = ['parley', 'socketio-min', 'socketio', 'ndjson-min'];
 const only = stringOption('only');
 const KINDS = only ? ALL.filter((k) => k === only) : ALL;
 const profileDir = stringOption('profile');
@@ -142,7 +143,7 @@ function medianOf(runs: CallFigures[]): CallFigures {
   };
 }
 
-const perServer = <T>(f: (k: ServerKind) => T): PerServer<T> => ({ parley: f('parley'), 'socketio-min': f('socketio-min'), socketio: f('socketio') });
+const perServer = <T>(f: (k: ServerKind) => T): PerServer<T> => Object.fromEntries(ALL.map((k) => [k, f(k)])) as PerServer<T>;
 
 async function main(): Promise<void> {
   const started = Date.now();
@@ -183,7 +184,7 @@ async function main(): Promise<void> {
   const memory = perServer((k) => medianRun(reps.map((r) => r[k].memory)));
   const calls = perServer((k) => medianOf(reps.map((r) => r[k].calls)));
   const ratios = ratioStats(reps);
-  const targets: Target[] = REFERENCES.flatMap((ref) => {
+  const targets: Target[] = TARGET_REFERENCES.flatMap((ref) => {
     const r = ratios[ref];
     return [
       { what: `server CPU per set-up vs ${ref}`, ratio: r.cpu.median, goal: '≤ 0.60×', pass: r.cpu.median <= 0.6 },

@@ -21,7 +21,7 @@ export interface Driver {
 }
 
 export function driverFor(kind: ServerKind): Driver {
-  return kind === 'parley' ? parleyDriver : socketIoDriver(kind === 'socketio-min');
+  return kind === 'parley' || kind === 'ndjson-min' ? parleyDriver : socketIoDriver(kind === 'socketio-min');
 }
 
 /** Bodies of a realistic size for parley's media negotiation, the same for both servers. */

@@ -1,7 +1,10 @@
 /** Messages between bench.ts and its children (Node's IPC channel, one reply per request). */
 
-/** parley; Socket.IO doing the least the job needs (socketio-min-server.ts); Socket.IO as usually written (socketio-server.ts). */
-export type ServerKind = 'parley' | 'socketio-min' | 'socketio';
+/**
+ * parley; Socket.IO doing the least the job needs (socketio-min-server.ts); Socket.IO as usually
+ * written (socketio-server.ts); the least a Node server does for it on parley's transport (ndjson-min-server.ts).
+ */
+export type ServerKind = 'parley' | 'socketio-min' | 'socketio' | 'ndjson-min';
 
 /** bench → server child */
 export type ServerRequest = { id: number; type: 'stats'; gc: boolean } | { id: number; type: 'stop' };

@@ -43,7 +43,10 @@ export interface Target {
 
 export type PerServer<T> = Record<ServerKind, T>;
 export type Reference = Exclude<ServerKind, 'parley'>;
-export const REFERENCES: Reference[] = ['socketio-min', 'socketio'];
+export const REFERENCES: Reference[] = ['socketio-min', 'socketio', 'ndjson-min'];
+/** The references the issue's targets are set against; ndjson-min is the floor, for comparison. */
+export const TARGET_REFERENCES: Reference[] = ['socketio-min', 'socketio'];
+const LABELS: Record<ServerKind, string> = { parley: 'parley', 'socketio-min': 'Socket.IO min', socketio: 'Socket.IO', 'ndjson-min': 'NDJSON min' };
 
 /** A ratio's median over the repetitions and its range. */
 export interface RatioStat {
@@ -71,7 +74,7 @@ export function ratioStats(reps: PerServer<RepFigures>[]): Record<Reference, Rat
         return [k, { median: median(xs), min: Math.min(...xs), max: Math.max(...xs), reps: xs }];
       }),
     ) as Ratios;
-  return { 'socketio-min': of('socketio-min'), socketio: of('socketio') };
+  return Object.fromEntries(REFERENCES.map((ref) => [ref, of(ref)])) as Record<Reference, Ratios>;
 }
 
 const kib = (b: number) => `${(b / 1024).toFixed(1)} KiB`;
@@ -89,16 +92,14 @@ export function renderTable(
   targets: Target[],
   reps: number,
 ): string {
+  const kinds: ServerKind[] = ['parley', ...REFERENCES];
   const row = (label: string, f: (k: ServerKind) => string, r?: keyof Ratios): string[] => [
     label,
-    f('parley'),
-    f('socketio-min'),
-    f('socketio'),
-    r ? span(ratios['socketio-min'][r]) : '',
-    r ? span(ratios.socketio[r]) : '',
+    ...kinds.map(f),
+    ...REFERENCES.map((ref) => (r ? span(ratios[ref][r]) : '')),
   ];
   const rows: string[][] = [
-    ['', 'parley', 'Socket.IO min', 'Socket.IO', 'parley/min', 'parley/Socket.IO'],
+    ['', ...kinds.map((k) => LABELS[k]), ...REFERENCES.map((ref) => `parley/${LABELS[ref]}`)],
     row('Registered clients', (k) => `${mem[k].clients}`),
     row('RSS with all registered', (k) => mib(mem[k].rssAfter)),
     row(`Memory per client (RSS)`, (k) => kib(mem[k].bytesPerClient), 'memory'),

@@ -1,5 +1,6 @@
 import { startServer } from '../../src/server';
 import type { Reply, ServerKind, ServerRequest, ServerStats } from './ipc';
+import { startNdjsonMinServer } from './ndjson-min-server';
 import { startSocketIoMinServer } from './socketio-min-server';
 import { startSocketIoServer } from './socketio-server';
 
@@ -27,9 +28,11 @@ async function main(): Promise<void> {
   const server =
     kind === 'parley'
       ? await startServer({ host: '127.0.0.1', port: 0, udpPort: 0, limits: BENCH_LIMITS })
-      : kind === 'socketio-min'
-        ? await startSocketIoMinServer({ host: '127.0.0.1', port: 0 })
-        : await startSocketIoServer({ host: '127.0.0.1', port: 0 });
+      : kind === 'ndjson-min'
+        ? await startNdjsonMinServer({ host: '127.0.0.1', port: 0 })
+        : kind === 'socketio-min'
+          ? await startSocketIoMinServer({ host: '127.0.0.1', port: 0 })
+          : await startSocketIoServer({ host: '127.0.0.1', port: 0 });
 
   const stats = (collect: boolean): ServerStats => {
     // Twice: the first pass can leave work (weak callbacks, finalizers) to the second.
