@@ -11,10 +11,11 @@
  *
  * A third row, when gcc and libopus-dev are here: bench/native-loop.c, the same per-frame Opus and
  * UDP work in C on one thread (no jitter buffer, encryption or playback): what the media loop
- * would cost at least taken out of the JavaScript event loop.
+ * would cost at least taken out of the JavaScript event loop. A fourth: bench/node-loop.ts, the
+ * same again in plain Node (no parley): what any Node client costs at least.
  *
  * Options: --reps N (3), --measure S (15), --warmup S (3), --pin (caller on CPU 0, callee on CPU
- * 1, via taskset, for all systems), --modes a,b,c,d, --no-baresip, --no-native, --node-flags "FLAGS" (for the
+ * 1, via taskset, for all systems), --modes a,b,c,d, --no-baresip, --no-native, --no-node-loop, --node-flags "FLAGS" (for the
  * parley clients' node, to try runtime settings; by default the ones `bin/parley` starts node with).
  * Writes bench/results/client-cpu.json.
  */
@@ -188,10 +189,15 @@ function buildNativeLoop(work: string): { bin: string } | { unavailable: string 
   return { bin };
 }
 
-async function nativeRun(bin: string, wav: string, rep: number): Promise<Sample[]> {
+/** The plain Node twin of the native loop (bench/node-loop.ts), with the parley clients' node flags. */
+const NODE_LOOP = [process.execPath, ...NODE_FLAGS, path.join(__dirname, 'node-loop.js')];
+
+/** Two loops (`command WAV LOCAL_PORT PEER_PORT`: the native one or its Node twin) calling each other, measured. */
+async function loopRun(command: string[], wav: string, rep: number): Promise<Sample[]> {
   const base = 40000 + ((process.pid * 7 + rep * 40) % 20000);
-  const [cc, ca] = pinned(1, bin, [wav, String(base + 1), String(base)]);
-  const [ac, aa] = pinned(0, bin, [wav, String(base), String(base + 1)]);
+  const [bin, ...pre] = command;
+  const [cc, ca] = pinned(1, bin, [...pre, wav, String(base + 1), String(base)]);
+  const [ac, aa] = pinned(0, bin, [...pre, wav, String(base), String(base + 1)]);
   const callee = spawn(cc, ca, { stdio: ['ignore', 'pipe', 'inherit'] });
   const caller = spawn(ac, aa, { stdio: ['ignore', 'pipe', 'inherit'] });
   const said = [callee, caller].map((c) => {
@@ -203,7 +209,7 @@ async function nativeRun(bin: string, wav: string, rep: number): Promise<Sample[
   // Each side must have heard the other for the figures to be of a call.
   for (const text of said) {
     const m = /sent (\d+) decoded (\d+)/.exec(text());
-    if (!m || Number(m[2]) < Number(m[1]) / 2) throw new Error(`native loop: the two sides did not exchange audio (${text().trim() || 'no report'})`);
+    if (!m || Number(m[2]) < Number(m[1]) / 2) throw new Error(`${path.basename(command[command.length - 1])}: the two sides did not exchange audio (${text().trim() || 'no report'})`);
   }
   return samples;
 }
@@ -277,6 +283,7 @@ async function main(): Promise<void> {
   const rows: { key: string; label: string; samples: Sample[]; active?: unknown }[] = [];
   if (withBaresip) rows.push({ key: 'baresip', label: 'baresip 1.0, no processing', samples: [] });
   if ('bin' in native) rows.push({ key: 'native', label: 'native loop (C, no Node): Opus 20 ms both ways', samples: [] });
+  if (!flag('no-node-loop')) rows.push({ key: 'node', label: 'Node loop (the same in plain Node, no parley)', samples: [] });
   for (const m of modes) rows.push({ key: m.key, label: m.label, samples: [] });
 
   try {
@@ -286,7 +293,9 @@ async function main(): Promise<void> {
         if (row.key === 'baresip') {
           row.samples.push(...(await baresipRun(path.join(work, `baresip-${rep}`), wavs.speech, rep)));
         } else if (row.key === 'native' && 'bin' in native) {
-          row.samples.push(...(await nativeRun(native.bin, wavs.speech, rep)));
+          row.samples.push(...(await loopRun([native.bin], wavs.speech, rep)));
+        } else if (row.key === 'node') {
+          row.samples.push(...(await loopRun(NODE_LOOP, wavs.speech, rep)));
         } else {
           const r = await parleyRun(modes.find((m) => m.key === row.key)!, wavs);
           row.samples.push(...r.samples);
