@@ -44,7 +44,7 @@ function hearsTone(c: Capture, freq: number): boolean {
  * The mean power of `x` within 50 Hz of `freq`: its DFT bins there (spaced by the signal's
  * length), each counted twice for the negative frequencies, so a pure tone gives its mean power.
  */
-function bandPower(x: Int16Array, freq: number): number {
+function bandPower(x: ArrayLike<number>, freq: number): number {
   const step = 48000 / x.length;
   let p = 0;
   for (let f = Math.ceil((freq - 50) / step) * step; f <= freq + 50; f += step) p += 2 * goertzel(x, f, 48000);
