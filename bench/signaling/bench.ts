@@ -5,7 +5,7 @@ import path from 'node:path';
 import { Child } from './children';
 import type { CallsResult, HoldResult, ServerKind, ServerStats } from './ipc';
 import { machineBusyMicros, openFilesLimit } from './machine';
-import { ratioStats, renderTable, TARGET_REFERENCES, type CallFigures, type MemoryFigures, type PerServer, type RepFigures, type Target } from './report';
+import { ratioStats, renderTable, SERVERS, TARGET_REFERENCES, type CallFigures, type MemoryFigures, type PerServer, type RepFigures, type Target } from './report';
 import { median } from './stats';
 
 /**
@@ -21,7 +21,7 @@ import { median } from './stats';
  * Options: --clients N --pairs N --seconds S --warmup S --reps N --no-pin, --only KIND (one
  * server), --profile DIR (each server process writes a V8 CPU profile there).
  */
-const ALL: ServerKind[] = ['parley', 'socketio-min', 'socketio', 'ndjson-min'];
+const ALL = SERVERS;
 const only = stringOption('only');
 const KINDS = only ? ALL.filter((k) => k === only) : ALL;
 const profileDir = stringOption('profile');

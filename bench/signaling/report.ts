@@ -46,6 +46,8 @@ export type Reference = Exclude<ServerKind, 'parley'>;
 export const REFERENCES: Reference[] = ['socketio-min', 'socketio', 'ndjson-min'];
 /** The references the issue's targets are set against; ndjson-min is the floor, for comparison. */
 export const TARGET_REFERENCES: Reference[] = ['socketio-min', 'socketio'];
+/** Every server of the bench, in the table's order. */
+export const SERVERS: ServerKind[] = ['parley', ...REFERENCES];
 const LABELS: Record<ServerKind, string> = { parley: 'parley', 'socketio-min': 'Socket.IO min', socketio: 'Socket.IO', 'ndjson-min': 'NDJSON min' };
 
 /** A ratio's median over the repetitions and its range. */
@@ -92,14 +94,13 @@ export function renderTable(
   targets: Target[],
   reps: number,
 ): string {
-  const kinds: ServerKind[] = ['parley', ...REFERENCES];
   const row = (label: string, f: (k: ServerKind) => string, r?: keyof Ratios): string[] => [
     label,
-    ...kinds.map(f),
+    ...SERVERS.map(f),
     ...REFERENCES.map((ref) => (r ? span(ratios[ref][r]) : '')),
   ];
   const rows: string[][] = [
-    ['', ...kinds.map((k) => LABELS[k]), ...REFERENCES.map((ref) => `parley/${LABELS[ref]}`)],
+    ['', ...SERVERS.map((k) => LABELS[k]), ...REFERENCES.map((ref) => `parley/${LABELS[ref]}`)],
     row('Registered clients', (k) => `${mem[k].clients}`),
     row('RSS with all registered', (k) => mib(mem[k].rssAfter)),
     row(`Memory per client (RSS)`, (k) => kib(mem[k].bytesPerClient), 'memory'),
